@@ -1,0 +1,217 @@
+package cart
+
+import (
+	"errors"
+	"fmt"
+)
+
+// OpKind names a delta operation on the wire.
+type OpKind string
+
+// The delta operations. Line operations address lines by index in the list
+// as it is when the operation is applied (after the operations before it),
+// and carry the line id so that a replica can verify it is in step.
+const (
+	OpAdd    OpKind = "add"    // insert Line at Index
+	OpUpdate OpKind = "update" // replace the line at Index (same id) with Line
+	OpRemove OpKind = "remove" // remove the line at Index, whose id is ID
+	OpMove   OpKind = "move"   // move the line with id ID from From to Index
+	OpTotals OpKind = "totals" // replace subtotal, discount, taxes and total
+	OpHeader OpKind = "header" // replace order, currency, state, payment and message
+)
+
+// Op is one change to a cart. Which fields are set depends on Op.
+type Op struct {
+	Op    OpKind `json:"op"`
+	Index int    `json:"index"`
+	From  *int   `json:"from,omitempty"`
+	ID    string `json:"id,omitempty"`
+	Line  *Line  `json:"line,omitempty"`
+
+	Totals *Totals `json:"totals,omitempty"`
+	Header *Header `json:"header,omitempty"`
+}
+
+// Totals are the money figures below the lines.
+type Totals struct {
+	Subtotal Money     `json:"subtotal"`
+	Discount Money     `json:"discount"`
+	Taxes    []TaxLine `json:"taxes"`
+	Total    Money     `json:"total"`
+}
+
+// Header is everything in a cart that is neither a line nor a total.
+type Header struct {
+	Order    string   `json:"order,omitempty"`
+	Currency string   `json:"currency"`
+	State    State    `json:"state"`
+	Payment  *Payment `json:"payment,omitempty"`
+	Message  string   `json:"message,omitempty"`
+}
+
+// MaxOps bounds the operations in one delta: at most every line removed,
+// every line of the new cart added, plus totals and header.
+const MaxOps = 2*MaxLines + 2
+
+// ErrOutOfStep is wrapped by Apply errors that mean the replica does not hold
+// the cart the delta was computed from: the display must take a snapshot.
+var ErrOutOfStep = errors.New("replica out of step")
+
+// Diff returns the operations that turn old into new. Applying them to old
+// with Apply yields a cart Equal to new. Lines are matched by id.
+func Diff(old, new Cart) []Op {
+	var ops []Op
+	newIdx := make(map[string]int, len(new.Lines))
+	for i, l := range new.Lines {
+		newIdx[l.ID] = i
+	}
+	// Remove lines that are gone, from the end so earlier indices stay put.
+	work := make([]Line, 0, len(old.Lines))
+	for _, l := range old.Lines {
+		if _, ok := newIdx[l.ID]; ok {
+			work = append(work, l)
+		}
+	}
+	for i := len(old.Lines) - 1; i >= 0; i-- {
+		if _, ok := newIdx[old.Lines[i].ID]; !ok {
+			ops = append(ops, Op{Op: OpRemove, Index: i, ID: old.Lines[i].ID})
+		}
+	}
+	// Walk the new order; bring each line into place by move or add, then
+	// update it if its content changed.
+	for i, want := range new.Lines {
+		switch {
+		case i < len(work) && work[i].ID == want.ID:
+		default:
+			j := -1
+			for k := i + 1; k < len(work); k++ {
+				if work[k].ID == want.ID {
+					j = k
+					break
+				}
+			}
+			if j < 0 {
+				l := want
+				ops = append(ops, Op{Op: OpAdd, Index: i, ID: want.ID, Line: &l})
+				work = insertLine(work, i, want)
+				continue
+			}
+			from := j
+			ops = append(ops, Op{Op: OpMove, Index: i, From: &from, ID: want.ID})
+			work = moveLine(work, j, i)
+		}
+		if work[i] != want {
+			l := want
+			ops = append(ops, Op{Op: OpUpdate, Index: i, ID: want.ID, Line: &l})
+			work[i] = want
+		}
+	}
+	if old.Subtotal != new.Subtotal || old.Discount != new.Discount || old.Total != new.Total || !taxesEqual(old.Taxes, new.Taxes) {
+		ops = append(ops, Op{Op: OpTotals, Totals: &Totals{Subtotal: new.Subtotal, Discount: new.Discount, Taxes: append([]TaxLine{}, new.Taxes...), Total: new.Total}})
+	}
+	if old.Order != new.Order || old.Currency != new.Currency || old.State != new.State || old.Message != new.Message || !paymentEqual(old.Payment, new.Payment) {
+		h := Header{Order: new.Order, Currency: new.Currency, State: new.State, Message: new.Message}
+		if new.Payment != nil {
+			p := *new.Payment
+			h.Payment = &p
+		}
+		ops = append(ops, Op{Op: OpHeader, Header: &h})
+	}
+	return ops
+}
+
+// Apply applies ops to c in order and returns the resulting cart; c itself is
+// not modified. An op that does not fit c (bad index, id mismatch, missing
+// payload) returns an error wrapping ErrOutOfStep; a result that breaks the
+// cart rules returns the validation error. Either way nothing is applied.
+func Apply(c Cart, ops []Op) (Cart, error) {
+	if len(ops) > MaxOps {
+		return c, fmt.Errorf("%d ops, at most %d: %w", len(ops), MaxOps, ErrOutOfStep)
+	}
+	out := c.Clone()
+	for n, op := range ops {
+		if err := applyOne(&out, op); err != nil {
+			return c, fmt.Errorf("ops[%d] (%s): %v: %w", n, truncate(string(op.Op), 16), err, ErrOutOfStep)
+		}
+	}
+	if err := out.Validate(); err != nil {
+		return c, err
+	}
+	return out, nil
+}
+
+func applyOne(c *Cart, op Op) error {
+	n := len(c.Lines)
+	switch op.Op {
+	case OpAdd:
+		if op.Line == nil || op.Index < 0 || op.Index > n || n >= MaxLines {
+			return errors.New("bad add")
+		}
+		c.Lines = insertLine(c.Lines, op.Index, *op.Line)
+	case OpUpdate:
+		if op.Line == nil || op.Index < 0 || op.Index >= n || c.Lines[op.Index].ID != op.Line.ID {
+			return errors.New("bad update")
+		}
+		c.Lines[op.Index] = *op.Line
+	case OpRemove:
+		if op.Index < 0 || op.Index >= n || c.Lines[op.Index].ID != op.ID {
+			return errors.New("bad remove")
+		}
+		c.Lines = append(c.Lines[:op.Index], c.Lines[op.Index+1:]...)
+	case OpMove:
+		if op.From == nil || *op.From < 0 || *op.From >= n || op.Index < 0 || op.Index >= n || c.Lines[*op.From].ID != op.ID {
+			return errors.New("bad move")
+		}
+		c.Lines = moveLine(c.Lines, *op.From, op.Index)
+	case OpTotals:
+		if op.Totals == nil || len(op.Totals.Taxes) > MaxTaxLines {
+			return errors.New("bad totals")
+		}
+		c.Subtotal, c.Discount, c.Total = op.Totals.Subtotal, op.Totals.Discount, op.Totals.Total
+		c.Taxes = append([]TaxLine{}, op.Totals.Taxes...)
+	case OpHeader:
+		if op.Header == nil {
+			return errors.New("bad header")
+		}
+		h := op.Header
+		c.Order, c.Currency, c.State, c.Message = h.Order, h.Currency, h.State, h.Message
+		c.Payment = nil
+		if h.Payment != nil {
+			p := *h.Payment
+			c.Payment = &p
+		}
+	default:
+		return errors.New("unknown op")
+	}
+	return nil
+}
+
+func insertLine(ls []Line, i int, l Line) []Line {
+	ls = append(ls, Line{})
+	copy(ls[i+1:], ls[i:])
+	ls[i] = l
+	return ls
+}
+
+func moveLine(ls []Line, from, to int) []Line {
+	l := ls[from]
+	if from < to {
+		copy(ls[from:to], ls[from+1:to+1])
+	} else {
+		copy(ls[to+1:from+1], ls[to:from])
+	}
+	ls[to] = l
+	return ls
+}
+
+func taxesEqual(a, b []TaxLine) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,240 @@
+package cart
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/currency"
+)
+
+// Limits bound what a sender can put in a cart, so that a hostile or buggy
+// POS page cannot exhaust the agent's memory or overflow a customer screen.
+const (
+	MaxLines      = 500 // a very long grocery basket is ~200 lines
+	MaxTaxLines   = 16
+	MaxIDLen      = 64  // register, order, line ids, sku, barcode
+	MaxTitleLen   = 200 // runes; the screen ellipsizes long titles anyway
+	MaxNoteLen    = 200
+	MaxUnitLen    = 8 // "kg", "lb", "m", "pcs"
+	MaxLabelLen   = 64
+	MaxMethodLen  = 32
+	MaxMessageLen = 280
+)
+
+// ErrInvalid is wrapped by every validation error, so callers can tell a
+// rejected cart from an internal failure with errors.Is.
+var ErrInvalid = errors.New("invalid cart")
+
+// FieldError names the offending field with a JSON path such as
+// "lines[2].unit_price" and says what is wrong with it.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ValidID reports whether s is a usable identifier for a register: 1 to 64
+// characters from [A-Za-z0-9._-].
+func ValidID(s string) bool {
+	if s == "" || len(s) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidCurrency reports whether code is an ISO 4217 currency code.
+func ValidCurrency(code string) bool {
+	if len(code) != 3 || strings.ToUpper(code) != code {
+		return false
+	}
+	_, err := currency.ParseISO(code)
+	return err == nil
+}
+
+// Validate checks every field of c, its limits and its arithmetic, and returns
+// the first problem as a *FieldError. A cart that passes can be shown to a
+// customer: amounts are in range and add up.
+func (c *Cart) Validate() error {
+	if !ValidID(c.Register) {
+		return fieldErr("register", "must be 1-%d characters of A-Z a-z 0-9 . _ -", MaxIDLen)
+	}
+	if err := checkText("order", c.Order, MaxIDLen); err != nil {
+		return err
+	}
+	if !ValidCurrency(c.Currency) {
+		return fieldErr("currency", "must be an ISO 4217 code such as USD, got %q", truncate(c.Currency, 8))
+	}
+	if !c.State.Valid() {
+		return fieldErr("state", "must be one of idle, open, payment, complete, got %q", truncate(string(c.State), 16))
+	}
+	if len(c.Lines) > MaxLines {
+		return fieldErr("lines", "at most %d lines, got %d", MaxLines, len(c.Lines))
+	}
+	seen := make(map[string]int, len(c.Lines))
+	var sum Money
+	for i := range c.Lines {
+		l := &c.Lines[i]
+		if err := l.validate(fmt.Sprintf("lines[%d]", i)); err != nil {
+			return err
+		}
+		if j, dup := seen[l.ID]; dup {
+			return fieldErr(fmt.Sprintf("lines[%d].id", i), "duplicates lines[%d].id %q", j, l.ID)
+		}
+		seen[l.ID] = i
+		sum += l.Total
+	}
+	if err := checkMoney("subtotal", c.Subtotal); err != nil {
+		return err
+	}
+	if c.Subtotal != sum {
+		return fieldErr("subtotal", "is %d but the line totals add up to %d", c.Subtotal, sum)
+	}
+	if err := checkMoney("discount", c.Discount); err != nil {
+		return err
+	}
+	if c.Discount > c.Subtotal {
+		return fieldErr("discount", "%d is more than the subtotal %d", c.Discount, c.Subtotal)
+	}
+	if len(c.Taxes) > MaxTaxLines {
+		return fieldErr("taxes", "at most %d tax lines, got %d", MaxTaxLines, len(c.Taxes))
+	}
+	want := c.Subtotal - c.Discount
+	for i, t := range c.Taxes {
+		f := fmt.Sprintf("taxes[%d]", i)
+		if err := checkText(f+".label", t.Label, MaxLabelLen); err != nil {
+			return err
+		}
+		if t.Label == "" {
+			return fieldErr(f+".label", "must not be empty")
+		}
+		if err := checkMoney(f+".amount", t.Amount); err != nil {
+			return err
+		}
+		if !t.Included {
+			want += t.Amount
+		}
+	}
+	if err := checkMoney("total", c.Total); err != nil {
+		return err
+	}
+	if c.Total != want {
+		return fieldErr("total", "is %d but subtotal - discount + taxes is %d", c.Total, want)
+	}
+	if c.Payment != nil {
+		if err := c.Payment.validate(); err != nil {
+			return err
+		}
+	}
+	return checkText("message", c.Message, MaxMessageLen)
+}
+
+func (l *Line) validate(f string) error {
+	if l.ID == "" {
+		return fieldErr(f+".id", "must not be empty")
+	}
+	for _, s := range []struct {
+		name, v string
+		max     int
+	}{{"id", l.ID, MaxIDLen}, {"sku", l.SKU, MaxIDLen}, {"barcode", l.Barcode, MaxIDLen}, {"title", l.Title, MaxTitleLen}, {"unit", l.Unit, MaxUnitLen}, {"note", l.Note, MaxNoteLen}} {
+		if err := checkText(f+"."+s.name, s.v, s.max); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(l.Title) == "" {
+		return fieldErr(f+".title", "must not be empty")
+	}
+	if l.Quantity <= 0 {
+		return fieldErr(f+".quantity", "must be > 0, got %s", l.Quantity)
+	}
+	if l.Quantity > MaxQuantity {
+		return fieldErr(f+".quantity", "must be <= %s", MaxQuantity)
+	}
+	if l.UnitPrice < 0 {
+		return fieldErr(f+".unit_price", "must be >= 0")
+	}
+	if err := checkMoney(f+".unit_price", l.UnitPrice); err != nil {
+		return err
+	}
+	if err := checkMoney(f+".discount", l.Discount); err != nil {
+		return err
+	}
+	gross, ok := Extend(l.Quantity, l.UnitPrice)
+	if !ok {
+		return fieldErr(f, "quantity × unit_price is out of range")
+	}
+	if l.Discount > gross {
+		return fieldErr(f+".discount", "%d is more than quantity × unit_price %d", l.Discount, gross)
+	}
+	if err := checkMoney(f+".total", l.Total); err != nil {
+		return err
+	}
+	// POS systems round extended prices differently (half-up, half-even,
+	// per-unit): allow one minor unit either way, never more.
+	if d := l.Total - (gross - l.Discount); d < -1 || d > 1 {
+		return fieldErr(f+".total", "is %d but quantity × unit_price - discount is %d", l.Total, gross-l.Discount)
+	}
+	return nil
+}
+
+func (p *Payment) validate() error {
+	for _, m := range []struct {
+		name string
+		v    Money
+	}{{"payment.due", p.Due}, {"payment.tendered", p.Tendered}, {"payment.change", p.Change}} {
+		if err := checkMoney(m.name, m.v); err != nil {
+			return err
+		}
+	}
+	want := p.Tendered - p.Due
+	if want < 0 {
+		want = 0
+	}
+	if p.Change != want {
+		return fieldErr("payment.change", "is %d but tendered - due is %d", p.Change, want)
+	}
+	return checkText("payment.method", p.Method, MaxMethodLen)
+}
+
+func checkMoney(field string, m Money) error {
+	if m < 0 {
+		return fieldErr(field, "must be >= 0")
+	}
+	if m > MaxMoney {
+		return fieldErr(field, "must be <= %d", MaxMoney)
+	}
+	return nil
+}
+
+// checkText enforces valid UTF-8, a length in runes, and no control or
+// bidirectional-override characters that could garble a screen.
+func checkText(field, s string, max int) error {
+	if len(s) > max*4 || utf8.RuneCountInString(s) > max {
+		return fieldErr(field, "at most %d characters", max)
+	}
+	if !utf8.ValidString(s) {
+		return fieldErr(field, "must be valid UTF-8")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+			return fieldErr(field, "must not contain control characters (U+%04X)", r)
+		}
+	}
+	return nil
+}
