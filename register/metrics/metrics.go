@@ -1,0 +1,70 @@
+// Package metrics holds the agent's Prometheus collectors on a registry of
+// its own (never the global default one), so that several agents in one
+// test process do not collide.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the agent's collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// DisplaysConnected counts subscribed displays per register.
+	DisplaysConnected *prometheus.GaugeVec
+	// POSConnected counts POS page sockets per register.
+	POSConnected *prometheus.GaugeVec
+	// Events counts POS messages by result ("accepted" or "rejected") and
+	// reason (the error code, or the message type when accepted).
+	Events *prometheus.CounterVec
+	// FanoutLatency is the time from accepting a change to writing its
+	// delta to a display socket.
+	FanoutLatency prometheus.Histogram
+	// Resyncs counts fresh snapshots sent because a display fell behind
+	// or asked for one, by reason.
+	Resyncs *prometheus.CounterVec
+	// Scans counts scans by outcome (delivered, acked, dropped).
+	Scans *prometheus.CounterVec
+}
+
+// New returns the collectors registered on a new registry, with the Go and
+// process collectors included.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		DisplaysConnected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "posdisplay_displays_connected", Help: "Displays subscribed to a register's stream.",
+		}, []string{"register"}),
+		POSConnected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "posdisplay_pos_connected", Help: "POS page sockets open per register.",
+		}, []string{"register"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posdisplay_pos_events_total", Help: "POS messages by result and reason.",
+		}, []string{"result", "reason"}),
+		FanoutLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "posdisplay_fanout_latency_seconds",
+			Help:    "Time from accepting a cart change to writing its delta to a display.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
+		Resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posdisplay_display_resyncs_total", Help: "Fresh snapshots sent to displays, by reason.",
+		}, []string{"reason"}),
+		Scans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posdisplay_scans_total", Help: "Barcode scans by outcome.",
+		}, []string{"outcome"}),
+	}
+	r.MustRegister(m.DisplaysConnected, m.POSConnected, m.Events, m.FanoutLatency, m.Resyncs, m.Scans,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}

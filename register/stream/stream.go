@@ -1,0 +1,246 @@
+// Package stream owns one register's authoritative cart and its change
+// stream: every accepted cart becomes a numbered delta at a stream position
+// {epoch, seq}, kept in a bounded history so that reconnecting displays can
+// resume, and fanned out to subscribers without ever blocking on one.
+//
+// It knows nothing of sockets: subscribers are bounded queues of encoded
+// frames, drained by whoever owns the connection (the display hub).
+package stream
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/protocol"
+)
+
+// Frame is one encoded message for displays. Frames are immutable and shared
+// by all subscribers, so a change is encoded once however many displays
+// watch it.
+type Frame struct {
+	Kind string // protocol.TypeSnapshot, TypeDelta or TypeResumed
+	Seq  uint64
+	Data []byte
+	// At is when the change was accepted, for fan-out latency metrics.
+	At time.Time
+}
+
+// Sub is one subscriber's bounded queue. The publisher never blocks on it:
+// when it is full, the subscriber is marked as overflowed and must take a
+// fresh snapshot (see TakeOverflow).
+type Sub struct {
+	// C carries frames in stream order.
+	C        chan *Frame
+	overflow atomic.Bool
+	// Kick is signalled (non-blocking, capacity 1) when the subscriber
+	// overflowed, so an idle writer notices without waiting for a frame.
+	Kick chan struct{}
+}
+
+// NewSub returns a subscriber with a queue of n frames.
+func NewSub(n int) *Sub {
+	if n < 1 {
+		n = 1
+	}
+	return &Sub{C: make(chan *Frame, n), Kick: make(chan struct{}, 1)}
+}
+
+// TakeOverflow reports whether the subscriber overflowed since the last call
+// and clears the mark. The caller drains C and sends a snapshot.
+func (s *Sub) TakeOverflow() bool { return s.overflow.Swap(false) }
+
+// Drain discards every queued frame.
+func (s *Sub) Drain() {
+	for {
+		select {
+		case <-s.C:
+		default:
+			return
+		}
+	}
+}
+
+func (s *Sub) push(f *Frame) {
+	select {
+	case s.C <- f:
+	default:
+		s.overflow.Store(true)
+		select {
+		case s.Kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Result says what Publish did.
+type Result struct {
+	Seq     uint64 // stream position after the call
+	Changed bool   // false when the cart was identical: no delta was emitted
+	Ops     int    // operations in the emitted delta
+}
+
+// Stream is one register's cart and change history. It is safe for
+// concurrent use.
+type Stream struct {
+	register string
+	epoch    string
+	histMax  int
+
+	mu      sync.Mutex
+	seq     uint64
+	cur     cart.Cart
+	hist    []*Frame // ring of the last histMax deltas, oldest first
+	subs    map[*Sub]struct{}
+	snap    *Frame // cached snapshot of cur at seq
+	changed time.Time
+}
+
+// New returns the stream of register starting at seq 0 in epoch with initial
+// as its cart (the persisted cart of the last run, or an empty one).
+// history bounds the deltas kept for resuming displays.
+func New(register, epoch string, initial cart.Cart, history int) *Stream {
+	if history < 1 {
+		history = 1
+	}
+	initial.Register = register
+	return &Stream{register: register, epoch: epoch, histMax: history, cur: initial.Clone(), subs: map[*Sub]struct{}{}}
+}
+
+// Register returns the register id this stream belongs to.
+func (s *Stream) Register() string { return s.register }
+
+// Position returns the current stream position.
+func (s *Stream) Position() protocol.Position {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return protocol.Position{Epoch: s.epoch, Seq: s.seq}
+}
+
+// Cart returns a copy of the current cart.
+func (s *Stream) Cart() cart.Cart {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur.Clone()
+}
+
+// Subscribers returns how many subscribers are attached.
+func (s *Stream) Subscribers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
+
+// Publish makes c the current cart. c must already be validated and belong
+// to this register. When it differs from the current cart, a delta is
+// recorded in the history and queued to every subscriber.
+func (s *Stream) Publish(c cart.Cart, at time.Time) (Result, error) {
+	if c.Register != s.register {
+		return Result{}, fmt.Errorf("cart for register %q published on stream %q", c.Register, s.register)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ops := cart.Diff(s.cur, c)
+	if len(ops) == 0 {
+		return Result{Seq: s.seq}, nil
+	}
+	data, err := json.Marshal(protocol.Delta{Type: protocol.TypeDelta, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq + 1}, Ops: ops})
+	if err != nil {
+		return Result{}, fmt.Errorf("encode delta: %w", err)
+	}
+	s.seq++
+	s.cur = c.Clone()
+	s.snap = nil
+	s.changed = at
+	f := &Frame{Kind: protocol.TypeDelta, Seq: s.seq, Data: data, At: at}
+	if len(s.hist) == s.histMax {
+		copy(s.hist, s.hist[1:])
+		s.hist[len(s.hist)-1] = f
+	} else {
+		s.hist = append(s.hist, f)
+	}
+	for sub := range s.subs {
+		sub.push(f)
+	}
+	return Result{Seq: s.seq, Changed: true, Ops: len(ops)}, nil
+}
+
+// Clear ends the sale: the cart becomes empty and idle, keeping its currency.
+func (s *Stream) Clear(at time.Time) (Result, error) {
+	s.mu.Lock()
+	currency := s.cur.Currency
+	s.mu.Unlock()
+	return s.Publish(cart.Empty(s.register, currency), at)
+}
+
+// Snapshot returns a snapshot frame of the current cart.
+func (s *Stream) Snapshot() (*Frame, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snapshotLocked()
+}
+
+func (s *Stream) snapshotLocked() (*Frame, error) {
+	if s.snap != nil {
+		return s.snap, nil
+	}
+	data, err := json.Marshal(protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq}, Cart: s.cur})
+	if err != nil {
+		return nil, fmt.Errorf("encode snapshot: %w", err)
+	}
+	at := s.changed
+	if at.IsZero() {
+		at = time.Now()
+	}
+	s.snap = &Frame{Kind: protocol.TypeSnapshot, Seq: s.seq, Data: data, At: at}
+	return s.snap, nil
+}
+
+// Subscribe attaches sub and returns the frames that bring a display from
+// resume to the live stream: a "resumed" frame followed by the missing deltas
+// when resume is in this epoch and within the history, otherwise one
+// snapshot. Frames published after Subscribe returns arrive on sub.C, so
+// nothing is missed between catch-up and live.
+func (s *Stream) Subscribe(resume *protocol.Position, sub *Sub) ([]*Frame, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Frame
+	if resume != nil && resume.Epoch == s.epoch && resume.Seq <= s.seq && s.inHistory(resume.Seq) {
+		data, err := json.Marshal(protocol.Resumed{Type: protocol.TypeResumed, Position: *resume})
+		if err != nil {
+			return nil, fmt.Errorf("encode resumed: %w", err)
+		}
+		out = append(out, &Frame{Kind: protocol.TypeResumed, Seq: resume.Seq, Data: data, At: time.Now()})
+		for _, f := range s.hist {
+			if f.Seq > resume.Seq {
+				out = append(out, f)
+			}
+		}
+	} else {
+		f, err := s.snapshotLocked()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	s.subs[sub] = struct{}{}
+	return out, nil
+}
+
+// inHistory reports whether every delta after seq is still in the history.
+func (s *Stream) inHistory(seq uint64) bool {
+	if seq == s.seq {
+		return true
+	}
+	return len(s.hist) > 0 && s.hist[0].Seq <= seq+1
+}
+
+// Unsubscribe detaches sub. It is safe to call more than once.
+func (s *Stream) Unsubscribe(sub *Sub) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.subs, sub)
+}
