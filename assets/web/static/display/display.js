@@ -1,0 +1,394 @@
+// Web display: the customer screen for tablets and browsers that cannot run
+// the Fyne app. Speaks the display protocol (docs/protocol.md) on
+// /v1/display of the host that served this page: hello with resume, snapshot,
+// resumed, delta (applied exactly like cart.Apply), cue, error; a gap, an
+// epoch change or a delta that does not fit asks for a resync.
+//
+// Register and display token come from the URL fragment
+// (#register=lane1&token=...), which browsers never send to the server.
+// Every text from the POS is set with textContent, never as HTML.
+
+// Backoff between reconnects, jittered so a room of tablets spreads out.
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 10000;
+// A rejected display (bad token, unknown register) retries slowly.
+const REJECTED_RETRY_MS = 30000;
+// After this long without a live stream the money figures are hidden: an
+// old total must not be mistaken for the current one.
+const STALE_HIDE_MS = 5000;
+// How long a "scanning" cue stays visible.
+const CUE_MS = 1500;
+// Same bounds as the Go cart package (cart.MaxLines, cart.MaxOps).
+const MAX_LINES = 500;
+const MAX_OPS = 2 * MAX_LINES + 2;
+
+const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+const register = params.get("register") || "";
+const token = params.get("token") || "";
+
+let ws = null;
+let attempt = 0;
+let cart = null; // replica, null until the first snapshot
+let pos = null; // {epoch, seq}
+let status = "connecting";
+let staleTimer = null;
+let cueTimer = null;
+let reconnectTimer = null;
+let changed = new Set();
+
+const $ = (id) => document.getElementById(id);
+
+function text(el, s) { el.textContent = s == null ? "" : String(s); }
+
+// ---- money ----
+
+const fmtCache = new Map();
+function formatter(currency) {
+  let f = fmtCache.get(currency);
+  if (!f) {
+    try {
+      f = new Intl.NumberFormat(navigator.language || "en", { style: "currency", currency });
+    } catch (_) {
+      f = new Intl.NumberFormat("en", { style: "currency", currency: "XXX" });
+    }
+    fmtCache.set(currency, f);
+  }
+  return f;
+}
+
+// formatMoney turns integer minor units into a localized string without
+// floating point: the decimal is built as text and formatted as a string.
+export function formatMoney(minor, currency) {
+  if (typeof minor !== "number" || !Number.isSafeInteger(minor)) return "";
+  const f = formatter(currency);
+  const digits = f.resolvedOptions().maximumFractionDigits;
+  const neg = minor < 0;
+  let s = String(Math.abs(minor));
+  if (digits > 0) {
+    s = s.padStart(digits + 1, "0");
+    s = s.slice(0, s.length - digits) + "." + s.slice(s.length - digits);
+  }
+  return f.format((neg ? "-" : "") + s);
+}
+
+// ---- replica (mirror of register/cart Apply) ----
+
+function clone(c) { return JSON.parse(JSON.stringify(c)); }
+
+class OutOfStep extends Error {}
+
+export function applyOps(c, ops) {
+  if (!Array.isArray(ops) || ops.length > MAX_OPS) throw new OutOfStep("too many ops");
+  const out = clone(c);
+  out.lines = out.lines || [];
+  ops.forEach((op, n) => {
+    const lines = out.lines;
+    const len = lines.length;
+    const bad = (what) => { throw new OutOfStep(`ops[${n}] (${op && op.op}): ${what}`); };
+    if (!op || typeof op !== "object") bad("not an object");
+    const idx = op.index | 0;
+    switch (op.op) {
+      case "add":
+        if (!op.line || idx < 0 || idx > len || len >= MAX_LINES) bad("bad add");
+        lines.splice(idx, 0, op.line);
+        break;
+      case "update":
+        if (!op.line || idx < 0 || idx >= len || lines[idx].id !== op.line.id) bad("bad update");
+        lines[idx] = op.line;
+        break;
+      case "remove":
+        if (idx < 0 || idx >= len || lines[idx].id !== op.id) bad("bad remove");
+        lines.splice(idx, 1);
+        break;
+      case "move": {
+        const from = op.from;
+        if (typeof from !== "number" || from < 0 || from >= len || idx < 0 || idx >= len || lines[from].id !== op.id) bad("bad move");
+        const [l] = lines.splice(from, 1);
+        lines.splice(idx, 0, l);
+        break;
+      }
+      case "totals":
+        if (!op.totals) bad("bad totals");
+        out.subtotal = op.totals.subtotal;
+        out.discount = op.totals.discount;
+        out.taxes = (op.totals.taxes || []).slice();
+        out.total = op.totals.total;
+        break;
+      case "header": {
+        const h = op.header;
+        if (!h) bad("bad header");
+        out.order = h.order || "";
+        out.currency = h.currency;
+        out.state = h.state;
+        out.message = h.message || "";
+        out.payment = h.payment ? Object.assign({}, h.payment) : null;
+        break;
+      }
+      default:
+        bad("unknown op");
+    }
+  });
+  checkCart(out);
+  return out;
+}
+
+// checkCart repeats the arithmetic checks of cart.Validate that matter for
+// what the customer sees; a replica that fails them is out of step.
+function checkCart(c) {
+  if (!c || !Array.isArray(c.lines) || c.lines.length > MAX_LINES) throw new OutOfStep("bad lines");
+  let sum = 0;
+  const ids = new Set();
+  for (const l of c.lines) {
+    if (!l || typeof l.id !== "string" || ids.has(l.id)) throw new OutOfStep("bad line id");
+    ids.add(l.id);
+    sum += l.total;
+  }
+  if (sum !== c.subtotal) throw new OutOfStep("subtotal does not match lines");
+  let want = c.subtotal - (c.discount || 0);
+  for (const t of c.taxes || []) if (!t.included) want += t.amount;
+  if (want !== c.total) throw new OutOfStep("total does not add up");
+}
+
+// ---- connection ----
+
+function wsURL() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/v1/display`;
+}
+
+function connect() {
+  clearTimeout(reconnectTimer);
+  if (!register) {
+    setStatus("rejected", "No register: open this page as /display#register=ID&token=TOKEN");
+    return;
+  }
+  let sock;
+  try {
+    sock = new WebSocket(wsURL());
+  } catch (e) {
+    scheduleReconnect();
+    return;
+  }
+  ws = sock;
+  sock.onopen = () => {
+    if (ws !== sock) return;
+    const hello = { type: "hello", register };
+    if (token) hello.token = token;
+    if (pos && cart) hello.resume = { epoch: pos.epoch, seq: pos.seq };
+    send(hello);
+  };
+  sock.onmessage = (ev) => { if (ws === sock) onMessage(ev.data); };
+  sock.onclose = () => {
+    if (ws !== sock) return;
+    ws = null;
+    if (status === "rejected") {
+      reconnectTimer = setTimeout(connect, REJECTED_RETRY_MS);
+      return;
+    }
+    setStatus("reconnecting");
+    scheduleReconnect();
+  };
+}
+
+function scheduleReconnect() {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, attempt));
+  attempt++;
+  clearTimeout(reconnectTimer);
+  reconnectTimer = setTimeout(connect, cap / 2 + Math.random() * cap / 2);
+}
+
+function send(obj) {
+  try { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); } catch (_) { /* onclose handles it */ }
+}
+
+function resync() {
+  send({ type: "resync" });
+}
+
+function onMessage(data) {
+  let m;
+  try { m = JSON.parse(data); } catch (_) { return; }
+  if (!m || typeof m !== "object") return;
+  switch (m.type) {
+    case "welcome":
+      return;
+    case "snapshot":
+      try {
+        checkCart(m.cart);
+      } catch (e) {
+        console.warn("[display] bad snapshot:", e.message);
+        return;
+      }
+      cart = m.cart;
+      pos = { epoch: m.epoch, seq: m.seq };
+      changed = new Set();
+      live();
+      return;
+    case "resumed":
+      if (!pos || !cart || m.epoch !== pos.epoch || m.seq !== pos.seq) {
+        resync();
+        return;
+      }
+      live();
+      return;
+    case "delta":
+      onDelta(m);
+      return;
+    case "cue":
+      if (m.cue === "scanning") showCue();
+      return;
+    case "error":
+      if (m.code === "unauthorized" || m.code === "unknown_register" || m.code === "bad_hello") {
+        setStatus("rejected", m.message || m.code);
+      }
+      return;
+    default:
+      return; // newer agents may add messages
+  }
+}
+
+function onDelta(m) {
+  if (!cart || !pos || m.epoch !== pos.epoch) { resync(); return; }
+  if (m.seq <= pos.seq) return; // already have it (replay overlap)
+  if (m.seq !== pos.seq + 1) { resync(); return; } // gap
+  let next;
+  try {
+    next = applyOps(cart, m.ops);
+  } catch (e) {
+    console.warn("[display] delta does not fit, resyncing:", e.message);
+    resync();
+    return;
+  }
+  changed = new Set();
+  for (const op of m.ops) if ((op.op === "add" || op.op === "update") && op.line) changed.add(op.line.id);
+  cart = next;
+  pos = { epoch: m.epoch, seq: m.seq };
+  render();
+}
+
+function live() {
+  attempt = 0;
+  setStatus("live");
+  render();
+}
+
+function setStatus(s, detail) {
+  status = s;
+  document.body.dataset.status = s;
+  clearTimeout(staleTimer);
+  const bar = $("status");
+  if (s === "live") {
+    document.body.classList.remove("money-hidden");
+    bar.hidden = true;
+    render();
+    return;
+  }
+  bar.hidden = false;
+  text(bar, s === "rejected" ? "Display not authorized: " + (detail || "") : "Reconnecting to the register…");
+  if (s === "rejected") text($("connecting-text"), detail || "Display not authorized");
+  staleTimer = setTimeout(() => document.body.classList.add("money-hidden"), STALE_HIDE_MS);
+  render();
+}
+
+function showCue() {
+  const el = $("cue");
+  el.hidden = false;
+  clearTimeout(cueTimer);
+  cueTimer = setTimeout(() => { el.hidden = true; }, CUE_MS);
+}
+
+// ---- rendering ----
+
+function screenFor(c) {
+  if (!c) return "connecting";
+  switch (c.state) {
+    case "open": return c.lines.length ? "cart" : "idle";
+    case "payment": return "payment";
+    case "complete": return "complete";
+    default: return "idle";
+  }
+}
+
+function render() {
+  const screen = screenFor(cart);
+  document.body.className = document.body.className.replace(/\bscreen-\w+/g, "").trim() + " screen-" + screen;
+  if (cart) {
+    const cur = cart.currency;
+    text($("idle-message"), cart.state === "idle" ? cart.message : "");
+    text($("cart-order"), cart.order ? "Order " + cart.order : "");
+    renderLines(cart, cur);
+    text($("subtotal"), formatMoney(cart.subtotal, cur));
+    $("discount-row").hidden = !cart.discount;
+    text($("discount"), cart.discount ? "-" + formatMoney(cart.discount, cur) : "");
+    const taxes = $("taxes");
+    taxes.replaceChildren();
+    for (const t of cart.taxes || []) {
+      const row = document.createElement("div");
+      row.className = "row tax";
+      const label = document.createElement("span");
+      text(label, t.included ? t.label + " (included)" : t.label);
+      const amt = document.createElement("span");
+      amt.className = "money";
+      text(amt, formatMoney(t.amount, cur));
+      row.append(label, amt);
+      taxes.append(row);
+    }
+    text($("total"), formatMoney(cart.total, cur));
+    text($("cart-message"), cart.message);
+    const p = cart.payment || { due: cart.total, tendered: 0, change: 0, method: "" };
+    text($("pay-due"), formatMoney(p.due, cur));
+    text($("pay-tendered"), formatMoney(p.tendered, cur));
+    text($("pay-change"), formatMoney(p.change, cur));
+    text($("pay-method"), p.method);
+    $("complete-change-row").hidden = !(cart.payment && cart.payment.change > 0);
+    text($("complete-change"), cart.payment ? formatMoney(cart.payment.change, cur) : "");
+    text($("complete-message"), cart.state === "complete" ? cart.message : "");
+    document.body.dataset.seq = String(pos ? pos.seq : 0);
+    document.body.dataset.epoch = pos ? pos.epoch : "";
+  }
+  document.body.dataset.rendered = String(performance.now());
+}
+
+function renderLines(c, cur) {
+  const ol = $("lines");
+  const frag = document.createDocumentFragment();
+  let last = null;
+  for (const l of c.lines) {
+    const li = document.createElement("li");
+    li.className = "line";
+    li.dataset.id = l.id;
+    const title = document.createElement("span");
+    title.className = "title";
+    text(title, l.title);
+    const total = document.createElement("span");
+    total.className = "line-total money";
+    text(total, formatMoney(l.total, cur));
+    const detail = document.createElement("span");
+    detail.className = "detail";
+    const unit = l.unit ? " " + l.unit : "";
+    text(detail, `${l.quantity}${unit} × ${formatMoney(l.unit_price, cur)}`);
+    li.append(title, total, detail);
+    if (l.discount) {
+      const d = document.createElement("span");
+      d.className = "line-discount";
+      text(d, "Discount -" + formatMoney(l.discount, cur));
+      li.append(d);
+    }
+    if (l.note) {
+      const n = document.createElement("span");
+      n.className = "note";
+      text(n, l.note);
+      li.append(n);
+    }
+    if (changed.has(l.id)) {
+      li.classList.add("changed");
+      last = li;
+    }
+    frag.append(li);
+  }
+  ol.replaceChildren(frag);
+  if (last) last.scrollIntoView({ block: "nearest" });
+}
+
+render();
+connect();
