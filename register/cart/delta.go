@@ -3,6 +3,7 @@ package cart
 import (
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // OpKind names a delta operation on the wire.
@@ -58,54 +59,93 @@ const MaxOps = 2*MaxLines + 2
 var ErrOutOfStep = errors.New("replica out of step")
 
 // Diff returns the operations that turn old into new. Applying them to old
-// with Apply yields a cart Equal to new. Lines are matched by id.
+// with Apply yields a cart Equal to new. Lines are matched by id. Both carts
+// must belong to the same register (the register is not part of any op) and
+// should be valid; carts with duplicate line ids are diffed as "remove every
+// line, add every line".
+//
+// The ops come in a fixed order: removals (from the end), moves, additions
+// (in ascending index), updates, totals, header. Lines that keep their
+// relative order never move: only lines outside a longest increasing
+// subsequence of the kept lines are moved, so moving one line from the front
+// to the back is a single move.
 func Diff(old, new Cart) []Op {
 	var ops []Op
-	newIdx := make(map[string]int, len(new.Lines))
-	for i, l := range new.Lines {
-		newIdx[l.ID] = i
+	newIdx, okNew := indexByID(new.Lines)
+	_, okOld := indexByID(old.Lines)
+	if !okNew || !okOld {
+		ops = replaceAll(old.Lines, new.Lines)
+		return appendTail(ops, old, new)
 	}
 	// Remove lines that are gone, from the end so earlier indices stay put.
-	work := make([]Line, 0, len(old.Lines))
-	for _, l := range old.Lines {
-		if _, ok := newIdx[l.ID]; ok {
-			work = append(work, l)
-		}
-	}
 	for i := len(old.Lines) - 1; i >= 0; i-- {
 		if _, ok := newIdx[old.Lines[i].ID]; !ok {
 			ops = append(ops, Op{Op: OpRemove, Index: i, ID: old.Lines[i].ID})
 		}
 	}
-	// Walk the new order; bring each line into place by move or add, then
-	// update it if its content changed.
-	for i, want := range new.Lines {
-		switch {
-		case i < len(work) && work[i].ID == want.ID:
-		default:
-			j := -1
-			for k := i + 1; k < len(work); k++ {
-				if work[k].ID == want.ID {
-					j = k
-					break
-				}
-			}
-			if j < 0 {
-				l := want
-				ops = append(ops, Op{Op: OpAdd, Index: i, ID: want.ID, Line: &l})
-				work = insertLine(work, i, want)
-				continue
-			}
-			from := j
-			ops = append(ops, Op{Op: OpMove, Index: i, From: &from, ID: want.ID})
-			work = moveLine(work, j, i)
-		}
-		if work[i] != want {
-			l := want
-			ops = append(ops, Op{Op: OpUpdate, Index: i, ID: want.ID, Line: &l})
-			work[i] = want
+	work := make([]Line, 0, len(new.Lines))
+	workPos := make(map[string]int, len(old.Lines))
+	for _, l := range old.Lines {
+		if _, ok := newIdx[l.ID]; ok {
+			workPos[l.ID] = len(work)
+			work = append(work, l)
 		}
 	}
+	// The kept lines in their new order, and where each one is now.
+	kept := make([]string, 0, len(work))
+	pos := make([]int, 0, len(work))
+	for _, l := range new.Lines {
+		if j, ok := workPos[l.ID]; ok {
+			kept = append(kept, l.ID)
+			pos = append(pos, j)
+		}
+	}
+	// Lines in a longest increasing run of old positions stay; every other
+	// kept line moves once, to just after its predecessor in the new order.
+	// Lines not yet moved may sit anywhere in between; by induction, after
+	// step k the lines kept[0..k] appear in order and every staying line
+	// still to come follows them, so at the end work equals kept.
+	stay := longestIncreasing(pos)
+	for k, id := range kept {
+		if stay[k] {
+			continue
+		}
+		j := lineIndex(work, id)
+		to := 0
+		if k > 0 {
+			p := lineIndex(work, kept[k-1])
+			if j > p {
+				to = p + 1
+			} else {
+				to = p
+			}
+		}
+		if j != to {
+			from := j
+			ops = append(ops, Op{Op: OpMove, Index: to, From: &from, ID: id})
+			work = moveLine(work, j, to)
+		}
+	}
+	// Insert new lines in ascending index: everything before i is already
+	// final, so each lands exactly at its index.
+	for i, l := range new.Lines {
+		if _, ok := workPos[l.ID]; !ok {
+			l := l
+			ops = append(ops, Op{Op: OpAdd, Index: i, ID: l.ID, Line: &l})
+			work = insertLine(work, i, l)
+		}
+	}
+	for i, l := range new.Lines {
+		if work[i] != l {
+			l := l
+			ops = append(ops, Op{Op: OpUpdate, Index: i, ID: l.ID, Line: &l})
+		}
+	}
+	return appendTail(ops, old, new)
+}
+
+// appendTail adds the totals and header ops when they changed.
+func appendTail(ops []Op, old, new Cart) []Op {
 	if old.Subtotal != new.Subtotal || old.Discount != new.Discount || old.Total != new.Total || !taxesEqual(old.Taxes, new.Taxes) {
 		ops = append(ops, Op{Op: OpTotals, Totals: &Totals{Subtotal: new.Subtotal, Discount: new.Discount, Taxes: append([]TaxLine{}, new.Taxes...), Total: new.Total}})
 	}
@@ -118,6 +158,67 @@ func Diff(old, new Cart) []Op {
 		ops = append(ops, Op{Op: OpHeader, Header: &h})
 	}
 	return ops
+}
+
+// replaceAll removes every old line and adds every new one.
+func replaceAll(old, new []Line) []Op {
+	ops := make([]Op, 0, len(old)+len(new))
+	for i := len(old) - 1; i >= 0; i-- {
+		ops = append(ops, Op{Op: OpRemove, Index: i, ID: old[i].ID})
+	}
+	for i := range new {
+		l := new[i]
+		ops = append(ops, Op{Op: OpAdd, Index: i, ID: l.ID, Line: &l})
+	}
+	return ops
+}
+
+// indexByID maps line ids to indices; ok is false if an id repeats.
+func indexByID(ls []Line) (map[string]int, bool) {
+	m := make(map[string]int, len(ls))
+	for i, l := range ls {
+		if _, dup := m[l.ID]; dup {
+			return nil, false
+		}
+		m[l.ID] = i
+	}
+	return m, true
+}
+
+func lineIndex(ls []Line, id string) int {
+	for i := range ls {
+		if ls[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// longestIncreasing marks one longest strictly increasing subsequence of a
+// (patience sorting, O(n log n)).
+func longestIncreasing(a []int) []bool {
+	in := make([]bool, len(a))
+	if len(a) == 0 {
+		return in
+	}
+	tails := make([]int, 0, len(a)) // tails[k]: index in a of the smallest tail of a run of length k+1
+	prev := make([]int, len(a))
+	for i, v := range a {
+		k := sort.Search(len(tails), func(t int) bool { return a[tails[t]] >= v })
+		prev[i] = -1
+		if k > 0 {
+			prev[i] = tails[k-1]
+		}
+		if k == len(tails) {
+			tails = append(tails, i)
+		} else {
+			tails[k] = i
+		}
+	}
+	for i := tails[len(tails)-1]; i >= 0; i = prev[i] {
+		in[i] = true
+	}
+	return in
 }
 
 // Apply applies ops to c in order and returns the resulting cart; c itself is

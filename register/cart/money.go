@@ -81,20 +81,20 @@ func ParseQuantity(s string) (Quantity, error) {
 
 // String formats q canonically: no trailing zeros, no trailing dot ("1.25", "3").
 func (q Quantity) String() string {
-	v := int64(q)
+	v := uint64(q)
 	sign := ""
-	if v < 0 {
-		sign, v = "-", -v
+	if q < 0 {
+		sign, v = "-", -v // two's complement magnitude; exact even for math.MinInt64
 	}
 	ip, fp := v/QuantityScale, v%QuantityScale
 	if fp == 0 {
-		return sign + strconv.FormatInt(ip, 10)
+		return sign + strconv.FormatUint(ip, 10)
 	}
 	f := fmt.Sprintf("%03d", fp)
 	for f[len(f)-1] == '0' {
 		f = f[:len(f)-1]
 	}
-	return sign + strconv.FormatInt(ip, 10) + "." + f
+	return sign + strconv.FormatUint(ip, 10) + "." + f
 }
 
 // MarshalJSON writes q as a JSON number in canonical form.
@@ -129,6 +129,9 @@ func Extend(q Quantity, unitPrice Money) (Money, bool) {
 		return 0, false
 	}
 	quo, rem := bits.Div64(hi, lo, QuantityScale)
+	if quo > uint64(MaxMoney) { // also keeps quo++ below from wrapping to 0
+		return 0, false
+	}
 	if rem*2 >= QuantityScale {
 		quo++
 	}

@@ -222,8 +222,9 @@ func checkMoney(field string, m Money) error {
 	return nil
 }
 
-// checkText enforces valid UTF-8, a length in runes, and no control or
-// bidirectional-override characters that could garble a screen.
+// checkText enforces valid UTF-8, a length in runes, and no control,
+// line or paragraph separator (U+2028, U+2029) or bidirectional-override
+// characters that could garble a screen.
 func checkText(field, s string, max int) error {
 	if len(s) > max*4 || utf8.RuneCountInString(s) > max {
 		return fieldErr(field, "at most %d characters", max)
@@ -232,7 +233,7 @@ func checkText(field, s string, max int) error {
 		return fieldErr(field, "must be valid UTF-8")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+		if unicode.IsControl(r) || r == 0x2028 || r == 0x2029 || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
 			return fieldErr(field, "must not contain control characters (U+%04X)", r)
 		}
 	}

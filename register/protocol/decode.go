@@ -35,18 +35,34 @@ func DecodePOS(data []byte) (PosMessage, *Error) {
 	}
 	switch env.Type {
 	case TypeCart:
-		var m CartMsg
-		if err := strict(data, &m); err != nil {
-			return PosMessage{}, NewError(env.ID, CodeBadMessage, "", err.Error())
+		// The cart is decoded on its own so that errors inside it carry
+		// exact paths relative to the cart, as validation errors do.
+		var m struct {
+			Type string          `json:"type"`
+			ID   ID              `json:"id"`
+			Cart json.RawMessage `json:"cart"`
 		}
-		if err := m.Cart.Validate(); err != nil {
+		if err := strict(data, &m, ""); err != nil {
+			return PosMessage{}, err.toError(env.ID, CodeBadMessage)
+		}
+		if len(m.Cart) == 0 || string(m.Cart) == "null" {
+			return PosMessage{}, NewError(env.ID, CodeBadMessage, "cart", "cart: missing")
+		}
+		if m.Cart[0] != '{' {
+			return PosMessage{}, NewError(env.ID, CodeBadMessage, "cart", "cart: must be an object")
+		}
+		var c cart.Cart
+		if err := decodeCart(m.Cart, &c); err != nil {
+			return PosMessage{}, err.toError(env.ID, CodeBadMessage)
+		}
+		if err := c.Validate(); err != nil {
 			return PosMessage{}, cartError(env.ID, err)
 		}
-		return PosMessage{Type: TypeCart, ID: m.ID, Cart: &m.Cart}, nil
+		return PosMessage{Type: TypeCart, ID: m.ID, Cart: &c}, nil
 	case TypeClear:
 		var m ClearMsg
-		if err := strict(data, &m); err != nil {
-			return PosMessage{}, NewError(env.ID, CodeBadMessage, "", err.Error())
+		if err := strict(data, &m, ""); err != nil {
+			return PosMessage{}, err.toError(env.ID, CodeBadMessage)
 		}
 		return PosMessage{Type: TypeClear, ID: m.ID}, nil
 	case TypeAck:
@@ -54,8 +70,8 @@ func DecodePOS(data []byte) (PosMessage, *Error) {
 			Type string `json:"type"`
 			ID   ID     `json:"id"`
 		}
-		if err := strict(data, &m); err != nil {
-			return PosMessage{}, NewError(env.ID, CodeBadMessage, "", err.Error())
+		if err := strict(data, &m, ""); err != nil {
+			return PosMessage{}, err.toError(env.ID, CodeBadMessage)
 		}
 		if len(m.ID) == 0 {
 			return PosMessage{}, NewError(nil, CodeBadMessage, "id", "ack needs the id of the scan it acknowledges")
@@ -75,8 +91,8 @@ func DecodeCart(data []byte) (*cart.Cart, *Error) {
 		return nil, err
 	}
 	var c cart.Cart
-	if err := strict(data, &c); err != nil {
-		return nil, NewError(nil, CodeBadMessage, "", err.Error())
+	if err := decodeCart(data, &c); err != nil {
+		return nil, err.toError(nil, CodeBadMessage)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, cartError(nil, err)
@@ -99,8 +115,8 @@ func DecodeDisplay(data []byte) (DisplayMessage, *Error) {
 	switch env.Type {
 	case TypeHello:
 		var h Hello
-		if err := strict(data, &h); err != nil {
-			return DisplayMessage{}, NewError(nil, CodeBadHello, "", err.Error())
+		if err := strict(data, &h, ""); err != nil {
+			return DisplayMessage{}, err.toError(nil, CodeBadHello)
 		}
 		if !cart.ValidID(h.Register) {
 			return DisplayMessage{}, NewError(nil, CodeBadHello, "register", "register must be 1-64 characters of A-Z a-z 0-9 . _ -")
@@ -114,8 +130,8 @@ func DecodeDisplay(data []byte) (DisplayMessage, *Error) {
 		return DisplayMessage{Type: TypeHello, Hello: h}, nil
 	case TypeResync:
 		var r Resync
-		if err := strict(data, &r); err != nil {
-			return DisplayMessage{}, NewError(nil, CodeBadMessage, "", err.Error())
+		if err := strict(data, &r, ""); err != nil {
+			return DisplayMessage{}, err.toError(nil, CodeBadMessage)
 		}
 		return DisplayMessage{Type: TypeResync}, nil
 	default:
@@ -214,41 +230,110 @@ func peekEnvelope(data []byte, env *envelope) *Error {
 	return nil
 }
 
+// decodeError is a decoding failure with the JSON path of the offending
+// value ("lines[2].unit_price"), or no path when it concerns the whole input.
+type decodeError struct {
+	field  string
+	reason string
+}
+
+func (e *decodeError) Error() string {
+	if e.field == "" {
+		return e.reason
+	}
+	return e.field + ": " + e.reason
+}
+
+func (e *decodeError) toError(id ID, code string) *Error {
+	return NewError(id, code, e.field, e.Error())
+}
+
 // strict decodes data into v rejecting unknown fields and trailing data, and
-// turns encoding/json's errors into field-named messages.
-func strict(data []byte, v any) error {
+// turns encoding/json's errors into messages that name the field, with
+// prefix (a path such as "lines[2]") in front of the field's own path.
+// encoding/json reports the path of a wrong-typed value without array
+// indices, so callers decode array elements one by one (see decodeCart).
+func strict(data []byte, v any, prefix string) *decodeError {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("%s: must be %s, got %s", jsonPath(te.Field), kindName(te.Type), te.Value)
+			return &decodeError{field: joinPath(prefix, te.Field), reason: fmt.Sprintf("must be %s, got %s", kindName(te.Type), te.Value)}
 		}
-		return errors.New(cleanJSONError(err))
+		if name, ok := unknownField(err); ok {
+			return &decodeError{field: joinPath(prefix, name), reason: "unknown field"}
+		}
+		return &decodeError{field: prefix, reason: cleanJSONError(err)}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON object")
+		return &decodeError{field: prefix, reason: "trailing data after the JSON object"}
 	}
 	return nil
 }
 
-// jsonPath turns encoding/json's "cart.lines.2.unit_price" into the
-// "lines[2].unit_price" form used by cart validation errors.
-func jsonPath(f string) string {
-	f = strings.TrimPrefix(f, "cart.")
-	parts := strings.Split(f, ".")
-	var b strings.Builder
-	for i, p := range parts {
-		if _, err := strconv.Atoi(p); err == nil && i > 0 {
-			b.WriteString("[" + p + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
+// decodeCart decodes a cart object strictly. Lines, taxes and payment are
+// decoded element by element so that an error names its exact path, such as
+// "lines[2].unit_price" or "taxes[0].label". A null or missing lines or taxes
+// array becomes an empty one.
+func decodeCart(data []byte, c *cart.Cart) *decodeError {
+	// The shallower Lines, Taxes and Payment fields take precedence over the
+	// embedded cart's fields of the same JSON name; every other cart field
+	// (including ones added later) decodes straight into c.
+	var sh struct {
+		*cart.Cart
+		Lines   []json.RawMessage `json:"lines"`
+		Taxes   []json.RawMessage `json:"taxes"`
+		Payment json.RawMessage   `json:"payment"`
 	}
-	return b.String()
+	sh.Cart = c
+	if err := strict(data, &sh, ""); err != nil {
+		return err
+	}
+	c.Lines = make([]cart.Line, len(sh.Lines))
+	for i, raw := range sh.Lines {
+		if err := strict(raw, &c.Lines[i], fmt.Sprintf("lines[%d]", i)); err != nil {
+			return err
+		}
+	}
+	c.Taxes = make([]cart.TaxLine, len(sh.Taxes))
+	for i, raw := range sh.Taxes {
+		if err := strict(raw, &c.Taxes[i], fmt.Sprintf("taxes[%d]", i)); err != nil {
+			return err
+		}
+	}
+	c.Payment = nil
+	if len(sh.Payment) > 0 && string(sh.Payment) != "null" {
+		c.Payment = new(cart.Payment)
+		if err := strict(sh.Payment, c.Payment, "payment"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func joinPath(prefix, field string) string {
+	switch {
+	case prefix == "":
+		return field
+	case field == "":
+		return prefix
+	}
+	return prefix + "." + field
+}
+
+// unknownField extracts the name from encoding/json's untyped
+// `json: unknown field "name"` error.
+func unknownField(err error) (string, bool) {
+	q, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !ok {
+		return "", false
+	}
+	name, uerr := strconv.Unquote(q)
+	if uerr != nil {
+		return "", false
+	}
+	return truncate(name, 64), true
 }
 
 func kindName(t reflect.Type) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"unicode/utf8"
 )
 
 // MaxIDLen bounds a message id, string or number.
@@ -31,6 +32,11 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	}
 	if len(b) > MaxIDLen+2 {
 		return errors.New("id: at most 64 characters")
+	}
+	if !utf8.Valid(b) {
+		// The id is echoed byte for byte in a WebSocket text frame, which
+		// must be valid UTF-8 or the peer drops the connection.
+		return errors.New("id: must be valid UTF-8")
 	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
