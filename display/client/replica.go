@@ -60,6 +60,9 @@ func (r *replica) newSession() {
 	r.synced, r.awaiting = false, false
 }
 
+// distrust makes the next hello ask for a snapshot instead of resuming.
+func (r *replica) distrust() { r.failures++ }
+
 // resume returns the position to resume from, or nil when a fresh snapshot
 // is safer: nothing held yet, or the replica fell out of step (replaying
 // the stream from there would fail the same way).

@@ -214,6 +214,11 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 			return live, ctx.Err()
 		case err := <-errc:
 			closeCode = 0
+			if errors.Is(err, websocket.ErrReadLimit) {
+				// The agent would replay the same oversized message on
+				// resume: ask for a snapshot next time instead.
+				r.rep.distrust()
+			}
 			return live, fmt.Errorf("read: %w", err)
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.WriteTimeout)); err != nil {
