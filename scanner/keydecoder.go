@@ -1,0 +1,231 @@
+package scanner
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/holoplot/go-evdev"
+)
+
+// Discard reasons reported in [Discard.Reason].
+const (
+	// DiscardTyping: the keys came at human speed (median gap outside
+	// min_key_gap..max_key_gap), so they were a person, not a scanner.
+	DiscardTyping = "typing"
+	// DiscardShort: fewer characters than min_length.
+	DiscardShort = "short"
+	// DiscardStale: a partial scan was followed by silence longer than
+	// stale_timeout and then more input.
+	DiscardStale = "stale"
+	// DiscardUnplugged: the device went away mid-scan.
+	DiscardUnplugged = "unplugged"
+	// DiscardOverflow: a serial frame exceeded max_length.
+	DiscardOverflow = "overflow"
+)
+
+// keyFrame is what the key decoder hands on: a finished scan, or input it
+// threw away (Reason set).
+type keyFrame struct {
+	Data   string
+	At     time.Time
+	Timing KeyTiming
+	Reason string
+	Len    int // characters in a discarded frame
+}
+
+// keyDecoder turns evdev key events into text, one scan per Enter or Tab.
+type keyDecoder struct {
+	lay            *layout
+	minGap, maxGap time.Duration
+	stale          time.Duration
+	minLen         int
+
+	shiftL, shiftR, ctrlL, ctrlR, altgr, alt, caps bool
+
+	altCode  int  // digits typed on the keypad while Alt is held
+	altDigit bool // at least one such digit
+	buf      strings.Builder
+	n        int         // characters in buf
+	presses  []time.Time // char and terminator key presses of this scan
+	last     time.Time   // last key press of any kind
+}
+
+func newKeyDecoder(h HIDConfig) *keyDecoder {
+	lay := layouts[h.Layout]
+	if lay == nil {
+		lay = layouts[DefaultLayout]
+	}
+	return &keyDecoder{
+		lay:    lay,
+		minGap: time.Duration(h.MinKeyGap),
+		maxGap: time.Duration(h.MaxKeyGap),
+		stale:  time.Duration(h.StaleTimeout),
+		minLen: h.MinLength,
+	}
+}
+
+func eventTime(ev *evdev.InputEvent) time.Time {
+	if ev.Time.Sec == 0 && ev.Time.Usec == 0 {
+		return time.Now()
+	}
+	return time.Unix(int64(ev.Time.Sec), int64(ev.Time.Usec)*1000)
+}
+
+// reset forgets a partial scan and the modifier state (a device that comes
+// back starts with no keys held). It reports the partial as discarded.
+func (d *keyDecoder) reset(reason string, out func(keyFrame)) {
+	if d.n > 0 && out != nil {
+		out(keyFrame{Reason: reason, Len: d.n, At: d.last})
+	}
+	d.clear()
+	d.shiftL, d.shiftR, d.ctrlL, d.ctrlR, d.altgr, d.alt = false, false, false, false, false, false
+	d.altCode, d.altDigit = 0, false
+}
+
+func (d *keyDecoder) clear() {
+	d.buf.Reset()
+	d.n = 0
+	d.presses = d.presses[:0]
+}
+
+// feed handles one event. Only EV_KEY events matter; SYN and MSC are noise.
+func (d *keyDecoder) feed(ev *evdev.InputEvent, out func(keyFrame)) {
+	if ev.Type != evdev.EV_KEY {
+		return
+	}
+	down := ev.Value != 0 // 1 press, 2 autorepeat
+	switch ev.Code {
+	case evdev.KEY_LEFTSHIFT:
+		d.shiftL = down
+		return
+	case evdev.KEY_RIGHTSHIFT:
+		d.shiftR = down
+		return
+	case evdev.KEY_LEFTCTRL:
+		d.ctrlL = down
+		return
+	case evdev.KEY_RIGHTCTRL:
+		d.ctrlR = down
+		return
+	case evdev.KEY_RIGHTALT:
+		d.altgr = down
+		return
+	case evdev.KEY_LEFTALT:
+		if !down && d.alt && d.altDigit {
+			// Alt+keypad code, as scanners send control characters like
+			// GS (Alt+029): the code point is the decimal number typed.
+			if d.altCode > 0 && d.altCode < 256 {
+				d.add(rune(d.altCode), d.last)
+			}
+		}
+		d.alt = down
+		d.altCode, d.altDigit = 0, false
+		return
+	case evdev.KEY_CAPSLOCK:
+		if ev.Value == 1 {
+			d.caps = !d.caps
+		}
+		return
+	}
+	if ev.Value != 1 && ev.Value != 2 {
+		return
+	}
+	t := eventTime(ev)
+	if d.n > 0 && t.Sub(d.last) > d.stale {
+		d.reset(DiscardStale, out)
+	}
+	d.last = t
+	switch ev.Code {
+	case evdev.KEY_ENTER, evdev.KEY_KPENTER, evdev.KEY_TAB:
+		d.finish(t, out)
+		return
+	}
+	if d.alt {
+		if v, ok := keypadDigit(ev.Code); ok {
+			d.altCode = d.altCode*10 + v
+			if d.altCode > 999 {
+				d.altCode = 999
+			}
+			d.altDigit = true
+		}
+		return
+	}
+	c := d.lay.char(ev.Code, d.shiftL || d.shiftR, d.caps, d.altgr)
+	if c == 0 {
+		return // function keys, arrows: no text
+	}
+	if d.ctrlL || d.ctrlR {
+		// Ctrl+] is GS (FNC1 in GS1 data), Ctrl+letter a control
+		// character, as on a terminal.
+		switch {
+		case c >= '@' && c <= '_':
+			c &= 0x1f
+		case c >= 'a' && c <= 'z':
+			c &= 0x1f
+		default:
+			return
+		}
+	}
+	d.add(c, t)
+}
+
+func (d *keyDecoder) add(c rune, t time.Time) {
+	if d.n >= DefaultMaxLength {
+		return // bounded: a stuck key cannot grow the buffer forever
+	}
+	d.buf.WriteRune(c)
+	d.n++
+	d.presses = append(d.presses, t)
+}
+
+func keypadDigit(code evdev.EvCode) (int, bool) {
+	switch code {
+	case evdev.KEY_KP0:
+		return 0, true
+	case evdev.KEY_KP1, evdev.KEY_KP2, evdev.KEY_KP3:
+		return int(code-evdev.KEY_KP1) + 1, true
+	case evdev.KEY_KP4, evdev.KEY_KP5, evdev.KEY_KP6:
+		return int(code-evdev.KEY_KP4) + 4, true
+	case evdev.KEY_KP7, evdev.KEY_KP8, evdev.KEY_KP9:
+		return int(code-evdev.KEY_KP7) + 7, true
+	}
+	return 0, false
+}
+
+// finish ends a scan at the terminator press t.
+func (d *keyDecoder) finish(t time.Time, out func(keyFrame)) {
+	if d.n == 0 {
+		return // a lone Enter
+	}
+	d.presses = append(d.presses, t)
+	f := keyFrame{Data: d.buf.String(), At: t, Timing: keyTiming(d.presses), Len: d.n}
+	switch {
+	case d.n < d.minLen:
+		f.Reason = DiscardShort
+	case f.Timing.MedianGap > d.maxGap || f.Timing.MedianGap < d.minGap:
+		f.Reason = DiscardTyping
+	}
+	if f.Reason != "" {
+		f.Data = "" // typed text may be private; it is not passed on
+	}
+	d.clear()
+	out(f)
+}
+
+// keyTiming computes gap statistics over press times.
+func keyTiming(ts []time.Time) KeyTiming {
+	k := KeyTiming{Keys: len(ts)}
+	if len(ts) < 2 {
+		return k
+	}
+	gaps := make([]time.Duration, 0, len(ts)-1)
+	for i := 1; i < len(ts); i++ {
+		gaps = append(gaps, ts[i].Sub(ts[i-1]))
+	}
+	k.Total = ts[len(ts)-1].Sub(ts[0])
+	slices.Sort(gaps)
+	k.MinGap, k.MaxGap = gaps[0], gaps[len(gaps)-1]
+	k.MedianGap = gaps[len(gaps)/2]
+	return k
+}
