@@ -1,0 +1,192 @@
+// Command posdisplay-agent runs on the register terminal: it takes cart
+// events from the POS page, keeps each register's cart and streams it to the
+// customer displays. See docs/protocol.md and packaging/agent/agent.toml.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/posdisplay/posdisplay/register/agent"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "posdisplay-agent:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches subcommands; with none it serves.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, rest := args[0], args[1:]
+		switch cmd {
+		case "serve":
+			return serve(ctx, rest, stderr)
+		case "version":
+			fmt.Fprintln(stdout, "posdisplay-agent", agent.Version)
+			return nil
+		case "selfcheck":
+			return selfcheck(rest, stdout, stderr)
+		case "watch":
+			return watch(ctx, rest, stdout, stderr)
+		default:
+			if sub, ok := extraCommands[cmd]; ok {
+				return sub(ctx, rest, stdout, stderr)
+			}
+			return fmt.Errorf("unknown command %q (want serve, version, selfcheck, watch%s)", cmd, extraNames())
+		}
+	}
+	return serve(ctx, args, stderr)
+}
+
+// extraCommands are subcommands registered by other files (scanners, pairing).
+var extraCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{}
+
+func extraNames() string {
+	var b strings.Builder
+	for k := range extraCommands {
+		b.WriteString(", " + k)
+	}
+	return b.String()
+}
+
+// configFlags binds the flags shared by serve and selfcheck; after parsing,
+// load applies the file then the flags that were set.
+type configFlags struct {
+	fs                      *flag.FlagSet
+	path                    string
+	posListen, dispListen   string
+	stateDir, logLevel      string
+	registers, origins      string
+	demo, allowMissing, dev bool
+}
+
+func newConfigFlags(name string, stderr io.Writer) *configFlags {
+	c := &configFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	c.fs.SetOutput(stderr)
+	c.fs.StringVar(&c.path, "config", agent.DefaultConfigPath, "config file (TOML); a missing default file means built-in defaults")
+	c.fs.StringVar(&c.posListen, "pos-listen", "", "POS listener address (overrides pos.listen)")
+	c.fs.StringVar(&c.dispListen, "display-listen", "", "display listener address (overrides display.listen)")
+	c.fs.StringVar(&c.stateDir, "state-dir", "", "state directory (overrides state.dir)")
+	c.fs.StringVar(&c.logLevel, "log-level", "", "debug, info, warn or error (overrides log_level)")
+	c.fs.StringVar(&c.registers, "registers", "", "comma-separated register ids (overrides registers)")
+	c.fs.StringVar(&c.origins, "allow-origin", "", "comma-separated allowed POS page origins (overrides pos.allowed_origins)")
+	c.fs.BoolVar(&c.demo, "demo", false, "run the simulated cashier on the first register")
+	c.fs.BoolVar(&c.allowMissing, "allow-missing-origin", false, "accept POS sockets without an Origin header")
+	return c
+}
+
+func (c *configFlags) load() (agent.Config, error) {
+	cfg := agent.DefaultConfig()
+	set := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if _, err := os.Stat(c.path); err == nil || set["config"] {
+		var err error
+		if cfg, err = agent.LoadConfig(c.path); err != nil {
+			return cfg, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return cfg, err
+	}
+	if set["pos-listen"] {
+		cfg.POS.Listen = c.posListen
+	}
+	if set["display-listen"] {
+		cfg.Display.Listen = c.dispListen
+	}
+	if set["state-dir"] {
+		cfg.State.Dir = c.stateDir
+	}
+	if set["log-level"] {
+		cfg.LogLevel = c.logLevel
+	}
+	if set["registers"] {
+		cfg.Registers = splitList(c.registers)
+	}
+	if set["allow-origin"] {
+		cfg.POS.AllowedOrigins = splitList(c.origins)
+	}
+	if set["demo"] {
+		cfg.Demo.Cashier = c.demo
+	}
+	if set["allow-missing-origin"] {
+		cfg.POS.AllowMissingOrigin = c.allowMissing
+	}
+	return cfg, cfg.Validate()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newLogger(cfg agent.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	o := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	cf := newConfigFlags("serve", stderr)
+	if err := cf.fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	a, err := agent.New(cfg, logger, agentOptions(cfg, logger))
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// agentOptions lets other files of this command add features to the agent.
+var agentOptions = func(cfg agent.Config, logger *slog.Logger) agent.Options { return agent.Options{} }
+
+func selfcheck(args []string, stdout, stderr io.Writer) error {
+	cf := newConfigFlags("selfcheck", stderr)
+	if err := cf.fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return fmt.Errorf("selfcheck: %w", err)
+	}
+	if err := os.MkdirAll(cfg.State.Dir, 0o750); err != nil {
+		return fmt.Errorf("selfcheck: state directory: %w", err)
+	}
+	f, err := os.CreateTemp(cfg.State.Dir, ".selfcheck*")
+	if err != nil {
+		return fmt.Errorf("selfcheck: state directory not writable: %w", err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	fmt.Fprintf(stdout, "ok: posdisplay-agent %s, config valid, registers %s, state dir %s writable\n", agent.Version, strings.Join(cfg.Registers, ","), cfg.State.Dir)
+	return nil
+}

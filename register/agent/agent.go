@@ -1,0 +1,284 @@
+// Package agent assembles the register agent: per-register streams, the
+// cart store, the POS side (ingest), the display hub, health and metrics,
+// and the two listeners. cmd/posdisplay-agent only parses flags and calls
+// New and Run.
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/hub"
+	"github.com/posdisplay/posdisplay/register/ingest"
+	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/posdisplay/posdisplay/register/store"
+	"github.com/posdisplay/posdisplay/register/stream"
+)
+
+// Version is the agent's version, set at build time with
+// -ldflags "-X github.com/posdisplay/posdisplay/register/agent.Version=1.2.3".
+var Version = "dev"
+
+// Options are extension points for tests and later features.
+type Options struct {
+	// Auth replaces the static display-token check.
+	Auth hub.Authorizer
+	// MountPOS and MountDisplay add handlers to the two listeners' muxes.
+	MountPOS     func(mux *http.ServeMux)
+	MountDisplay func(mux *http.ServeMux)
+}
+
+// Agent is a running register agent.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	epoch   string
+	streams map[string]*stream.Stream
+	store   *store.Store
+	metrics *metrics.Metrics
+	hub     *hub.Hub
+	ingest  *ingest.Ingest
+
+	posLn, dispLn net.Listener
+	posSrv        *http.Server
+	dispSrv       *http.Server
+	closeOnce     sync.Once
+}
+
+// New validates cfg, opens the state directory, restores the persisted carts
+// and binds both listeners (so that Addr works before Run).
+func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	a := &Agent{cfg: cfg, log: logger, epoch: newEpoch(), streams: map[string]*stream.Stream{}, metrics: metrics.New()}
+	st, err := store.Open(cfg.State.Dir, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	for _, r := range cfg.Registers {
+		initial := cart.Empty(r, cfg.Currency)
+		switch c, err := st.Load(r); {
+		case err == nil:
+			initial = c
+			logger.Info("restored cart", "register", r, "lines", len(c.Lines), "state", c.State)
+		case errors.Is(err, fs.ErrNotExist):
+		default:
+			logger.Warn("ignoring persisted cart", "register", r, "err", err)
+		}
+		a.streams[r] = stream.New(r, a.epoch, initial, cfg.Display.History)
+	}
+	auth := opts.Auth
+	if auth == nil {
+		auth = staticTokens(cfg.Display.Tokens)
+	}
+	a.hub = hub.New(a.streams, auth, a.metrics, logger.With("part", "hub"), hub.Options{
+		QueueFrames:  cfg.Display.QueueFrames,
+		PingInterval: cfg.Display.PingInterval.Duration,
+		AgentID:      cfg.AgentID,
+	})
+	a.ingest = ingest.New(a.streams, st, a.metrics, logger.With("part", "pos"), ingest.Options{
+		AllowedOrigins:     cfg.POS.AllowedOrigins,
+		AllowMissingOrigin: cfg.POS.AllowMissingOrigin,
+		BridgeToken:        cfg.POS.BridgeToken,
+		BackendToken:       cfg.POS.BackendToken,
+		SoftLimit:          cfg.POS.MaxMessageBytes,
+		Rate:               cfg.POS.RateLimit,
+		Burst:              cfg.POS.RateBurst,
+		AgentID:            cfg.AgentID,
+	})
+
+	posMux := http.NewServeMux()
+	a.ingest.Register(posMux)
+	posMux.HandleFunc("GET /healthz", a.serveHealth)
+	posMux.Handle("GET /metrics", a.metrics.Handler())
+	if opts.MountPOS != nil {
+		opts.MountPOS(posMux)
+	}
+	dispMux := http.NewServeMux()
+	dispMux.Handle("GET /v1/display", a.hub)
+	dispMux.HandleFunc("GET /healthz", a.serveHealth)
+	if opts.MountDisplay != nil {
+		opts.MountDisplay(dispMux)
+	}
+	a.posSrv = &http.Server{Handler: posMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	a.dispSrv = &http.Server{Handler: dispMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+
+	if a.posLn, err = net.Listen("tcp", cfg.POS.Listen); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("pos listener: %w", err)
+	}
+	if a.dispLn, err = net.Listen("tcp", cfg.Display.Listen); err != nil {
+		a.posLn.Close()
+		st.Close()
+		return nil, fmt.Errorf("display listener: %w", err)
+	}
+	return a, nil
+}
+
+// POSAddr is the bound address of the POS listener.
+func (a *Agent) POSAddr() net.Addr { return a.posLn.Addr() }
+
+// DisplayAddr is the bound address of the display listener.
+func (a *Agent) DisplayAddr() net.Addr { return a.dispLn.Addr() }
+
+// Epoch is this run's stream epoch.
+func (a *Agent) Epoch() string { return a.epoch }
+
+// Hub is the display hub (for revocation).
+func (a *Agent) Hub() *hub.Hub { return a.hub }
+
+// Ingest is the POS side (for scan routing).
+func (a *Agent) Ingest() *ingest.Ingest { return a.ingest }
+
+// Metrics are the agent's collectors.
+func (a *Agent) Metrics() *metrics.Metrics { return a.metrics }
+
+// Stream returns a register's stream.
+func (a *Agent) Stream(register string) (*stream.Stream, bool) {
+	s, ok := a.streams[register]
+	return s, ok
+}
+
+// Run serves until ctx is done, then shuts down cleanly: POS pages and
+// displays get a close frame (1001), pending carts are written, and Run
+// returns once every goroutine it started has ended.
+func (a *Agent) Run(ctx context.Context) error {
+	a.log.Info("agent started", "version", Version, "agent", a.cfg.AgentID, "epoch", a.epoch,
+		"pos", a.posLn.Addr().String(), "display", a.dispLn.Addr().String(), "registers", a.cfg.Registers)
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	serve := func(srv *http.Server, ln net.Listener) {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}
+	wg.Add(2)
+	go serve(a.posSrv, a.posLn)
+	go serve(a.dispSrv, a.dispLn)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if a.cfg.Demo.Cashier {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sim := &Cashier{Register: a.cfg.Registers[0], Currency: a.cfg.Currency, Pace: a.cfg.Demo.Pace.Duration, Submit: a.Submit}
+			if err := sim.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("demo cashier stopped", "err", err)
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		a.log.Error("listener failed", "err", runErr)
+	}
+	cancel()
+	a.shutdown()
+	wg.Wait()
+	a.log.Info("agent stopped")
+	return runErr
+}
+
+func (a *Agent) shutdown() {
+	a.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// Close frames first, while the servers still hold the sockets.
+		if err := a.ingest.Close(ctx); err != nil {
+			a.log.Warn("POS sockets did not close in time", "err", err)
+		}
+		if err := a.hub.Close(ctx); err != nil {
+			a.log.Warn("display sockets did not close in time", "err", err)
+		}
+		_ = a.posSrv.Shutdown(ctx)
+		_ = a.dispSrv.Shutdown(ctx)
+		_ = a.store.Close()
+	})
+}
+
+// Submit publishes a validated cart as if a POS page had sent it.
+func (a *Agent) Submit(c cart.Cart) (uint64, error) {
+	if err := c.Validate(); err != nil {
+		return 0, err
+	}
+	st, ok := a.streams[c.Register]
+	if !ok {
+		return 0, fmt.Errorf("unknown register %q", c.Register)
+	}
+	res, err := st.Publish(c, time.Now())
+	if err != nil {
+		return 0, err
+	}
+	if res.Changed {
+		a.store.Save(st.Cart())
+		a.metrics.Events.WithLabelValues("accepted", "cart").Inc()
+	}
+	return res.Seq, nil
+}
+
+type registerHealth struct {
+	Seq          uint64     `json:"seq"`
+	State        cart.State `json:"state"`
+	Lines        int        `json:"lines"`
+	Displays     int        `json:"displays"`
+	POSConnected bool       `json:"pos_connected"`
+}
+
+func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
+	regs := map[string]registerHealth{}
+	for id, st := range a.streams {
+		c := st.Cart()
+		regs[id] = registerHealth{Seq: st.Position().Seq, State: c.State, Lines: len(c.Lines), Displays: st.Subscribers(), POSConnected: a.ingest.PageConnectedNow(id)}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"status": "ok", "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs,
+	})
+}
+
+func newEpoch() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Sprintf("t%x", time.Now().UnixNano())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// staticTokens authorizes displays holding one of the configured tokens for
+// any register. The display id is a short, non-secret tag of the token.
+type staticTokens []string
+
+func (s staticTokens) Authorize(token, register string) (string, error) {
+	if token == "" {
+		return "", hub.ErrUnauthorized
+	}
+	ok := 0
+	id := ""
+	for i, t := range s {
+		if subtle.ConstantTimeCompare([]byte(token), []byte(t)) == 1 {
+			ok = 1
+			id = fmt.Sprintf("static-%d", i+1)
+		}
+	}
+	if ok == 0 {
+		return "", hub.ErrUnauthorized
+	}
+	return id, nil
+}

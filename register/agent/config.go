@@ -1,0 +1,203 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/posdisplay/posdisplay/register/cart"
+)
+
+// DefaultConfigPath is where the Debian package installs the config file.
+const DefaultConfigPath = "/etc/posdisplay/agent.toml"
+
+// Config is the agent's configuration file (TOML). Every key is documented
+// in packaging/agent/agent.toml, which ships as the package's conffile.
+type Config struct {
+	// Registers this agent serves; POS pages and displays name one of them.
+	Registers []string `toml:"registers"`
+	// Currency of the empty cart before the first sale (ISO 4217).
+	Currency string `toml:"currency"`
+	// AgentID identifies this agent to displays (default: the hostname).
+	AgentID  string `toml:"agent_id"`
+	LogLevel string `toml:"log_level"`
+	LogJSON  bool   `toml:"log_json"`
+
+	POS     POSConfig     `toml:"pos"`
+	Display DisplayConfig `toml:"display"`
+	State   StateConfig   `toml:"state"`
+	Demo    DemoConfig    `toml:"demo"`
+}
+
+// POSConfig is the local listener for the POS page, health and metrics.
+type POSConfig struct {
+	Listen             string   `toml:"listen"`
+	AllowedOrigins     []string `toml:"allowed_origins"`
+	AllowMissingOrigin bool     `toml:"allow_missing_origin"`
+	BridgeToken        string   `toml:"bridge_token"`
+	BackendToken       string   `toml:"backend_token"`
+	MaxMessageBytes    int64    `toml:"max_message_bytes"`
+	RateLimit          float64  `toml:"rate_limit"`
+	RateBurst          float64  `toml:"rate_burst"`
+}
+
+// DisplayConfig is the listener displays connect to.
+type DisplayConfig struct {
+	Listen string `toml:"listen"`
+	// Tokens are static display tokens (each may follow any register).
+	Tokens       []string `toml:"tokens"`
+	QueueFrames  int      `toml:"queue_frames"`
+	History      int      `toml:"history"`
+	PingInterval Duration `toml:"ping_interval"`
+}
+
+// StateConfig says where the agent keeps its state.
+type StateConfig struct {
+	Dir string `toml:"dir"`
+}
+
+// DemoConfig runs a simulated cashier for demos.
+type DemoConfig struct {
+	// Cashier rings up a simulated basket on the first register, forever.
+	Cashier bool     `toml:"cashier"`
+	Pace    Duration `toml:"pace"`
+}
+
+// Duration is a time.Duration written as "20s" in the config file.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: want a value such as 20s or 500ms", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// DefaultConfig works out of the box on a register terminal.
+func DefaultConfig() Config {
+	host, _ := os.Hostname()
+	return Config{
+		Registers: []string{"1"},
+		Currency:  "USD",
+		AgentID:   sanitizeID(host),
+		LogLevel:  "info",
+		POS: POSConfig{
+			Listen:          "127.0.0.1:7421",
+			AllowedOrigins:  []string{"http://localhost", "http://127.0.0.1"},
+			MaxMessageBytes: 1 << 20,
+			RateLimit:       50,
+			RateBurst:       100,
+		},
+		Display: DisplayConfig{Listen: ":7422", QueueFrames: 64, History: 256, PingInterval: Duration{20 * time.Second}},
+		State:   StateConfig{Dir: "/var/lib/posdisplay"},
+		Demo:    DemoConfig{Pace: Duration{700 * time.Millisecond}},
+	}
+}
+
+func sanitizeID(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 128 && cart.ValidID(string(r)) {
+			b.WriteRune(r)
+		}
+		if b.Len() == cart.MaxIDLen {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "agent"
+	}
+	return b.String()
+}
+
+// LoadConfig reads path over the defaults. Unknown keys are errors, so that
+// a misspelt option is reported instead of silently ignored.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	md, err := toml.DecodeFile(path, &cfg)
+	if err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return cfg, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	return cfg, nil
+}
+
+// Validate checks the configuration and says what to fix.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Registers) == 0 {
+		errs = append(errs, errors.New("registers: at least one register is needed"))
+	}
+	seen := map[string]bool{}
+	for _, r := range c.Registers {
+		if !cart.ValidID(r) {
+			errs = append(errs, fmt.Errorf("registers: %q must be 1-64 characters of A-Z a-z 0-9 . _ -", r))
+		}
+		if seen[r] {
+			errs = append(errs, fmt.Errorf("registers: %q listed twice", r))
+		}
+		seen[r] = true
+	}
+	if !cart.ValidCurrency(c.Currency) {
+		errs = append(errs, fmt.Errorf("currency: %q is not an ISO 4217 code", c.Currency))
+	}
+	if !cart.ValidID(c.AgentID) {
+		errs = append(errs, fmt.Errorf("agent_id: %q must be 1-64 characters of A-Z a-z 0-9 . _ -", c.AgentID))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level: %q must be debug, info, warn or error", c.LogLevel))
+	}
+	for _, l := range []struct{ key, v string }{{"pos.listen", c.POS.Listen}, {"display.listen", c.Display.Listen}} {
+		if _, _, err := net.SplitHostPort(l.v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q must be host:port: %w", l.key, l.v, err))
+		}
+	}
+	for _, o := range c.POS.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("pos.allowed_origins: %q must be scheme://host[:port], e.g. https://pos.example.com", o))
+		}
+	}
+	if c.POS.MaxMessageBytes < 16<<10 || c.POS.MaxMessageBytes > 16<<20 {
+		errs = append(errs, fmt.Errorf("pos.max_message_bytes: %d must be between 16384 and 16777216", c.POS.MaxMessageBytes))
+	}
+	if c.POS.RateLimit < 0 || c.POS.RateBurst < 0 {
+		errs = append(errs, errors.New("pos.rate_limit and pos.rate_burst must be >= 0 (0 = default)"))
+	}
+	for _, t := range append(append([]string{}, c.Display.Tokens...), c.POS.BridgeToken, c.POS.BackendToken) {
+		if t != "" && len(t) < 16 {
+			errs = append(errs, errors.New("tokens must be at least 16 characters (use `openssl rand -hex 16`)"))
+			break
+		}
+	}
+	if c.Display.QueueFrames < 1 || c.Display.QueueFrames > 4096 {
+		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be 1-4096", c.Display.QueueFrames))
+	}
+	if c.Display.History < 1 || c.Display.History > 100000 {
+		errs = append(errs, fmt.Errorf("display.history: %d must be 1-100000", c.Display.History))
+	}
+	if c.State.Dir == "" {
+		errs = append(errs, errors.New("state.dir: must be set"))
+	}
+	return errors.Join(errs...)
+}

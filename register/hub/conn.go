@@ -1,0 +1,260 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/stream"
+)
+
+// maxDisplayMessage bounds what a display may send: a hello with a token and
+// a resume position fits easily.
+const maxDisplayMessage = 4096
+
+// conn is one display connection: the handler goroutine reads, writeLoop
+// writes, shutdown tells both to stop.
+type conn struct {
+	h      *Hub
+	ws     *websocket.Conn
+	remote string
+
+	mu sync.Mutex
+	id string
+
+	done      chan struct{}
+	closeOnce sync.Once
+	closeCode int
+	closeText string
+	resync    chan struct{}
+}
+
+func newConn(h *Hub, ws *websocket.Conn, remote string) *conn {
+	return &conn{h: h, ws: ws, remote: remote, done: make(chan struct{}), resync: make(chan struct{}, 1)}
+}
+
+func (c *conn) displayID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.id
+}
+
+// shutdown asks the writer to send a close frame with code and text and end
+// the connection. Only the first call's code is used.
+func (c *conn) shutdown(code int, text string) {
+	c.closeOnce.Do(func() {
+		c.closeCode, c.closeText = code, text
+		close(c.done)
+	})
+}
+
+// closeWith writes a close frame and closes the socket; used only before
+// the writer goroutine starts.
+func (c *conn) closeWith(code int, text string) {
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+	_ = c.ws.Close()
+}
+
+// reject answers the hello with an error message, then closes with 1008.
+func (c *conn) reject(code, field, msg string) {
+	c.h.log.Info("display rejected", "remote", c.remote, "code", code, "reason", msg)
+	c.writeJSON(protocol.NewError(nil, code, field, msg))
+	c.closeWith(websocket.ClosePolicyViolation, code)
+}
+
+func (c *conn) writeJSON(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.write(data)
+}
+
+func (c *conn) write(data []byte) error {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
+	return c.ws.WriteMessage(websocket.TextMessage, data)
+}
+
+func (c *conn) serve() {
+	ws := c.ws
+	ws.SetReadLimit(maxDisplayMessage)
+	_ = ws.SetReadDeadline(time.Now().Add(c.h.opts.HelloWait))
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		c.h.log.Debug("display left before hello", "remote", c.remote, "err", err)
+		_ = ws.Close()
+		return
+	}
+	msg, perr := protocol.DecodeDisplay(data)
+	if perr != nil {
+		c.reject(perr.Code, perr.Field, perr.Message)
+		return
+	}
+	if msg.Type != protocol.TypeHello {
+		c.reject(protocol.CodeBadHello, "type", "the first message must be a hello")
+		return
+	}
+	hello := msg.Hello
+	st, ok := c.h.streams[hello.Register]
+	if !ok {
+		c.reject(protocol.CodeUnknownRegister, "register", "this agent has no register "+hello.Register)
+		return
+	}
+	id, err := c.h.auth.Authorize(hello.Token, hello.Register)
+	if err != nil {
+		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
+		return
+	}
+	c.mu.Lock()
+	c.id = id
+	c.mu.Unlock()
+	select {
+	case <-c.done: // revoked or shutting down while we were checking
+		c.closeWith(c.closeCode, c.closeText)
+		return
+	default:
+	}
+
+	pos := st.Position()
+	if err := c.writeJSON(protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: c.h.opts.AgentID, Register: hello.Register, Position: pos}); err != nil {
+		_ = ws.Close()
+		return
+	}
+	sub := stream.NewSub(c.h.opts.QueueFrames)
+	catchup, err := st.Subscribe(hello.Resume, sub)
+	if err != nil {
+		c.h.log.Error("subscribe failed", "register", hello.Register, "err", err)
+		c.writeJSON(protocol.NewError(nil, protocol.CodeInternal, "", "could not build the snapshot"))
+		c.closeWith(websocket.CloseInternalServerErr, "internal")
+		return
+	}
+	defer st.Unsubscribe(sub)
+	gauge := c.h.metrics.DisplaysConnected.WithLabelValues(hello.Register)
+	gauge.Inc()
+	defer gauge.Dec()
+	c.h.log.Info("display connected", "remote", c.remote, "display", id, "register", hello.Register, "resumed", len(catchup) > 0 && catchup[0].Kind == protocol.TypeResumed)
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop(st, sub, catchup)
+	}()
+	err = c.readLoop()
+	c.shutdown(websocket.CloseNormalClosure, "")
+	<-writerDone
+	_ = ws.Close()
+	c.h.log.Info("display disconnected", "remote", c.remote, "display", id, "register", hello.Register, "err", err)
+}
+
+func (c *conn) readLoop() error {
+	ws := c.ws
+	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(c.h.opts.PongWait)) }
+	extend()
+	ws.SetPongHandler(func(string) error { extend(); return nil })
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			return err
+		}
+		extend()
+		msg, perr := protocol.DecodeDisplay(data)
+		if perr != nil || msg.Type != protocol.TypeResync {
+			// Displays are read-only: anything but a resync is ignored,
+			// but logged so a broken display can be diagnosed.
+			c.h.log.Debug("display sent an unexpected message", "remote", c.remote, "err", perr)
+			continue
+		}
+		select {
+		case c.resync <- struct{}{}:
+		default:
+		}
+	}
+}
+
+var errGap = errors.New("gap in stream")
+
+func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.Frame) {
+	ws := c.ws
+	var last uint64
+	send := func(f *stream.Frame) error {
+		if err := c.write(f.Data); err != nil {
+			return err
+		}
+		if f.Kind == protocol.TypeDelta {
+			c.h.metrics.FanoutLatency.Observe(time.Since(f.At).Seconds())
+		}
+		last = f.Seq
+		return nil
+	}
+	resync := func(reason string) error {
+		sub.Drain()
+		sub.TakeOverflow()
+		f, err := st.Snapshot()
+		if err != nil {
+			return err
+		}
+		c.h.metrics.Resyncs.WithLabelValues(reason).Inc()
+		return send(f)
+	}
+	finish := func(err error) {
+		code, text := c.closeCode, c.closeText
+		select {
+		case <-c.done:
+		default:
+			code, text = websocket.CloseInternalServerErr, "write failed"
+		}
+		if err == nil || code != websocket.CloseInternalServerErr {
+			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+		}
+		// Give the peer a moment to answer the close, then unblock the reader.
+		_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+		if err != nil {
+			_ = ws.Close()
+		}
+	}
+	for _, f := range catchup {
+		if err := send(f); err != nil {
+			finish(err)
+			return
+		}
+	}
+	ping := time.NewTicker(c.h.opts.PingInterval)
+	defer ping.Stop()
+	for {
+		var err error
+		select {
+		case <-c.done:
+			finish(nil)
+			return
+		case <-ping.C:
+			err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait))
+		case <-c.resync:
+			err = resync("requested")
+		case <-sub.Kick:
+			if sub.TakeOverflow() {
+				err = resync("slow")
+			}
+		case f := <-sub.C:
+			switch {
+			case sub.TakeOverflow():
+				err = resync("slow")
+			case f.Seq <= last:
+			case f.Seq != last+1:
+				c.h.log.Warn("gap in display stream", "remote", c.remote, "last", last, "got", f.Seq, "err", errGap)
+				err = resync("gap")
+			default:
+				err = send(f)
+			}
+		}
+		if err != nil {
+			c.h.log.Info("display write failed", "remote", c.remote, "err", err)
+			c.shutdown(websocket.CloseInternalServerErr, "write failed")
+			finish(err)
+			return
+		}
+	}
+}

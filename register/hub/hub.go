@@ -1,0 +1,198 @@
+// Package hub serves the display protocol: it accepts display WebSockets on
+// /v1/display, checks each display's token, attaches it to its register's
+// stream and writes snapshots and deltas to it.
+//
+// Each connection has exactly one reader (the HTTP handler goroutine) and one
+// writer goroutine. A display that falls behind never delays the others: the
+// stream drops frames for it and its writer sends one fresh snapshot instead.
+// The hub owns no cart state; the streams do.
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/posdisplay/posdisplay/register/stream"
+)
+
+// Authorizer decides whether a display token may follow a register. It
+// returns an id for the display (for logs and revocation) or an error.
+type Authorizer interface {
+	Authorize(token, register string) (displayID string, err error)
+}
+
+// ErrUnauthorized is returned by Authorizers for a missing or wrong token.
+var ErrUnauthorized = errors.New("unauthorized")
+
+// Options tune the hub. Zero values take the defaults.
+type Options struct {
+	// QueueFrames bounds each display's send queue. When full, the queue is
+	// dropped and the display gets one snapshot. Default 64.
+	QueueFrames int
+	// PingInterval is how often the agent pings; a display that does not
+	// answer within PongWait is disconnected. Defaults 20 s and 60 s.
+	PingInterval time.Duration
+	PongWait     time.Duration
+	// WriteWait bounds each write. Default 10 s.
+	WriteWait time.Duration
+	// HelloWait bounds the wait for the first message. Default 10 s.
+	HelloWait time.Duration
+	// AgentID is announced in welcome messages.
+	AgentID string
+}
+
+func (o *Options) defaults() {
+	if o.QueueFrames <= 0 {
+		o.QueueFrames = 64
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 20 * time.Second
+	}
+	if o.PongWait <= 0 {
+		o.PongWait = 60 * time.Second
+	}
+	if o.WriteWait <= 0 {
+		o.WriteWait = 10 * time.Second
+	}
+	if o.HelloWait <= 0 {
+		o.HelloWait = 10 * time.Second
+	}
+}
+
+// Hub is the set of connected displays.
+type Hub struct {
+	streams  map[string]*stream.Stream
+	auth     Authorizer
+	opts     Options
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	upgrader websocket.Upgrader
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New returns a hub serving the given register streams.
+func New(streams map[string]*stream.Stream, auth Authorizer, m *metrics.Metrics, logger *slog.Logger, opts Options) *Hub {
+	opts.defaults()
+	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}}
+	h.upgrader = websocket.Upgrader{
+		// Displays send only a hello and pongs: a small read buffer keeps
+		// 1000 displays cheap. Writes of prepared frames bypass the write
+		// buffer; the pool shares the rest.
+		ReadBufferSize:   512,
+		WriteBufferSize:  1024,
+		WriteBufferPool:  &sync.Pool{},
+		HandshakeTimeout: 10 * time.Second,
+		CheckOrigin:      sameOriginOrNone,
+	}
+	return h
+}
+
+// sameOriginOrNone admits native displays (no Origin) and the web display
+// page served by this listener (Origin equal to the Host). The token in the
+// hello is what grants access; this only stops other web pages from using a
+// visitor's browser as a display.
+func sameOriginOrNone(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	for _, scheme := range []string{"http://", "https://"} {
+		if o == scheme+r.Host {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP upgrades a display connection and serves it until it ends.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		h.log.Debug("display upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	c := newConn(h, ws, r.RemoteAddr)
+	if !h.add(c) {
+		c.closeWith(websocket.CloseGoingAway, "shutting down")
+		return
+	}
+	defer h.remove(c)
+	c.serve()
+}
+
+func (h *Hub) add(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Hub) remove(c *conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// Disconnect closes every connection of the display with this id, at once
+// (used when its token is revoked). It returns how many were closed.
+func (h *Hub) Disconnect(displayID string) int {
+	h.mu.Lock()
+	var victims []*conn
+	for c := range h.conns {
+		if c.displayID() == displayID {
+			victims = append(victims, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range victims {
+		c.shutdown(websocket.ClosePolicyViolation, "token revoked")
+	}
+	return len(victims)
+}
+
+// Count returns the number of open display connections.
+func (h *Hub) Count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+// Close sends every display a close frame (1001 going away), refuses new
+// ones, and waits until every connection's goroutines have ended or ctx is
+// done. It is safe to call more than once.
+func (h *Hub) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	all := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		all = append(all, c)
+	}
+	h.mu.Unlock()
+	for _, c := range all {
+		c.shutdown(websocket.CloseGoingAway, "agent shutting down")
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

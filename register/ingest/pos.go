@@ -1,0 +1,279 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/posdisplay/posdisplay/register/protocol"
+)
+
+// Keepalive for POS sockets: the page is local, but a frozen tab must still
+// be noticed so that scans go to a live page.
+const (
+	posPingInterval = 20 * time.Second
+	posPongWait     = 60 * time.Second
+)
+
+type posConn struct {
+	in       *Ingest
+	ws       *websocket.Conn
+	register string
+	remote   string
+
+	wmu       sync.Mutex
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+func (p *posConn) writeJSON(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_ = p.ws.SetWriteDeadline(time.Now().Add(p.in.opts.WriteWait))
+	return p.ws.WriteMessage(websocket.TextMessage, data)
+}
+
+// shutdown sends a close frame (1001) and makes the reader return soon.
+func (p *posConn) shutdown() {
+	p.closeOnce.Do(func() {
+		close(p.done)
+		_ = p.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "agent shutting down"), time.Now().Add(time.Second))
+		_ = p.ws.SetReadDeadline(time.Now().Add(time.Second))
+	})
+}
+
+// refuse answers with an error message and closes with 1008.
+func (p *posConn) refuse(e *protocol.Error) {
+	p.in.rejected(e)
+	p.in.log.Info("POS socket refused", "remote", p.remote, "register", truncate(p.register, 64), "code", e.Code)
+	_ = p.writeJSON(e)
+	p.closeOnce.Do(func() {
+		close(p.done)
+		_ = p.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, e.Code), time.Now().Add(time.Second))
+	})
+	_ = p.ws.Close()
+}
+
+func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if !in.originAllowed(origin) {
+		e := protocol.NewError(nil, protocol.CodeForbiddenOrigin, "", "origin not allowed: add it to pos.allowed_origins in the agent config")
+		in.rejected(e)
+		in.log.Warn("POS socket from a forbidden origin", "origin", truncate(origin, 100), "remote", r.RemoteAddr)
+		writeJSON(w, http.StatusForbidden, e)
+		return
+	}
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		writeJSON(w, http.StatusServiceUnavailable, protocol.NewError(nil, protocol.CodeShuttingDown, "", "agent is shutting down"))
+		return
+	}
+	in.wg.Add(1)
+	in.mu.Unlock()
+	defer in.wg.Done()
+
+	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: func(*http.Request) bool { return true }}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	q := r.URL.Query()
+	p := &posConn{in: in, ws: ws, register: q.Get("register"), remote: r.RemoteAddr, done: make(chan struct{})}
+	st, ok := in.streams[p.register]
+	if !ok {
+		p.refuse(protocol.NewError(nil, protocol.CodeUnknownRegister, "register", "this agent has no register "+truncate(p.register, 64)))
+		return
+	}
+	if in.opts.BridgeToken != "" {
+		tok := q.Get("token")
+		if tok == "" {
+			tok = bearer(r)
+		}
+		if !tokenOK(tok, in.opts.BridgeToken) {
+			p.refuse(protocol.NewError(nil, protocol.CodeUnauthorized, "token", "bridge token missing or wrong"))
+			return
+		}
+	}
+	if err := p.writeJSON(protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: in.opts.AgentID, Register: p.register, Position: st.Position()}); err != nil {
+		_ = ws.Close()
+		return
+	}
+
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		p.shutdown()
+		_ = ws.Close()
+		return
+	}
+	in.pages[p.register] = append(in.pages[p.register], p)
+	in.mu.Unlock()
+	gauge := in.metrics.POSConnected.WithLabelValues(p.register)
+	gauge.Inc()
+	in.log.Info("POS page connected", "remote", p.remote, "register", p.register, "origin", origin)
+	if in.PageConnected != nil {
+		in.PageConnected(p.register)
+	}
+
+	pingDone := make(chan struct{})
+	go func() {
+		defer close(pingDone)
+		t := time.NewTicker(posPingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-t.C:
+				if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(in.opts.WriteWait)); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	err = p.readLoop()
+	in.mu.Lock()
+	ps := in.pages[p.register]
+	for i, x := range ps {
+		if x == p {
+			in.pages[p.register] = append(ps[:i:i], ps[i+1:]...)
+			break
+		}
+	}
+	if len(in.pages[p.register]) == 0 {
+		delete(in.pages, p.register)
+	}
+	in.mu.Unlock()
+	gauge.Dec()
+	p.closeOnce.Do(func() {
+		close(p.done)
+		code := websocket.CloseNormalClosure
+		if errors.Is(err, websocket.ErrReadLimit) {
+			code = websocket.CloseMessageTooBig
+		}
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
+	})
+	<-pingDone
+	_ = ws.Close()
+	in.log.Info("POS page disconnected", "remote", p.remote, "register", p.register, "err", err)
+}
+
+func (p *posConn) readLoop() error {
+	in, ws := p.in, p.ws
+	ws.SetReadLimit(in.opts.HardLimit)
+	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(posPongWait)) }
+	extend()
+	ws.SetPongHandler(func(string) error { extend(); return nil })
+	limiter := newBucket(in.opts.Rate, in.opts.Burst, in.opts.Now())
+	buf := make([]byte, 0, 4096)
+	for {
+		typ, r, err := ws.NextReader()
+		if err != nil {
+			return err
+		}
+		extend()
+		buf = buf[:0]
+		data, err := readLimited(r, buf, in.opts.SoftLimit)
+		if errors.Is(err, errTooLarge) {
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return err
+			}
+			p.answer(protocol.NewError(nil, protocol.CodeTooLarge, "", "message larger than the limit"))
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		buf = data[:0]
+		if !limiter.allow(in.opts.Now()) {
+			p.answer(protocol.NewError(peekID(data), protocol.CodeRateLimited, "", "too many messages per second"))
+			continue
+		}
+		if typ != websocket.TextMessage {
+			p.answer(protocol.NewError(nil, protocol.CodeBadJSON, "", "messages must be JSON text frames"))
+			continue
+		}
+		msg, perr := protocol.DecodePOS(data)
+		if perr != nil {
+			p.answer(perr)
+			continue
+		}
+		if msg.Type == protocol.TypeAck {
+			if in.ScanAcks != nil {
+				in.ScanAcks(p.register, ackID(msg.ID))
+			}
+			continue
+		}
+		seq, perr := in.apply(p.register, msg)
+		if perr != nil {
+			p.answer(perr)
+			continue
+		}
+		in.accepted(msg.Type)
+		if err := p.writeJSON(protocol.Ack{Type: protocol.TypeAck, ID: msg.ID, Seq: seq}); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *posConn) answer(e *protocol.Error) {
+	p.in.rejected(e)
+	p.in.log.Debug("POS message rejected", "register", p.register, "code", e.Code, "field", e.Field, "reason", e.Message)
+	_ = p.writeJSON(e)
+}
+
+var errTooLarge = errors.New("message too large")
+
+// readLimited reads r into buf up to limit bytes; more is errTooLarge.
+func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
+	for {
+		if int64(len(buf)) > limit {
+			return buf, errTooLarge
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if int64(len(buf)) > limit {
+				return buf, errTooLarge
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// peekID recovers a message id for error answers when the message was not
+// decoded (rate limited).
+func peekID(data []byte) protocol.ID {
+	var env struct {
+		ID protocol.ID `json:"id"`
+	}
+	if json.Unmarshal(data, &env) != nil {
+		return nil
+	}
+	return env.ID
+}
+
+// ackID turns an ack's raw id into the scan id string it echoes.
+func ackID(id protocol.ID) string {
+	var s string
+	if json.Unmarshal(id, &s) == nil {
+		return s
+	}
+	return string(id)
+}

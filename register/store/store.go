@@ -1,0 +1,164 @@
+// Package store persists the last cart of each register in a state
+// directory, atomically (write to a temporary file, fsync, rename, fsync the
+// directory), so that a restarted agent shows the right cart at once.
+//
+// Saves are asynchronous and coalesced: the caller never waits for the disk,
+// and while a write is in progress only the newest cart of a register is
+// kept for the next one. Close writes whatever is pending.
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/posdisplay/posdisplay/register/cart"
+)
+
+// Store is the on-disk cart store.
+type Store struct {
+	dir string
+	log *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]cart.Cart
+	wake    chan struct{}
+	closed  bool
+	done    chan struct{}
+}
+
+// Open creates dir/carts if needed and starts the writer goroutine.
+func Open(dir string, logger *slog.Logger) (*Store, error) {
+	d := filepath.Join(dir, "carts")
+	if err := os.MkdirAll(d, 0o750); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	s := &Store{dir: d, log: logger, pending: map[string]cart.Cart{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go s.loop()
+	return s, nil
+}
+
+// Load returns the persisted cart of register. A missing file returns
+// fs.ErrNotExist; a corrupt or invalid one returns an error and is left in
+// place for inspection (the agent starts with an empty cart).
+func (s *Store) Load(register string) (cart.Cart, error) {
+	if !cart.ValidID(register) {
+		return cart.Cart{}, fmt.Errorf("bad register id %q", register)
+	}
+	data, err := os.ReadFile(filepath.Join(s.dir, register+".json"))
+	if err != nil {
+		return cart.Cart{}, err
+	}
+	var c cart.Cart
+	if err := json.Unmarshal(data, &c); err != nil {
+		return cart.Cart{}, fmt.Errorf("persisted cart of %s: %w", register, err)
+	}
+	if err := c.Validate(); err != nil {
+		return cart.Cart{}, fmt.Errorf("persisted cart of %s: %w", register, err)
+	}
+	if c.Register != register {
+		return cart.Cart{}, fmt.Errorf("persisted cart of %s names register %q", register, c.Register)
+	}
+	return c, nil
+}
+
+// Save queues c to be written. It never blocks on the disk.
+func (s *Store) Save(c cart.Cart) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.pending[c.Register] = c.Clone()
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close writes pending carts and stops the writer. Safe to call twice.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.done
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.wake)
+	<-s.done
+	return nil
+}
+
+func (s *Store) loop() {
+	defer close(s.done)
+	for range s.wake {
+		s.flush()
+	}
+	s.flush()
+}
+
+func (s *Store) flush() {
+	s.mu.Lock()
+	batch := s.pending
+	s.pending = map[string]cart.Cart{}
+	s.mu.Unlock()
+	for reg, c := range batch {
+		if err := s.write(reg, c); err != nil {
+			s.log.Error("persist cart failed", "register", reg, "err", err)
+		}
+	}
+}
+
+func (s *Store) write(register string, c cart.Cart) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(s.dir, register+".json"), data, 0o640)
+}
+
+// WriteFileAtomic replaces path with data so that a crash leaves either the
+// old or the new content, never a torn file.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(perm); err == nil {
+		if _, err = f.Write(data); err == nil {
+			err = f.Sync()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}
