@@ -56,9 +56,9 @@ func TestDiffApply(t *testing.T) {
 		{"move back to front", five, withLines(base, l("e"), l("a"), l("b"), l("c"), l("d")), []string{"move 4>0 e"}},
 		{"move forward", five, withLines(base, l("a"), l("c"), l("d"), l("b"), l("e")), []string{"move 1>3 b"}},
 		{"move backward", five, withLines(base, l("a"), l("d"), l("b"), l("c"), l("e")), []string{"move 3>1 d"}},
-		{"swap adjacent", five, withLines(base, l("a"), l("c"), l("b"), l("d"), l("e")), []string{"move 1>2 b"}},
-		{"reverse", five, withLines(base, l("e"), l("d"), l("c"), l("b"), l("a")), []string{"move 3>0 d", "move 3>0 c", "move 3>0 b", "move 3>0 a"}},
-		{"move and update", five, withLines(base, l("b"), l("d"), changed, l("e"), l("a")), []string{"move 0>4 a", "move 1>2 c", "update 2 c", "totals"}},
+		{"swap adjacent", five, withLines(base, l("a"), l("c"), l("b"), l("d"), l("e")), []string{"move 2>1 c"}},
+		{"reverse", five, withLines(base, l("e"), l("d"), l("c"), l("b"), l("a")), []string{"move 4>0 e", "move 4>1 d", "move 4>2 c", "move 4>3 b"}},
+		{"move and update", five, withLines(base, l("b"), l("d"), changed, l("e"), l("a")), []string{"move 3>2 d", "move 0>4 a", "update 2 c", "totals"}},
 		{"remove add move", five, withLines(base, l("e"), l("x"), l("b"), l("d")), []string{"remove 2 c", "remove 0 a", "move 2>0 e", "add 1 x", "totals"}},
 		{"header state", five, func() cart.Cart { c := five.Clone(); c.State = cart.StatePayment; return c }(), []string{"header"}},
 		{"header payment", five, func() cart.Cart {
