@@ -201,7 +201,7 @@ func (r Record) EncodeTXT() ([]string, error) {
 // too); it never panics.
 func DecodeTXT(txt []string) (Record, error) {
 	if len(txt) > maxTXTStrings {
-		return Record{}, fmt.Errorf("%w: %d TXT strings, at most %d allowed", ErrInvalidRecord, len(txt), maxTXTStrings)
+		return Record{}, errTooManyStrings(len(txt))
 	}
 	fields := make(map[string]string, 5)
 	for _, s := range txt {
@@ -241,3 +241,9 @@ func DecodeTXT(txt []string) (Record, error) {
 	}
 	return r, nil
 }
+
+func errTooManyStrings(n int) error {
+	return fmt.Errorf("%w: %d TXT strings, at most %d allowed", ErrInvalidRecord, n, maxTXTStrings)
+}
+
+func wrapInvalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalidRecord, err) }
