@@ -47,6 +47,9 @@ type replica struct {
 	awaiting bool
 	// failures counts resync requests since the last delta that applied.
 	failures int
+	// unresumable is set when resuming from pos would replay trouble (an
+	// oversized message); the next snapshot clears it.
+	unresumable bool
 	// lastErr says why the replica went out of step.
 	lastErr error
 
@@ -61,13 +64,13 @@ func (r *replica) newSession() {
 }
 
 // distrust makes the next hello ask for a snapshot instead of resuming.
-func (r *replica) distrust() { r.failures++ }
+func (r *replica) distrust() { r.unresumable = true }
 
 // resume returns the position to resume from, or nil when a fresh snapshot
 // is safer: nothing held yet, or the replica fell out of step (replaying
 // the stream from there would fail the same way).
 func (r *replica) resume() *protocol.Position {
-	if !r.has || r.awaiting || r.failures > 0 {
+	if !r.has || r.awaiting || r.unresumable {
 		return nil
 	}
 	p := r.pos
@@ -131,7 +134,7 @@ func (r *replica) snapshot(s *protocol.Snapshot) (verdict, error) {
 	}
 	old, had := r.cart, r.has
 	r.cart, r.pos, r.has = s.Cart, s.Position, true
-	r.synced, r.awaiting = true, false
+	r.synced, r.awaiting, r.unresumable = true, false, false
 	r.changed = nil
 	if had && old.Order == s.Cart.Order {
 		r.changed = changedLines(old, s.Cart)

@@ -86,7 +86,7 @@ func (r *runner) failed(t Target, live bool, err error) time.Duration {
 		return jitter(o.RejectedBackoff)
 	case errors.As(err, &pe) && rejected(pe.Code):
 		log.Warn("agent rejected this display", "code", pe.Code)
-		r.setStatus(StatusRejected, "rejected: "+pe.Code+": "+sanitize(pe.Message))
+		r.setStatus(StatusRejected, "rejected: "+pe.Code+": "+pe.Message)
 		return jitter(o.RejectedBackoff)
 	}
 	// A connection that went live and then broke is a fresh start; one that
@@ -268,7 +268,7 @@ func (r *runner) setStatus(s Status, errText string) {
 		r.c.log.Info("status", "status", s, "from", r.status, "reason", errText)
 		r.status, r.since = s, time.Now()
 	}
-	r.errText = errText
+	r.errText = sanitize(errText) // may quote agent-supplied text
 	r.publish()
 }
 
