@@ -66,9 +66,13 @@ func DecodePOS(data []byte) (PosMessage, *Error) {
 		}
 		return PosMessage{Type: TypeClear, ID: m.ID}, nil
 	case TypeAck:
+		// A page acks a scan with {"type":"ack","id":...}. Seq is allowed and
+		// ignored so that a marshalled Ack (which always carries seq) is
+		// accepted too.
 		var m struct {
 			Type string `json:"type"`
 			ID   ID     `json:"id"`
+			Seq  uint64 `json:"seq"`
 		}
 		if err := strict(data, &m, ""); err != nil {
 			return PosMessage{}, err.toError(env.ID, CodeBadMessage)
