@@ -129,7 +129,10 @@ func TestValidate(t *testing.T) {
 		{"tax amount over limit", func(c *cart.Cart) { c.Taxes[0].Amount = cart.MaxMoney + 1 }, "taxes[0].amount"},
 		{"tax included not added", func(c *cart.Cart) { c.Taxes[0].Included = true; c.Total = 912 }, ""},
 		{"tax included but added", func(c *cart.Cart) { c.Taxes[0].Included = true }, "total"},
-		{"second tax", func(c *cart.Cart) { c.Taxes = append(c.Taxes, cart.TaxLine{Label: "Bottle deposit", Amount: 25}); c.Total += 25 }, ""},
+		{"second tax", func(c *cart.Cart) {
+			c.Taxes = append(c.Taxes, cart.TaxLine{Label: "Bottle deposit", Amount: 25})
+			c.Total += 25
+		}, ""},
 		{"second tax bad", func(c *cart.Cart) { c.Taxes = append(c.Taxes, cart.TaxLine{Label: "x", Amount: -1}) }, "taxes[1].amount"},
 		{"total mismatch", func(c *cart.Cart) { c.Total++ }, "total"},
 		{"total negative", func(c *cart.Cart) { c.Total = -1 }, "total"},

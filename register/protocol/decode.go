@@ -292,6 +292,8 @@ func decodeCart(data []byte, c *cart.Cart) *decodeError {
 	}
 	sh.Cart = c
 	if err := strict(data, &sh, ""); err != nil {
+		// encoding/json names promoted fields by their embedded struct.
+		err.field = strings.TrimPrefix(err.field, "Cart.")
 		return err
 	}
 	c.Lines = make([]cart.Line, len(sh.Lines))
