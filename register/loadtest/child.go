@@ -1,0 +1,183 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/posdisplay/posdisplay/register/agent"
+)
+
+// Environment of a child process.
+const (
+	// EnvChild selects the server a re-executed test binary runs:
+	// "agent", "relay" or "poll".
+	EnvChild = "POSDISPLAY_LOADTEST_CHILD"
+	// EnvProfileDir, when set (in the parent's environment, which children
+	// inherit), makes every child write cpu-NAME.pprof and heap-NAME.pprof
+	// there.
+	EnvProfileDir = "POSDISPLAY_LOADTEST_PROFILE_DIR"
+	envName       = "POSDISPLAY_LOADTEST_NAME"
+	envQueue      = "POSDISPLAY_LOADTEST_QUEUE_FRAMES"
+)
+
+// DisplayToken is the display token the agent child accepts.
+const DisplayToken = "loadtest-display-token-0123456789"
+
+// POSOrigin is the Origin the POS sender presents; it is in the agent's
+// default allowlist.
+const POSOrigin = "http://127.0.0.1"
+
+// MaybeChild turns the current process into a server child when EnvChild is
+// set, and then exits; otherwise it returns at once. Call it first thing in
+// TestMain of any test binary that runs scenarios.
+func MaybeChild() {
+	kind := os.Getenv(EnvChild)
+	if kind == "" {
+		return
+	}
+	if err := runChild(kind, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest child:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// RaiseFileLimit lifts the soft RLIMIT_NOFILE to the hard limit: 1000
+// displays need more than the usual 1024 descriptors on both sides.
+func RaiseFileLimit() error {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return fmt.Errorf("getrlimit: %w", err)
+	}
+	if l.Cur < l.Max {
+		l.Cur = l.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+			return fmt.Errorf("setrlimit: %w", err)
+		}
+	}
+	return nil
+}
+
+// runChild serves kind on loopback, prints "READY posAddr displayAddr" on
+// out, and stops when in reaches EOF (the parent closed our stdin or died).
+func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
+	if err := RaiseFileLimit(); err != nil {
+		return err
+	}
+	name := os.Getenv(envName)
+	if name == "" {
+		name = kind
+	}
+	profDir := os.Getenv(EnvProfileDir)
+	if profDir != "" {
+		f, err := os.Create(filepath.Join(profDir, "cpu-"+name+".pprof"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn})).With("child", name)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var posAddr, dispAddr string
+	var wait func() error
+	switch kind {
+	case "agent":
+		dir, err := os.MkdirTemp("", "loadtest-agent-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg := agent.DefaultConfig()
+		cfg.Registers = []string{Register}
+		cfg.AgentID = "loadtest"
+		cfg.POS.Listen = "127.0.0.1:0"
+		cfg.Display.Listen = "127.0.0.1:0"
+		cfg.State.Dir = dir
+		cfg.Display.Tokens = []string{DisplayToken}
+		// The default 50 messages/s (burst 100) per POS socket would
+		// reject the burst of 500 by design; lift it to measure fan-out.
+		cfg.POS.RateLimit, cfg.POS.RateBurst = 1e6, 1e6
+		if q := os.Getenv(envQueue); q != "" {
+			n, err := strconv.Atoi(q)
+			if err != nil {
+				return fmt.Errorf("%s: %w", envQueue, err)
+			}
+			cfg.Display.QueueFrames = n
+		}
+		a, err := agent.New(cfg, logger, agent.Options{})
+		if err != nil {
+			return err
+		}
+		posAddr, dispAddr = a.POSAddr().String(), a.DisplayAddr().String()
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		wait = func() error {
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(10 * time.Second):
+				return errors.New("agent did not stop within 10 s")
+			}
+		}
+	case "relay", "poll":
+		var h http.Handler
+		if kind == "relay" {
+			h = NewRelay().Handler()
+		} else {
+			h = NewPollServer().Handler()
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		posAddr, dispAddr = ln.Addr().String(), ln.Addr().String()
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ln) }()
+		wait = func() error {
+			// Hijacked WebSockets are not closed by Close; the process exit
+			// ends them.
+			_ = srv.Close()
+			if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}
+	default:
+		return fmt.Errorf("%s=%q: want agent, relay or poll", EnvChild, kind)
+	}
+	if _, err := fmt.Fprintf(out, "READY %s %s\n", posAddr, dispAddr); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, bufio.NewReader(in)) // until the parent closes stdin
+	if profDir != "" {
+		// While the clients are still connected: in-use memory per display.
+		runtime.GC()
+		f, err := os.Create(filepath.Join(profDir, "heap-"+name+".pprof"))
+		if err == nil {
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			_ = f.Close()
+		}
+	}
+	cancel()
+	return wait()
+}
