@@ -147,7 +147,7 @@ func goldenCases() []goldenCase {
 		{"pos_clear", &protocol.ClearMsg{Type: protocol.TypeClear, ID: protocol.StringID("c-19")}, decodePOS},
 		{"pos_ack_scan", &pageAck{Type: protocol.TypeAck, ID: protocol.StringID("s-5")}, decodePOS},
 		// POS socket, agent → page.
-		{"pos_welcome", &protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: "posdisplay-agent/1.0.0", Register: "lane-1", Position: pos}, decodeInto[protocol.Welcome]},
+		{"pos_welcome", &protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: "store12-till1", Register: "lane-1", Position: pos}, decodeInto[protocol.Welcome]},
 		{"pos_ack", &protocol.Ack{Type: protocol.TypeAck, ID: protocol.StringID("c-17"), Seq: 43}, decodeInto[protocol.Ack]},
 		{"pos_error", protocol.NewError(protocol.StringID("c-17"), protocol.CodeInvalidCart, "lines[2].unit_price", "lines[2].unit_price: must be >= 0"), decodeInto[protocol.Error]},
 		{"pos_error_bad_json", protocol.NewError(nil, protocol.CodeBadJSON, "", "message must be a JSON object"), decodeInto[protocol.Error]},
@@ -159,7 +159,7 @@ func goldenCases() []goldenCase {
 		{"display_hello_fresh", &protocol.Hello{Type: protocol.TypeHello, Register: "lane-1", Token: "dt_3f9a1c"}, decodeDisplay},
 		{"display_resync", &protocol.Resync{Type: protocol.TypeResync}, decodeDisplay},
 		// Display socket, agent → display.
-		{"display_welcome", &protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: "posdisplay-agent/1.0.0", Register: "lane-1", Position: pos}, decodeServer},
+		{"display_welcome", &protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: "store12-till1", Register: "lane-1", Position: pos}, decodeServer},
 		{"display_snapshot", &protocol.Snapshot{Type: protocol.TypeSnapshot, Position: pos, Cart: sampleCart()}, decodeServer},
 		{"display_snapshot_idle", &protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: pos.Epoch, Seq: 0}, Cart: cart.Empty("lane-1", "USD")}, decodeServer},
 		{"display_delta_add", delta(
