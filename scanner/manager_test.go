@@ -3,6 +3,7 @@ package scanner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -379,4 +380,52 @@ func TestManagerEmitSerialised(t *testing.T) {
 	if overlap.Load() != 0 {
 		t.Errorf("emit overlapped %d times, want 0", overlap.Load())
 	}
+}
+
+// TestTwoScannersNoLoss sends bursts from two pty scanners at once, as
+// fast as the pty takes them: every scan arrives, in order per scanner.
+func TestTwoScannersNoLoss(t *testing.T) {
+	const n = 300
+	var ptys [2]*scannertest.PTY
+	var cfgs []Config
+	for i := range ptys {
+		p, err := scannertest.OpenPTY()
+		if err != nil {
+			t.Skipf("cannot open a pty here: %v", err)
+		}
+		defer p.Close()
+		ptys[i] = p
+		cfgs = append(cfgs, Config{Name: fmt.Sprint("s", i), Kind: KindSerial, Serial: SerialConfig{Path: p.Slave}})
+	}
+	m, err := NewManager(cfgs, fastOpts(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scans, stop := started(t, m)
+	waitFor(t, "connected", func() bool {
+		return stateOf(m, "s0").State == StateConnected && stateOf(m, "s1").State == StateConnected
+	})
+	var wg sync.WaitGroup
+	for i, p := range ptys {
+		wg.Go(func() {
+			for k := 0; k < n; k++ {
+				if _, err := fmt.Fprintf(p, "]E0%d\r", 1000000+i*n+k); err != nil {
+					t.Errorf("write: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	next1 := map[string]int{"s0": 0, "s1": n}
+	for k := 0; k < 2*n; k++ {
+		s := next(t, scans)
+		want := fmt.Sprint(1000000 + next1[s.Source])
+		if s.Code != want {
+			t.Fatalf("%s: got %q, want %q (lost or reordered)", s.Source, s.Code, want)
+		}
+		next1[s.Source]++
+	}
+	stop()
+	noMore(t, scans)
 }
