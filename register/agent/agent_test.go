@@ -134,19 +134,19 @@ func TestSlowDisplayDoesNotDelayOthers(t *testing.T) {
 	r := start(t, cfg)
 	pos := dialPOS(t, r, "1")
 
-	slow := dialDisplay(t, r, "1", nil) // never reads until the end
+	slow := dialDisplayWith(t, smallBufferDialer(), r, "1", nil) // never reads until the end
 	fast := dialDisplay(t, r, "1", nil)
 	var fr replica
 	fr.follow(t, fast, 0)
 
 	// Large carts so that the slow display's socket buffers fill up.
 	var c cart.Cart
-	const changes = 150
+	const changes = 60
 	for i := 1; i <= changes; i++ {
-		c = basket("1", 150)
+		c = basket("1", 40)
 		for j := range c.Lines { // every line changes: ~25 kB per delta
 			c.Lines[j].UnitPrice = cart.Money(i + j)
-			c.Lines[j].Title = fmt.Sprintf("Item %d, revision %d", j, i)
+			c.Lines[j].Title = fmt.Sprintf("Item %d, revision %d: a long product title to fill the socket", j, i)
 		}
 		Recompute(&c, 800)
 		seq := sendCart(t, pos, fmt.Sprint(i), c)

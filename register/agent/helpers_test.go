@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"syscall"
 	"os"
 	"strings"
 	"testing"
@@ -105,7 +107,30 @@ func dialPOS(t testing.TB, r *running, register string) *websocket.Conn {
 // dialDisplay opens a display socket, says hello and reads the welcome.
 func dialDisplay(t testing.TB, r *running, register string, resume *protocol.Position) *websocket.Conn {
 	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial(r.displayURL(), nil)
+	return dialDisplayWith(t, websocket.DefaultDialer, r, register, resume)
+}
+
+// smallBufferDialer makes a display whose socket receive buffer is tiny, so
+// that it falls behind as soon as it stops reading.
+func smallBufferDialer() *websocket.Dialer {
+	d := *websocket.DefaultDialer
+	nd := &net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	d.NetDialContext = nd.DialContext
+	return &d
+}
+
+func dialDisplayWith(t testing.TB, d *websocket.Dialer, r *running, register string, resume *protocol.Position) *websocket.Conn {
+	t.Helper()
+	ws, _, err := d.Dial(r.displayURL(), nil)
 	if err != nil {
 		t.Fatalf("dial display: %v", err)
 	}

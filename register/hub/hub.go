@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -44,6 +45,11 @@ type Options struct {
 	WriteWait time.Duration
 	// HelloWait bounds the wait for the first message. Default 10 s.
 	HelloWait time.Duration
+	// SendBuffer caps the kernel send buffer of each display socket
+	// (default 64 KiB). Without it Linux grows the buffer to megabytes, and
+	// a stalled display would hoard seconds of stale deltas before its queue
+	// overflowed and it got a fresh snapshot.
+	SendBuffer int
 	// AgentID is announced in welcome messages.
 	AgentID string
 }
@@ -63,6 +69,9 @@ func (o *Options) defaults() {
 	}
 	if o.HelloWait <= 0 {
 		o.HelloWait = 10 * time.Second
+	}
+	if o.SendBuffer <= 0 {
+		o.SendBuffer = 64 << 10
 	}
 }
 
@@ -121,6 +130,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.Debug("display upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
+	}
+	if tc, ok := ws.NetConn().(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(h.opts.SendBuffer)
 	}
 	c := newConn(h, ws, r.RemoteAddr)
 	if !h.add(c) {
