@@ -273,20 +273,25 @@ function live() {
 }
 
 function setStatus(s, detail) {
+  const wasLive = status === "live";
   status = s;
   document.body.dataset.status = s;
-  clearTimeout(staleTimer);
   const bar = $("status");
   if (s === "live") {
+    clearTimeout(staleTimer);
+    staleTimer = null;
     document.body.classList.remove("money-hidden");
     bar.hidden = true;
-    render();
     return;
   }
   bar.hidden = false;
   text(bar, s === "rejected" ? "Display not authorized: " + (detail || "") : "Reconnecting to the register…");
   if (s === "rejected") text($("connecting-text"), detail || "Display not authorized");
-  staleTimer = setTimeout(() => document.body.classList.add("money-hidden"), STALE_HIDE_MS);
+  // The clock starts when the stream was lost, not at each failed retry.
+  if (wasLive || staleTimer === null) {
+    clearTimeout(staleTimer);
+    staleTimer = setTimeout(() => document.body.classList.add("money-hidden"), STALE_HIDE_MS);
+  }
   render();
 }
 
@@ -346,7 +351,7 @@ function render() {
     document.body.dataset.seq = String(pos ? pos.seq : 0);
     document.body.dataset.epoch = pos ? pos.epoch : "";
   }
-  document.body.dataset.rendered = String(performance.now());
+  document.body.dataset.rendered = String(performance.timeOrigin + performance.now());
 }
 
 function renderLines(c, cur) {

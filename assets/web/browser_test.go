@@ -1,0 +1,259 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/posdisplay/posdisplay/assets/web"
+	"github.com/posdisplay/posdisplay/display/client"
+	"github.com/posdisplay/posdisplay/register/agent"
+	"github.com/posdisplay/posdisplay/register/cart"
+)
+
+const (
+	chromiumPath = "/usr/bin/chromium"
+	displayToken = "display-token-0123456789"
+	register     = "1"
+	waitLong     = 10 * time.Second
+)
+
+// tlogWriter sends slog records to t.Log.
+type tlogWriter struct{ t testing.TB }
+
+func (w tlogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// freeAddr reserves a loopback port and releases it, so that an agent (and
+// its restarted successor) can be told its address before it binds: the
+// POS origin allowlist must name the demo page's own origin.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// testAgent is a real register agent with the web assets mounted, as
+// cmd/posdisplay-agent mounts them in demo mode.
+type testAgent struct {
+	*agent.Agent
+	posAddr, dispAddr string
+	cancel            context.CancelFunc
+	done              chan error
+	once              sync.Once
+}
+
+func agentConfig(t testing.TB, posAddr, dispAddr string, origins ...string) agent.Config {
+	cfg := agent.DefaultConfig()
+	cfg.AgentID = "web-test"
+	cfg.Registers = []string{register}
+	cfg.POS.Listen = posAddr
+	cfg.Display.Listen = dispAddr
+	cfg.POS.AllowedOrigins = append([]string{"http://" + posAddr}, origins...)
+	cfg.Display.Tokens = []string{displayToken}
+	cfg.State.Dir = t.TempDir()
+	return cfg
+}
+
+func startAgent(t testing.TB, cfg agent.Config) *testAgent {
+	t.Helper()
+	var a *agent.Agent
+	var err error
+	// The port was reserved and released by freeAddr, or is being reused
+	// after a restart: retry briefly if it is not free yet.
+	for i := 0; i < 50; i++ {
+		a, err = agent.New(cfg, testLogger(t), agent.Options{
+			MountPOS: func(mux *http.ServeMux) {
+				h := web.POSHandler(true)
+				mux.Handle(web.BridgePath, h)
+				mux.Handle(web.DemoPath, h)
+			},
+			MountDisplay: func(mux *http.ServeMux) {
+				h := web.DisplayHandler()
+				mux.Handle(web.DisplayPath, h)
+				mux.Handle(web.DisplayPath+"/", h)
+			},
+		})
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("agent.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ta := &testAgent{Agent: a, posAddr: a.POSAddr().String(), dispAddr: a.DisplayAddr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { ta.done <- a.Run(ctx) }()
+	t.Cleanup(ta.stop)
+	return ta
+}
+
+func (a *testAgent) stop() {
+	a.once.Do(func() {
+		a.cancel()
+		<-a.done
+	})
+}
+
+// cartOf returns the agent's current cart of the test register.
+func (a *testAgent) cartOf() cart.Cart {
+	st, _ := a.Stream(register)
+	return st.Cart()
+}
+
+// newBrowser starts headless Chromium on loopback only and returns a
+// context for its first tab. Skips when Chromium is not installed (CI
+// installs it).
+func newBrowser(t testing.TB) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("Chromium not installed at %s (apt-get install -y chromium): %v", chromiumPath, err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		// Nothing but loopback: any other host fails to resolve.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("no-proxy-server", true),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	if err := chromedp.Run(ctx); err != nil {
+		cancel()
+		cancelAlloc()
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	failOnDialogs(t, ctx)
+	return ctx
+}
+
+// newTab opens another tab in the same browser.
+func newTab(t testing.TB, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	t.Cleanup(cancel)
+	failOnDialogs(t, ctx)
+	return ctx
+}
+
+// failOnDialogs fails the test if a page opens alert/confirm/prompt: the
+// markup-injection test relies on it.
+func failOnDialogs(t testing.TB, ctx context.Context) {
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			t.Errorf("page opened a %s dialog: %q", d.Type, d.Message)
+			go func() { _ = chromedp.Run(ctx, page.HandleJavaScriptDialog(true)) }()
+		}
+	})
+}
+
+func run(t testing.TB, ctx context.Context, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// waitJS polls a JavaScript boolean expression until it is true.
+func waitJS(t testing.TB, ctx context.Context, expr string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, waitLong)
+	defer cancel()
+	var ok bool
+	if err := chromedp.Run(tctx, chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(5*time.Millisecond))); err != nil {
+		var dump string
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`document.body ? document.body.innerText.slice(0, 400) : ""`, &dump))
+		t.Fatalf("waiting for %s: %v\npage text: %s", expr, err, dump)
+	}
+}
+
+func evalJS[T any](t testing.TB, ctx context.Context, expr string) T {
+	t.Helper()
+	var v T
+	run(t, ctx, chromedp.Evaluate(expr, &v))
+	return v
+}
+
+// waitCart waits until the agent holds a cart for which ok is true.
+func waitCart(t testing.TB, a *testAgent, what string, ok func(cart.Cart) bool) cart.Cart {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for {
+		c := a.cartOf()
+		if ok(c) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent cart never became %s; last: %+v", what, c)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// displayClient runs the Go display client against the agent and returns
+// a function reading its latest view.
+func displayClient(t testing.TB, dispAddr string) func() client.View {
+	t.Helper()
+	c, err := client.New(client.Options{
+		Register: register,
+		Token:    displayToken,
+		Source:   client.Static{URL: "ws://" + dispAddr + "/v1/display"},
+		Logger:   testLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("client.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return c.View
+}
+
+func waitView(t testing.TB, view func() client.View, what string, ok func(client.View) bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for !ok(view()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Go display client never saw %s; view: %+v", what, view())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func demoURL(a *testAgent) string { return fmt.Sprintf("http://%s/demo/#register=%s", a.posAddr, register) }
+
+func displayURL(a *testAgent) string {
+	return fmt.Sprintf("http://%s/display#register=%s&token=%s", a.dispAddr, register, displayToken)
+}
