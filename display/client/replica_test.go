@@ -43,7 +43,7 @@ func synced(tb testing.TB, c cart.Cart, seq uint64) *replica {
 	return r
 }
 
-func intp(i int) *int { return &i }
+func posE1(seq uint64) protocol.Position { return protocol.Position{Epoch: "e1", Seq: seq} }
 
 func TestReplicaOps(t *testing.T) {
 	base := clienttest.Cart(reg, 3) // l0 l1 l2
