@@ -76,7 +76,9 @@ func agentConfig(t testing.TB, posAddr, dispAddr string, origins ...string) agen
 	return cfg
 }
 
-func startAgent(t testing.TB, cfg agent.Config) *testAgent {
+// startAgent runs an agent until the test ends; before hooks run between
+// New and Run (to set ingest callbacks without a race).
+func startAgent(t testing.TB, cfg agent.Config, before ...func(*agent.Agent)) *testAgent {
 	t.Helper()
 	var a *agent.Agent
 	var err error
@@ -102,6 +104,9 @@ func startAgent(t testing.TB, cfg agent.Config) *testAgent {
 	}
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
+	}
+	for _, f := range before {
+		f(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ta := &testAgent{Agent: a, posAddr: a.POSAddr().String(), dispAddr: a.DisplayAddr().String(), cancel: cancel, done: make(chan error, 1)}
@@ -131,11 +136,17 @@ func newBrowser(t testing.TB) context.Context {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("Chromium not installed at %s (apt-get install -y chromium): %v", chromiumPath, err)
 	}
+	// Not t.TempDir: Chromium's helper processes may still write into the
+	// profile for a moment after the browser exits.
+	profile, err := os.MkdirTemp("", "posdisplay-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-domain-reliability", true),
@@ -150,7 +161,13 @@ func newBrowser(t testing.TB) context.Context {
 		cancelAlloc()
 		t.Fatalf("starting Chromium: %v", err)
 	}
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
 	failOnDialogs(t, ctx)
 	return ctx
 }
@@ -252,7 +269,9 @@ func waitView(t testing.TB, view func() client.View, what string, ok func(client
 	}
 }
 
-func demoURL(a *testAgent) string { return fmt.Sprintf("http://%s/demo/#register=%s", a.posAddr, register) }
+func demoURL(a *testAgent) string {
+	return fmt.Sprintf("http://%s/demo/#register=%s", a.posAddr, register)
+}
 
 func displayURL(a *testAgent) string {
 	return fmt.Sprintf("http://%s/display#register=%s&token=%s", a.dispAddr, register, displayToken)
