@@ -25,6 +25,8 @@ import (
 
 const reg = "lane-1"
 
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
 // waitLimit only stops a broken test from hanging; nothing asserts speed.
 const waitLimit = 10 * time.Second
 
@@ -694,3 +696,57 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 }
 
+
+func TestResyncTimeoutReconnects(t *testing.T) {
+	noLeaks(t)
+	srv := clienttest.NewServer(t)
+	c := start(t, srv.URL, func(o *client.Options) { o.ResyncTimeout = 100 * time.Millisecond })
+	conn := accept(t, srv)
+	steps := basket()
+	serveSnapshot(t, conn, pos("e1", 1), steps[0])
+	waitView(t, c, "live", liveAt(1, steps[0]))
+	must(t, conn.Delta(pos("e1", 5), nil)) // gap; the agent then ignores the resync
+	nextType(t, conn, protocol.TypeResync)
+	<-conn.Done()
+	conn = accept(t, srv)
+	if conn.Hello.Resume != nil {
+		t.Errorf("resume after a failed resync: got %+v, want a snapshot", conn.Hello.Resume)
+	}
+	serveSnapshot(t, conn, pos("e1", 5), steps[4])
+	waitView(t, c, "live again", liveAt(5, steps[4]))
+}
+
+func TestBrokenAgentLoopIsCut(t *testing.T) {
+	noLeaks(t)
+	srv := clienttest.NewServer(t)
+	c := start(t, srv.URL, nil)
+	conn := accept(t, srv)
+	k := clienttest.Cart(reg, 2)
+	serveSnapshot(t, conn, pos("e1", 1), k)
+	// Every snapshot is followed by a delta that does not apply.
+	for i := 0; ; i++ {
+		must(t, conn.SendRaw([]byte(`{"type":"delta","epoch":"e1","seq":2,"ops":[{"op":"boom"}]}`)))
+		m, err := conn.Next(ctxT(t))
+		if err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+				t.Errorf("close: got %v, want 1008", err)
+			}
+			if i != 3 {
+				t.Errorf("resyncs before the client gave up: got %d, want 3", i)
+			}
+			break
+		}
+		if m.Type != protocol.TypeResync {
+			t.Fatalf("got %s, want resync", m.Type)
+		}
+		must(t, conn.Snapshot(pos("e1", 1), k))
+	}
+	if v := c.View(); !v.Stale() || !cart.Equal(v.Cart, k) {
+		t.Errorf("got status %s cart %+v, want stale with the last good cart", v.Status, v.Cart)
+	}
+	conn = accept(t, srv) // it comes back, after a backoff, asking for a snapshot
+	if conn.Hello.Resume != nil {
+		t.Errorf("resume: got %+v, want a snapshot", conn.Hello.Resume)
+	}
+}

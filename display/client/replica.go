@@ -60,6 +60,9 @@ type replica struct {
 
 // newSession resets the per-connection state before a hello.
 func (r *replica) newSession() {
+	if r.awaiting {
+		r.unresumable = true // the snapshot asked for never came
+	}
 	r.synced, r.awaiting = false, false
 }
 

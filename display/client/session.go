@@ -238,11 +238,11 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 				r.publish()
 			case outOfStep:
 				r.c.log.Warn("replica out of step, asking for a snapshot", "err", err, "failures", r.rep.failures)
+				r.setStatus(r.downStatus(StatusConnecting), "out of step, resyncing")
 				if r.rep.failures > maxResyncs {
 					closeCode = websocket.ClosePolicyViolation
 					return live, err
 				}
-				r.setStatus(r.downStatus(StatusConnecting), "out of step, resyncing")
 				if err := r.write(conn, protocol.Resync{Type: protocol.TypeResync}); err != nil {
 					return live, fmt.Errorf("resync: %w", err)
 				}
