@@ -34,7 +34,10 @@ type View struct {
 	// Position of Cart in the agent's stream.
 	Position protocol.Position
 	// Changed lists the ids of lines added or updated by the last delta, so
-	// a screen can highlight them and scroll them into view.
+	// a screen can highlight them and scroll them into view. It names only
+	// lines in Cart and only changes since the previous View: a View
+	// published for another reason (status, cue) has none. After a resync
+	// snapshot within the same order it lists the lines that differ.
 	Changed []string
 	// Cue is a transient hint from the agent (protocol.CueScanning) and CueAt
 	// when it arrived; screens show it briefly.
