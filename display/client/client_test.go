@@ -167,13 +167,19 @@ func basket() []cart.Cart {
 		c = clienttest.Totalled(c)
 		out = append(out, c)
 	}
-	step(func(c *cart.Cart) { c.State = cart.StateOpen; c.Lines = append(c.Lines, clienttest.Line("a", "Apples", 1, 250)) })
+	step(func(c *cart.Cart) {
+		c.State = cart.StateOpen
+		c.Lines = append(c.Lines, clienttest.Line("a", "Apples", 1, 250))
+	})
 	step(func(c *cart.Cart) { c.Lines = append(c.Lines, clienttest.Line("b", "Bread", 1, 399)) })
 	step(func(c *cart.Cart) { c.Lines[0] = clienttest.Line("a", "Apples", 3, 250) })
 	step(func(c *cart.Cart) { c.Lines = append(c.Lines, clienttest.Line("m", "Milk", 2, 129)) })
 	step(func(c *cart.Cart) { c.Lines = []cart.Line{c.Lines[2], c.Lines[0], c.Lines[1]} })
 	step(func(c *cart.Cart) { c.Lines = slices.Delete(c.Lines, 2, 3) })
-	step(func(c *cart.Cart) { c.Discount = 50; c.Taxes = []cart.TaxLine{{Label: "VAT 7%", Amount: 70, Included: true}} })
+	step(func(c *cart.Cart) {
+		c.Discount = 50
+		c.Taxes = []cart.TaxLine{{Label: "VAT 7%", Amount: 70, Included: true}}
+	})
 	step(func(c *cart.Cart) {
 		c.State = cart.StatePayment
 		c.Payment = &cart.Payment{Due: c.Total, Tendered: 2000, Change: 2000 - c.Total, Method: "cash"}
@@ -608,7 +614,9 @@ func TestSlowScreenNeverBlocksNetwork(t *testing.T) {
 	}
 }
 
-func strconvI(i int) string { return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+func strconvI(i int) string {
+	return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
+}
 
 // gate is a Source that blocks until an address is released, like
 // discovery before the agent's announcement.
@@ -695,7 +703,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Errorf("http url: got %v, want ErrBadURL", err)
 	}
 }
-
 
 func TestResyncTimeoutReconnects(t *testing.T) {
 	noLeaks(t)

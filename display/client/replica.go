@@ -24,10 +24,10 @@ const maxCueLen = 32
 type verdict int
 
 const (
-	ignored verdict = iota // nothing visible changed (duplicate, unknown type, welcome)
-	changed                // publish a new View
-	wentLive               // snapshot or resume accepted: the stream is followed again
-	outOfStep              // keep the last good cart, mark it stale, ask for a snapshot
+	ignored   verdict = iota // nothing visible changed (duplicate, unknown type, welcome)
+	changed                  // publish a new View
+	wentLive                 // snapshot or resume accepted: the stream is followed again
+	outOfStep                // keep the last good cart, mark it stale, ask for a snapshot
 )
 
 // replica is a display's copy of one register's cart and its stream
