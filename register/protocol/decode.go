@@ -52,8 +52,8 @@ func DecodePOS(data []byte) (PosMessage, *Error) {
 			return PosMessage{}, NewError(env.ID, CodeBadMessage, "cart", "cart: must be an object")
 		}
 		var c cart.Cart
-		if err := decodeCart(m.Cart, &c); err != nil {
-			return PosMessage{}, err.toError(env.ID, CodeBadMessage)
+		if err := decodeCart(m.Cart, &c, true); err != nil {
+			return PosMessage{}, decodeFailure(env.ID, err)
 		}
 		if err := c.Validate(); err != nil {
 			return PosMessage{}, cartError(env.ID, err)
@@ -95,8 +95,8 @@ func DecodeCart(data []byte) (*cart.Cart, *Error) {
 		return nil, err
 	}
 	var c cart.Cart
-	if err := decodeCart(data, &c); err != nil {
-		return nil, err.toError(nil, CodeBadMessage)
+	if err := decodeCart(data, &c, true); err != nil {
+		return nil, decodeFailure(nil, err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, cartError(nil, err)
@@ -172,10 +172,19 @@ func DecodeServer(data []byte) (ServerMessage, error) {
 		target = m.Welcome
 	case TypeSnapshot:
 		m.Snapshot = &Snapshot{}
-		target = m.Snapshot
+		if err := decodeSnapshot(data, m.Snapshot); err != nil {
+			return ServerMessage{}, fmt.Errorf("snapshot message: %w", err)
+		}
+		if err := m.Snapshot.Cart.Validate(); err != nil {
+			return ServerMessage{}, fmt.Errorf("snapshot: %w", err)
+		}
+		return m, nil
 	case TypeDelta:
 		m.Delta = &Delta{}
-		target = m.Delta
+		if err := decodeDelta(data, m.Delta); err != nil {
+			return ServerMessage{}, fmt.Errorf("delta message: %w", err)
+		}
+		return m, nil
 	case TypeResumed:
 		m.Resumed = &Resumed{}
 		target = m.Resumed
@@ -191,15 +200,49 @@ func DecodeServer(data []byte) (ServerMessage, error) {
 	if err := json.Unmarshal(data, target); err != nil {
 		return ServerMessage{}, fmt.Errorf("%s message: %w", env.Type, err)
 	}
-	if m.Snapshot != nil {
-		if err := m.Snapshot.Cart.Validate(); err != nil {
-			return ServerMessage{}, fmt.Errorf("snapshot: %w", err)
+	return m, nil
+}
+
+// decodeSnapshot decodes a snapshot leniently (unknown fields are ignored),
+// with the cart's arrays bounded like a POS cart's.
+func decodeSnapshot(data []byte, s *Snapshot) error {
+	var sh struct {
+		*Snapshot
+		Cart json.RawMessage `json:"cart"`
+	}
+	sh.Snapshot = s
+	if err := lenient(data, &sh, ""); err != nil {
+		return err
+	}
+	if len(sh.Cart) == 0 || string(sh.Cart) == "null" || sh.Cart[0] != '{' {
+		return &decodeError{field: "cart", reason: "must be an object"}
+	}
+	return decodeCart(sh.Cart, &s.Cart, false)
+}
+
+// decodeDelta decodes a delta leniently, refusing more than cart.MaxOps ops
+// before decoding them, so that a hostile frame of "{}," cannot make a
+// display allocate a million ops.
+func decodeDelta(data []byte, d *Delta) error {
+	var sh struct {
+		*Delta
+		Ops rawArray `json:"ops"`
+	}
+	sh.Delta = d
+	sh.Ops.max = cart.MaxOps
+	if err := lenient(data, &sh, ""); err != nil {
+		return err
+	}
+	if sh.Ops.over {
+		return &decodeError{field: "ops", reason: fmt.Sprintf("at most %d ops", cart.MaxOps)}
+	}
+	d.Ops = make([]cart.Op, len(sh.Ops.elems))
+	for i, raw := range sh.Ops.elems {
+		if err := lenient(raw, &d.Ops[i], fmt.Sprintf("ops[%d]", i)); err != nil {
+			return err
 		}
 	}
-	if m.Delta != nil && len(m.Delta.Ops) > cart.MaxOps {
-		return ServerMessage{}, fmt.Errorf("delta: %d ops, at most %d", len(m.Delta.Ops), cart.MaxOps)
-	}
-	return m, nil
+	return nil
 }
 
 func checkObject(data []byte) *Error {
@@ -258,8 +301,20 @@ func (e *decodeError) toError(id ID, code string) *Error {
 // encoding/json reports the path of a wrong-typed value without array
 // indices, so callers decode array elements one by one (see decodeCart).
 func strict(data []byte, v any, prefix string) *decodeError {
+	return decodeJSON(data, v, prefix, true)
+}
+
+// lenient is strict without the unknown-field check, for messages from the
+// agent, which newer agents may extend.
+func lenient(data []byte, v any, prefix string) *decodeError {
+	return decodeJSON(data, v, prefix, false)
+}
+
+func decodeJSON(data []byte, v any, prefix string, disallowUnknown bool) *decodeError {
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	if disallowUnknown {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -276,46 +331,123 @@ func strict(data []byte, v any, prefix string) *decodeError {
 	return nil
 }
 
-// decodeCart decodes a cart object strictly. Lines, taxes and payment are
-// decoded element by element so that an error names its exact path, such as
-// "lines[2].unit_price" or "taxes[0].label". A null or missing lines or taxes
-// array becomes an empty one.
-func decodeCart(data []byte, c *cart.Cart) *decodeError {
+// rawArray collects the raw elements of a JSON array, stopping at max
+// elements: a hostile array of a million "{}" then costs max small copies,
+// not a million decoded structs. Set max before decoding; over reports that
+// the array was longer.
+type rawArray struct {
+	max   int
+	elems []json.RawMessage
+	over  bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (a *rawArray) UnmarshalJSON(b []byte) error {
+	a.elems, a.over = nil, false
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) == 0 || b[0] != '[' {
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[[]json.RawMessage]()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	for dec.More() {
+		if len(a.elems) == a.max {
+			a.over = true
+			return nil
+		}
+		var r json.RawMessage
+		if err := dec.Decode(&r); err != nil {
+			return err
+		}
+		a.elems = append(a.elems, r)
+	}
+	return nil
+}
+
+// jsonKind names the kind of a JSON value the way encoding/json's type
+// errors do.
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// decodeCart decodes a cart object, strictly (unknown fields are errors) or
+// leniently. Lines, taxes and payment are decoded element by element so
+// that an error names its exact path, such as "lines[2].unit_price" or
+// "taxes[0].label", and the line and tax arrays are cut off past their
+// limits before any element is decoded. A null or missing lines or taxes
+// array becomes an empty one. The error is a *decodeError, or a
+// *cart.FieldError for too many lines or taxes.
+func decodeCart(data []byte, c *cart.Cart, strictFields bool) error {
 	// The shallower Lines, Taxes and Payment fields take precedence over the
 	// embedded cart's fields of the same JSON name; every other cart field
 	// (including ones added later) decodes straight into c.
 	var sh struct {
 		*cart.Cart
-		Lines   []json.RawMessage `json:"lines"`
-		Taxes   []json.RawMessage `json:"taxes"`
-		Payment json.RawMessage   `json:"payment"`
+		Lines   rawArray        `json:"lines"`
+		Taxes   rawArray        `json:"taxes"`
+		Payment json.RawMessage `json:"payment"`
 	}
 	sh.Cart = c
-	if err := strict(data, &sh, ""); err != nil {
+	sh.Lines.max, sh.Taxes.max = cart.MaxLines, cart.MaxTaxLines
+	if err := decodeJSON(data, &sh, "", strictFields); err != nil {
 		// encoding/json names promoted fields by their embedded struct.
 		err.field = strings.TrimPrefix(err.field, "Cart.")
 		return err
 	}
-	c.Lines = make([]cart.Line, len(sh.Lines))
-	for i, raw := range sh.Lines {
-		if err := strict(raw, &c.Lines[i], fmt.Sprintf("lines[%d]", i)); err != nil {
+	if sh.Lines.over {
+		return &cart.FieldError{Field: "lines", Reason: fmt.Sprintf("at most %d lines", cart.MaxLines)}
+	}
+	if sh.Taxes.over {
+		return &cart.FieldError{Field: "taxes", Reason: fmt.Sprintf("at most %d tax lines", cart.MaxTaxLines)}
+	}
+	c.Lines = make([]cart.Line, len(sh.Lines.elems))
+	for i, raw := range sh.Lines.elems {
+		if err := decodeJSON(raw, &c.Lines[i], fmt.Sprintf("lines[%d]", i), strictFields); err != nil {
 			return err
 		}
 	}
-	c.Taxes = make([]cart.TaxLine, len(sh.Taxes))
-	for i, raw := range sh.Taxes {
-		if err := strict(raw, &c.Taxes[i], fmt.Sprintf("taxes[%d]", i)); err != nil {
+	c.Taxes = make([]cart.TaxLine, len(sh.Taxes.elems))
+	for i, raw := range sh.Taxes.elems {
+		if err := decodeJSON(raw, &c.Taxes[i], fmt.Sprintf("taxes[%d]", i), strictFields); err != nil {
 			return err
 		}
 	}
 	c.Payment = nil
 	if len(sh.Payment) > 0 && string(sh.Payment) != "null" {
 		c.Payment = new(cart.Payment)
-		if err := strict(sh.Payment, c.Payment, "payment"); err != nil {
+		if err := decodeJSON(sh.Payment, c.Payment, "payment", strictFields); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// decodeFailure turns an error from decodeCart into the answer for the peer.
+func decodeFailure(id ID, err error) *Error {
+	var de *decodeError
+	if errors.As(err, &de) {
+		return de.toError(id, CodeBadMessage)
+	}
+	return cartError(id, err)
 }
 
 func joinPath(prefix, field string) string {

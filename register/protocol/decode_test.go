@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -445,4 +446,51 @@ func TestMaxCartEncodedSize(t *testing.T) {
 	if _, err := protocol.DecodeServer(b); err != nil {
 		t.Errorf("DecodeServer(largest snapshot) = %v, want nil", err)
 	}
+}
+
+// TestDecodeHostileArraysStayCheap checks that a message made of a huge
+// array of tiny elements is refused without decoding every element: before
+// the arrays were bounded, 1 MiB of "{}," in lines allocated about 400 MB.
+func TestDecodeHostileArraysStayCheap(t *testing.T) {
+	fill := func(elem string, size int) string {
+		n := size / (len(elem) + 1)
+		return "[" + strings.Repeat(elem+",", n-1) + elem + "]"
+	}
+	const mib = 1 << 20
+	tests := []struct {
+		name   string
+		in     string
+		decode func([]byte) error
+	}{
+		{"pos lines", `{"type":"cart","cart":{"lines":` + fill("{}", mib) + `}}`, func(b []byte) error { _, err := protocol.DecodePOS(b); return errOrNil(err) }},
+		{"pos lines of numbers", `{"type":"cart","cart":{"lines":` + fill("0", mib) + `}}`, func(b []byte) error { _, err := protocol.DecodePOS(b); return errOrNil(err) }},
+		{"pos taxes", `{"type":"cart","cart":{"taxes":` + fill("{}", mib) + `}}`, func(b []byte) error { _, err := protocol.DecodePOS(b); return errOrNil(err) }},
+		{"rest lines", `{"lines":` + fill("{}", mib) + `}`, func(b []byte) error { _, err := protocol.DecodeCart(b); return errOrNil(err) }},
+		{"delta ops", `{"type":"delta","epoch":"e","seq":1,"ops":` + fill("{}", 4*mib) + `}`, func(b []byte) error { _, err := protocol.DecodeServer(b); return err }},
+		{"snapshot lines", `{"type":"snapshot","epoch":"e","seq":1,"cart":{"lines":` + fill("{}", 4*mib) + `}}`, func(b []byte) error { _, err := protocol.DecodeServer(b); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := []byte(tt.in)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			err := tt.decode(in)
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				t.Fatalf("decoding %d bytes of a hostile array = nil error, want a limit error", len(in))
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16*uint64(len(in)) {
+				t.Errorf("decoding %d bytes allocated %d bytes, want at most 16× the input (%v)", len(in), alloc, err)
+			}
+		})
+	}
+}
+
+// errOrNil avoids the typed-nil trap when a *protocol.Error becomes an error.
+func errOrNil(e *protocol.Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
 }
