@@ -248,3 +248,7 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// DecimalSeparator returns the locale's decimal mark ("." or ","), for
+// quantities shown next to amounts.
+func (f *Formatter) DecimalSeparator() string { return f.decimal }
