@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,7 @@ func testLogger(t testing.TB) *slog.Logger {
 // running is a Client under test with its Run goroutine.
 type running struct {
 	*client.Client
+	t      *testing.T
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -69,7 +71,7 @@ func start(t *testing.T, url string, edit func(*client.Options)) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Client: c, cancel: cancel, done: make(chan error, 1)}
+	r := &running{Client: c, t: t, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- c.Run(ctx) }()
 	t.Cleanup(r.stop)
 	return r
@@ -79,8 +81,10 @@ func start(t *testing.T, url string, edit func(*client.Options)) *running {
 func (r *running) stop() {
 	r.cancel()
 	if err, ok := <-r.done; ok {
-		_ = err
 		close(r.done)
+		if !errors.Is(err, context.Canceled) {
+			r.t.Errorf("Run: got %v, want context.Canceled", err)
+		}
 	}
 }
 
@@ -581,7 +585,7 @@ func TestSlowScreenNeverBlocksNetwork(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		next := prev.Clone()
 		next.State = cart.StateOpen
-		next.Lines = append(next.Lines, clienttest.Line("x"+strconvI(i), "Thing", 1, 100))
+		next.Lines = append(next.Lines, clienttest.Line("x"+strconv.Itoa(i), "Thing", 1, 100))
 		if len(next.Lines) > 50 {
 			next.Lines = next.Lines[1:]
 		}
@@ -612,10 +616,6 @@ func TestSlowScreenNeverBlocksNetwork(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-}
-
-func strconvI(i int) string {
-	return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
 }
 
 // gate is a Source that blocks until an address is released, like
