@@ -31,6 +31,10 @@ const (
 	EnvProfileDir = "POSDISPLAY_LOADTEST_PROFILE_DIR"
 	envName       = "POSDISPLAY_LOADTEST_NAME"
 	envQueue      = "POSDISPLAY_LOADTEST_QUEUE_FRAMES"
+	// EnvAgentEnv adds space-separated KEY=VALUE pairs to the agent
+	// child's environment only, to try runtime settings on the agent
+	// (e.g. "GOGC=50 GOMEMLIMIT=24MiB") against untouched baselines.
+	EnvAgentEnv = "POSDISPLAY_LOADTEST_AGENT_ENV"
 )
 
 // DisplayToken is the display token the agent child accepts.
@@ -83,6 +87,7 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 	}
 	profDir := os.Getenv(EnvProfileDir)
 	if profDir != "" {
+		runtime.MemProfileRate = 4096 // fine enough to see per-connection costs
 		f, err := os.Create(filepath.Join(profDir, "cpu-"+name+".pprof"))
 		if err != nil {
 			return err
@@ -171,6 +176,11 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 	_, _ = io.Copy(io.Discard, bufio.NewReader(in)) // until the parent closes stdin
 	if profDir != "" {
 		// While the clients are still connected: in-use memory per display.
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms) // before the GC below: what the run left
+		_ = os.WriteFile(filepath.Join(profDir, "mem-"+name+".txt"), fmt.Appendf(nil,
+			"goroutines %d\nheap_alloc %d\nheap_inuse %d\nheap_sys %d\nstack_inuse %d\nsys %d\nnum_gc %d\nnext_gc %d\n",
+			runtime.NumGoroutine(), ms.HeapAlloc, ms.HeapInuse, ms.HeapSys, ms.StackInuse, ms.Sys, ms.NumGC, ms.NextGC), 0o644)
 		runtime.GC()
 		f, err := os.Create(filepath.Join(profDir, "heap-"+name+".pprof"))
 		if err == nil {

@@ -32,6 +32,9 @@ type child struct {
 func startChild(kind, name string, queueFrames int, stderr io.Writer) (*child, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), EnvChild+"="+kind, envName+"="+name)
+	if kind == ImplAgent {
+		cmd.Env = append(cmd.Env, strings.Fields(os.Getenv(EnvAgentEnv))...)
+	}
 	if queueFrames > 0 {
 		cmd.Env = append(cmd.Env, envQueue+"="+strconv.Itoa(queueFrames))
 	}

@@ -8,9 +8,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// relayQueue bounds each relay client's queue. It holds a whole burst, so
-// that the relay never drops: it is the yardstick, not the thing measured.
-const relayQueue = 1024
+// relayQueue bounds each relay client's queue. It holds a whole burst of
+// 500 (plus the welcome), so that the relay never drops: it is the
+// yardstick, not the thing measured.
+const relayQueue = 512
 
 // relayWelcome tells a relay client it is registered and will receive every
 // later message.
