@@ -484,16 +484,35 @@ func TestDiffDuplicateIDs(t *testing.T) {
 	}
 }
 
+// BenchmarkDiff measures Diff on a 200-line cart: the typical change (one
+// line appended), one quantity change, and a full shuffle (worst case).
 func BenchmarkDiff(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
-	pool := make([]string, 300)
-	for i := range pool {
-		pool[i] = fmt.Sprintf("id%d", i)
+	base := cart.Empty("lane-1", "USD")
+	base.State = cart.StateOpen
+	for i := range 200 {
+		base.Lines = append(base.Lines, randomLine(r, fmt.Sprintf("id%d", i)))
 	}
-	old := randomCart(r, pool, 200)
-	new := edit(r, old, pool)
-	b.ReportAllocs()
-	for b.Loop() {
-		cart.Diff(old, new)
+	retotal(r, &base)
+	appended := base.Clone()
+	appended.Lines = append(appended.Lines, randomLine(r, "new"))
+	retotal(r, &appended)
+	changed := base.Clone()
+	changed.Lines[100] = randomLine(r, "id100")
+	retotal(r, &changed)
+	shuffled := base.Clone()
+	r.Shuffle(len(shuffled.Lines), func(i, j int) { shuffled.Lines[i], shuffled.Lines[j] = shuffled.Lines[j], shuffled.Lines[i] })
+	for _, bc := range []struct {
+		name string
+		new  cart.Cart
+	}{{"append", appended}, {"update", changed}, {"shuffle", shuffled}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				n = len(cart.Diff(base, bc.new))
+			}
+			b.ReportMetric(float64(n), "ops")
+		})
 	}
 }
