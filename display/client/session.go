@@ -139,6 +139,9 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return false, &protocol.Error{Code: protocol.CodeUnauthorized, Message: "HTTP " + resp.Status}
 		}
+		if resp != nil {
+			return false, fmt.Errorf("dial: %w (HTTP %s)", err, resp.Status)
+		}
 		return false, fmt.Errorf("dial: %w", err)
 	}
 	r.rep.newSession()
