@@ -72,7 +72,8 @@ type configFlags struct {
 	posListen, dispListen   string
 	stateDir, logLevel      string
 	registers, origins      string
-	demo, allowMissing, dev bool
+	displayTokens           string
+	demo, demoPage, allowMissing bool
 }
 
 func newConfigFlags(name string, stderr io.Writer) *configFlags {
@@ -85,7 +86,9 @@ func newConfigFlags(name string, stderr io.Writer) *configFlags {
 	c.fs.StringVar(&c.logLevel, "log-level", "", "debug, info, warn or error (overrides log_level)")
 	c.fs.StringVar(&c.registers, "registers", "", "comma-separated register ids (overrides registers)")
 	c.fs.StringVar(&c.origins, "allow-origin", "", "comma-separated allowed POS page origins (overrides pos.allowed_origins)")
+	c.fs.StringVar(&c.displayTokens, "display-tokens", "", "comma-separated static display tokens (overrides display.tokens)")
 	c.fs.BoolVar(&c.demo, "demo", false, "run the simulated cashier on the first register")
+	c.fs.BoolVar(&c.demoPage, "demo-page", false, "serve the demo cashier page at /demo/ on the POS listener")
 	c.fs.BoolVar(&c.allowMissing, "allow-missing-origin", false, "accept POS sockets without an Origin header")
 	return c
 }
@@ -120,8 +123,14 @@ func (c *configFlags) load() (agent.Config, error) {
 	if set["allow-origin"] {
 		cfg.POS.AllowedOrigins = splitList(c.origins)
 	}
+	if set["display-tokens"] {
+		cfg.Display.Tokens = splitList(c.displayTokens)
+	}
 	if set["demo"] {
 		cfg.Demo.Cashier = c.demo
+	}
+	if set["demo-page"] {
+		cfg.Demo.Page = c.demoPage
 	}
 	if set["allow-missing-origin"] {
 		cfg.POS.AllowMissingOrigin = c.allowMissing

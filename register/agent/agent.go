@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	web "github.com/posdisplay/posdisplay/assets/web"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/hub"
 	"github.com/posdisplay/posdisplay/register/ingest"
@@ -90,8 +91,15 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		PingInterval: cfg.Display.PingInterval.Duration,
 		AgentID:      cfg.AgentID,
 	})
+	origins := cfg.POS.AllowedOrigins
+	if cfg.Demo.Page {
+		origins = append(append([]string{}, origins...), "http://"+cfg.POS.Listen)
+		if host, port, err := net.SplitHostPort(cfg.POS.Listen); err == nil && (host == "127.0.0.1" || host == "") {
+			origins = append(origins, "http://localhost:"+port, "http://127.0.0.1:"+port)
+		}
+	}
 	a.ingest = ingest.New(a.streams, st, a.metrics, logger.With("part", "pos"), ingest.Options{
-		AllowedOrigins:     cfg.POS.AllowedOrigins,
+		AllowedOrigins:     origins,
 		AllowMissingOrigin: cfg.POS.AllowMissingOrigin,
 		BridgeToken:        cfg.POS.BridgeToken,
 		BackendToken:       cfg.POS.BackendToken,
@@ -105,12 +113,18 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.ingest.Register(posMux)
 	posMux.HandleFunc("GET /healthz", a.serveHealth)
 	posMux.Handle("GET /metrics", a.metrics.Handler())
+	posStatic := web.POSHandler(cfg.Demo.Page)
+	posMux.Handle(web.BridgePath, posStatic)
+	posMux.Handle("/demo", posStatic)
+	posMux.Handle(web.DemoPath, posStatic)
 	if opts.MountPOS != nil {
 		opts.MountPOS(posMux)
 	}
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
 	dispMux.HandleFunc("GET /healthz", a.serveHealth)
+	dispMux.Handle(web.DisplayPath, web.DisplayHandler())
+	dispMux.Handle(web.DisplayPath+"/", web.DisplayHandler())
 	if opts.MountDisplay != nil {
 		opts.MountDisplay(dispMux)
 	}

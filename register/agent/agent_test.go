@@ -598,4 +598,3 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 		t.Fatal("bad duration accepted")
 	}
 }
-

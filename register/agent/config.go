@@ -62,11 +62,14 @@ type StateConfig struct {
 	Dir string `toml:"dir"`
 }
 
-// DemoConfig runs a simulated cashier for demos.
+// DemoConfig runs the demo helpers. Never enable them on a real till.
 type DemoConfig struct {
 	// Cashier rings up a simulated basket on the first register, forever.
 	Cashier bool     `toml:"cashier"`
 	Pace    Duration `toml:"pace"`
+	// Page serves the demo cashier page at /demo/ on the POS listener and
+	// allows that page's own origin.
+	Page bool `toml:"page"`
 }
 
 // Duration is a time.Duration written as "20s" in the config file.

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"syscall"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 

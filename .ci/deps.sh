@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing posdisplay needs on Debian 12 / Ubuntu
+# 24.04: the C libraries Fyne links, Xvfb for a real window, Chromium for
+# browser tests, iproute2 for network namespaces, and the Go modules.
+# Idempotent and quiet: it only calls apt when something is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(gcc make pkg-config git ca-certificates
+  libgl1-mesa-dev libgles-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+  xvfb xauth imagemagick fonts-dejavu-core locales
+  chromium
+  iproute2 procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Fyne wants a real UTF-8 locale (C.UTF-8 makes it log a locale error).
+if ! locale -a 2>/dev/null | grep -qi '^en_US\.utf-\?8$'; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+  $sudo locale-gen >/dev/null
+fi
+
+if ! command -v go >/dev/null; then
+  echo "deps: Go is not on PATH (expected /usr/local/go/bin/go, Go >= 1.26)" >&2
+  exit 1
+fi
+go mod download

@@ -1,0 +1,42 @@
+# posdisplay developer entry points. Two commands matter to a newcomer:
+#   make demo   runs the product (agent + simulated cashier + customer screen)
+#   make test   runs every test
+# Both install what they need first (apt packages where missing, Go modules).
+
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/posdisplay/posdisplay/register/agent.Version=$(VERSION)
+
+.PHONY: all deps build demo test bench screenshots deb fuzz clean
+
+all: build
+
+deps:
+	@.ci/deps.sh
+
+build: deps
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/posdisplay-agent ./cmd/posdisplay-agent
+	go build -tags gles -trimpath -ldflags '$(LDFLAGS)' -o bin/posdisplay-screen ./cmd/posdisplay-screen
+
+demo: build
+	@.ci/demo.sh
+
+test: deps
+	@.ci/test.sh
+
+# Speed and memory targets: prints the fan-out latency table with baselines.
+bench: deps
+	@.ci/bench.sh
+
+screenshots: deps
+	@.ci/screenshots.sh
+
+deb: deps
+	packaging/build-debs.sh --arch all
+
+fuzz: deps
+	@FUZZTIME=$${FUZZTIME:-60s} .ci/fuzz.sh
+
+clean:
+	rm -rf bin dist out screenshots
