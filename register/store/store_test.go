@@ -1,0 +1,106 @@
+package store
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/posdisplay/posdisplay/register/cart"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func sample(register string) cart.Cart {
+	c := cart.Empty(register, "EUR")
+	c.State = cart.StateOpen
+	c.Lines = []cart.Line{{ID: "a", Title: "Brötchen", Quantity: 3000, UnitPrice: 45, Total: 135}}
+	c.Subtotal, c.Total = 135, 135
+	return c
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load("1"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("load before save: got %v, want ErrNotExist", err)
+	}
+	old := cart.Empty("1", "EUR")
+	s.Save(old)
+	want := sample("1")
+	s.Save(want) // coalesced with the first save, or written after it
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	s.Save(sample("1")) // after Close: ignored, no panic
+
+	s2, err := Open(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got, err := s2.Load("1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cart.Equal(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	// No temporary files are left behind.
+	entries, _ := os.ReadDir(filepath.Join(dir, "carts"))
+	if len(entries) != 1 || entries[0].Name() != "1.json" {
+		t.Fatalf("state dir holds %v, want only 1.json", entries)
+	}
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, "carts", name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("torn.json", `{"register":"torn","curr`)
+	write("invalid.json", `{"register":"invalid","currency":"EUR","state":"open","lines":[],"subtotal":5,"discount":0,"taxes":[],"total":5}`)
+	write("other.json", `{"register":"x","currency":"EUR","state":"idle","lines":[],"subtotal":0,"discount":0,"taxes":[],"total":0}`)
+	for _, reg := range []string{"torn", "invalid", "other", "../etc/passwd"} {
+		if _, err := s.Load(reg); err == nil {
+			t.Errorf("Load(%q): got nil error", reg)
+		}
+	}
+}
+
+func TestWriteFileAtomicReplaces(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	for _, body := range []string{"first", "second"} {
+		if err := WriteFileAtomic(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(p)
+		if string(got) != body {
+			t.Fatalf("got %q, want %q", got, body)
+		}
+	}
+	st, _ := os.Stat(p)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("perm got %v, want 0600", st.Mode().Perm())
+	}
+	if err := WriteFileAtomic(filepath.Join(t.TempDir(), "missing", "f"), nil, 0o600); err == nil {
+		t.Fatal("write into a missing directory: got nil error")
+	}
+}
