@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -15,7 +14,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/posdisplay/posdisplay/assets/web"
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/register/agent"
 	"github.com/posdisplay/posdisplay/register/cart"
@@ -54,8 +52,8 @@ func freeAddr(t testing.TB) string {
 	return addr
 }
 
-// testAgent is a real register agent with the web assets mounted, as
-// cmd/posdisplay-agent mounts them in demo mode.
+// testAgent is a real register agent; it serves this package's assets
+// itself (bridge and display always, the demo page with demo.page).
 type testAgent struct {
 	*agent.Agent
 	posAddr, dispAddr string
@@ -73,6 +71,7 @@ func agentConfig(t testing.TB, posAddr, dispAddr string, origins ...string) agen
 	cfg.POS.AllowedOrigins = append([]string{"http://" + posAddr}, origins...)
 	cfg.Display.Tokens = []string{displayToken}
 	cfg.State.Dir = t.TempDir()
+	cfg.Demo.Page = true // the agent mounts web.POSHandler(true) and web.DisplayHandler
 	return cfg
 }
 
@@ -85,18 +84,7 @@ func startAgent(t testing.TB, cfg agent.Config, before ...func(*agent.Agent)) *t
 	// The port was reserved and released by freeAddr, or is being reused
 	// after a restart: retry briefly if it is not free yet.
 	for i := 0; i < 50; i++ {
-		a, err = agent.New(cfg, testLogger(t), agent.Options{
-			MountPOS: func(mux *http.ServeMux) {
-				h := web.POSHandler(true)
-				mux.Handle(web.BridgePath, h)
-				mux.Handle(web.DemoPath, h)
-			},
-			MountDisplay: func(mux *http.ServeMux) {
-				h := web.DisplayHandler()
-				mux.Handle(web.DisplayPath, h)
-				mux.Handle(web.DisplayPath+"/", h)
-			},
-		})
+		a, err = agent.New(cfg, testLogger(t), agent.Options{})
 		if err == nil || !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
