@@ -208,13 +208,16 @@ build_screen() {
 	arm64) goarch=arm64 cc=aarch64-linux-gnu-gcc pkgconfig=aarch64-linux-gnu-pkg-config ;;
 	armhf) goarch=arm goarm=7 cc=arm-linux-gnueabihf-gcc pkgconfig=arm-linux-gnueabihf-pkg-config ;;
 	esac
-	[ -d cmd/posdisplay-screen ] || die "cmd/posdisplay-screen does not exist"
+	# PD_SCREEN_DIR (testing only): build the main package in that directory
+	# instead, e.g. a placeholder module while cmd/posdisplay-screen is absent.
+	local dir=${PD_SCREEN_DIR:-$root/cmd/posdisplay-screen}
+	[ -d "$dir" ] || die "$dir does not exist"
 	# PIE and full RELRO: the hardening Debian expects of a dynamically
 	# linked executable.
 	CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm CC=$cc PKG_CONFIG=$pkgconfig \
-		go build -tags gles -trimpath -buildvcs=false -buildmode=pie \
+		go -C "$dir" build -tags gles -trimpath -buildvcs=false -buildmode=pie \
 		-ldflags "-s -w -buildid= $ldflags_version -extldflags=-Wl,-z,relro,-z,now" \
-		-o "$stage/posdisplay-screen" ./cmd/posdisplay-screen
+		-o "$stage/posdisplay-screen" .
 }
 
 # libc_dep BINARY: "libc6 (>= X.Y)" for the newest GLIBC_X.Y symbol version
