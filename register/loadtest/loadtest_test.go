@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +99,7 @@ func BenchmarkFanout(b *testing.B) {
 		rate    float64
 	}{{"steady", steady, rate}, {"burst", burst, 0}}
 
+	loadBefore := loadtest.LoadAvg()
 	var (
 		mu      sync.Mutex
 		results = map[string]loadtest.Result{}
@@ -147,7 +149,8 @@ func BenchmarkFanout(b *testing.B) {
 	for _, name := range order {
 		rs = append(rs, results[name])
 	}
-	fmt.Println()
+	fmt.Printf("\nPOS change -> delta at every display (GOMAXPROCS=%d, load average before %s, after %s)\n",
+		runtime.GOMAXPROCS(0), loadBefore, loadtest.LoadAvg())
 	if err := loadtest.WriteTable(os.Stdout, rs); err != nil {
 		b.Fatal(err)
 	}

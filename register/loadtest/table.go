@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -49,6 +51,21 @@ func WriteTable(w io.Writer, rs []Result) error {
 			r.Lost, r.Covered, r.Resyncs, r.CPU.Seconds(), float64(r.PeakRSS)/(1<<20))
 	}
 	return tw.Flush()
+}
+
+// LoadAvg returns the machine's 1, 5 and 15 minute load averages from
+// /proc/loadavg, to print next to the results: other work on the cores
+// shows up in every latency.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func ms(d time.Duration) string {

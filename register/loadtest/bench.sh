@@ -1,0 +1,12 @@
+#!/bin/sh
+# Fan-out benchmark table: the agent against a bare WebSocket relay and AJAX
+# polling, with 1, 10, 100 and 1000 displays, at 50 changes/s and in a burst
+# of 500. About 2-3 minutes on 2 cores. Extra arguments go to `go test`,
+# e.g. -short (1 and 10 displays, 2 s: a smoke run) or
+# -bench 'BenchmarkFanout/shape=burst/displays=1000/' (one slice).
+#
+# POSDISPLAY_LOADTEST_PROFILE_DIR=/tmp/prof writes each server's CPU and heap
+# profiles and memory statistics there.
+set -eu
+cd "$(dirname "$0")"
+exec go test -run '^$' -bench '^BenchmarkFanout$' -benchtime=1x -count=1 -timeout=15m "$@" .
