@@ -22,6 +22,7 @@ import (
 	"github.com/posdisplay/posdisplay/display/client/clienttest"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
 const reg = "lane-1"
@@ -755,5 +756,49 @@ func TestBrokenAgentLoopIsCut(t *testing.T) {
 	conn = accept(t, srv) // it comes back, after a backoff, asking for a snapshot
 	if conn.Hello.Resume != nil {
 		t.Errorf("resume: got %+v, want a snapshot", conn.Hello.Resume)
+	}
+}
+
+// TestPinnedIdentity uses the agent's real TLS identity and the display's
+// pinned client configuration from register/tlsid.
+func TestPinnedIdentity(t *testing.T) {
+	id, err := tlsid.LoadOrCreate(t.TempDir(), tlsid.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := tlsid.LoadOrCreate(t.TempDir(), tlsid.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		pin  string
+		want client.Status
+	}{
+		{"pinned", id.Fingerprint, client.StatusLive},
+		{"another register", other.Fingerprint, client.StatusUntrusted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			noLeaks(t)
+			srv := clienttest.NewTLSServerWith(t, id.ServerConfig())
+			cfg, err := tlsid.PinnedClientConfig(tt.pin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := start(t, srv.URL, func(o *client.Options) {
+				o.Source = client.Static{URL: srv.URL, TLS: cfg}
+				o.IsUntrusted = func(err error) bool { return errors.Is(err, tlsid.ErrUntrusted) }
+			})
+			if tt.want == client.StatusLive {
+				conn := accept(t, srv)
+				serveSnapshot(t, conn, pos("e1", 1), clienttest.Cart(reg, 1))
+			}
+			v := waitView(t, c, string(tt.want), func(v client.View) bool { return v.Status == tt.want })
+			if tt.want == client.StatusUntrusted && (v.HasCart || !strings.Contains(v.Err, id.Fingerprint)) {
+				t.Errorf("got %+v, want no cart and the presented fingerprint in Err", v)
+			}
+			c.stop()
+		})
 	}
 }

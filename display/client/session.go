@@ -312,7 +312,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // sanitize makes agent-supplied text safe to show: valid UTF-8, no control
-// characters, at most 200 bytes.
+// characters, at most 320 bytes (room for two certificate fingerprints).
 func sanitize(s string) string {
 	s = strings.ToValidUTF8(s, "?")
 	s = strings.Map(func(r rune) rune {
@@ -321,8 +321,8 @@ func sanitize(s string) string {
 		}
 		return r
 	}, s)
-	if len(s) > 200 {
-		s = strings.ToValidUTF8(s[:200], "") + "…"
+	if len(s) > 320 {
+		s = strings.ToValidUTF8(s[:320], "") + "…"
 	}
 	return s
 }

@@ -43,21 +43,27 @@ type Server struct {
 type Cleaner interface{ Cleanup(func()) }
 
 // NewServer starts a plain WebSocket server; tb's Cleanup closes it.
-func NewServer(tb Cleaner) *Server { return start(tb, false) }
+func NewServer(tb Cleaner) *Server { return start(tb, false, nil) }
 
 // NewTLSServer starts a wss server with httptest's self-signed certificate;
 // see TLSConfig.
-func NewTLSServer(tb Cleaner) *Server { return start(tb, true) }
+func NewTLSServer(tb Cleaner) *Server { return start(tb, true, nil) }
 
-func start(tb Cleaner, useTLS bool) *Server {
+// NewTLSServerWith starts a wss server with cfg, e.g. an agent identity's
+// ServerConfig from register/tlsid. TLSConfig does not apply to it.
+func NewTLSServerWith(tb Cleaner, cfg *tls.Config) *Server { return start(tb, true, cfg) }
+
+func start(tb Cleaner, useTLS bool, cfg *tls.Config) *Server {
 	s := &Server{conns: make(chan *Conn, 16)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/display", s.serve)
+	s.srv = httptest.NewUnstartedServer(mux)
 	if useTLS {
-		s.srv = httptest.NewTLSServer(mux)
+		s.srv.TLS = cfg
+		s.srv.StartTLS()
 		s.URL = "wss" + s.srv.URL[len("https"):] + "/v1/display"
 	} else {
-		s.srv = httptest.NewServer(mux)
+		s.srv.Start()
 		s.URL = "ws" + s.srv.URL[len("http"):] + "/v1/display"
 	}
 	tb.Cleanup(s.Close)
