@@ -802,3 +802,44 @@ func TestPinnedIdentity(t *testing.T) {
 		})
 	}
 }
+
+// rotating is a Source over several addresses that moves on when one fails.
+type rotating struct {
+	mu     sync.Mutex
+	urls   []string
+	i      int
+	failed []string
+}
+
+func (s *rotating) Next(ctx context.Context) (client.Target, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return client.Target{URL: s.urls[s.i%len(s.urls)]}, nil
+}
+
+func (s *rotating) Failed(t client.Target, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failed = append(s.failed, t.URL)
+	s.i++
+}
+
+func TestSourceFeedback(t *testing.T) {
+	noLeaks(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := "ws" + strings.TrimPrefix(dead.URL, "http") + "/v1/display"
+	dead.Close()
+	srv := clienttest.NewServer(t)
+	src := &rotating{urls: []string{deadURL, srv.URL}}
+	c := start(t, srv.URL, func(o *client.Options) { o.Source = src })
+	conn := accept(t, srv)
+	k := clienttest.Cart(reg, 1)
+	serveSnapshot(t, conn, pos("e1", 1), k)
+	waitView(t, c, "live on the second address", liveAt(1, k))
+	c.stop()
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if !slices.Equal(src.failed, []string{deadURL}) {
+		t.Errorf("Failed calls: got %q, want only the dead address", src.failed)
+	}
+}

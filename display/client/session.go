@@ -66,6 +66,9 @@ func (r *runner) loop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if fb, ok := o.Source.(Feedback); ok && !live {
+			fb.Failed(t, err)
+		}
 		delay := r.failed(t, live, err)
 		if !sleep(ctx, delay) {
 			return ctx.Err()

@@ -53,3 +53,12 @@ func checkURL(raw string) error {
 	}
 	return nil
 }
+
+// Feedback is an optional interface for a Source that wants to know how its
+// targets did, e.g. a discovery source that moves on to the next announced
+// address. The client calls Failed from its own goroutine when a connection
+// to t ended before the replica went live (dial error, TLS mismatch,
+// rejection, no snapshot).
+type Feedback interface {
+	Failed(t Target, err error)
+}
