@@ -62,7 +62,12 @@ want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 # ---- apt packages -----------------------------------------------------------
 
 # installed PKG: is the dpkg package (name or name:arch) installed?
-installed() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
+installed() {
+	local p=$1
+	case "$p" in *:*) ;; *) p=$p:$(dpkg --print-architecture) ;; esac
+	dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed ||
+		dpkg-query -W -f='${db:Status-Status}\n' "$1" 2>/dev/null | grep -qx installed
+}
 
 # apt_install PKG...: install the missing ones, quietly. Multiarch -dev
 # packages need the same version of each Multi-Arch: same library on every

@@ -75,7 +75,12 @@ phase() {
 
 # ---- apt packages -----------------------------------------------------------
 
-installed() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
+installed() {
+	local p=$1
+	case "$p" in *:*) ;; *) p=$p:$(dpkg --print-architecture) ;; esac
+	dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed ||
+		dpkg-query -W -f='${db:Status-Status}\n' "$1" 2>/dev/null | grep -qx installed
+}
 need=(lintian systemd man-db binutils file)
 case "$arches" in *arm64*) need+=(qemu-user) ;; esac
 # The screen's runtime Depends (installed before dpkg -i, which does not
@@ -243,6 +248,17 @@ out=$(runuser -u posdisplay -- posdisplay-agent selfcheck 2>&1) || { echo "$out"
 note "$out"
 # The conffile is not world-readable (it may hold tokens).
 runuser -u nobody -- cat /etc/posdisplay/agent.toml >/dev/null 2>&1 && fail "nobody can read agent.toml"
+# udev parses every rules file when it tests a device: our file must give no
+# errors ("file:line message").
+dev=$(ls -d /sys/class/tty/* 2>/dev/null | head -1)
+if [ -n "$dev" ] && command -v udevadm >/dev/null; then
+	udevadm test --action=add "$dev" >"$work/udev.log" 2>&1 || true
+	grep -q 'Reading rules file: /usr/lib/udev/rules.d/60-posdisplay-scanners.rules' "$work/udev.log" ||
+		fail "udevadm test did not read 60-posdisplay-scanners.rules"
+	grep '60-posdisplay-scanners.rules:[0-9]' "$work/udev.log" >&2 && fail "udev rules have errors (above)"
+else
+	note "no udevadm or tty device: udev rules not parsed"
+fi
 sh -n /usr/libexec/posdisplay-screen/kiosk || fail "kiosk: shell syntax"
 sh -n /usr/libexec/posdisplay-screen/session-start || fail "session-start: shell syntax"
 
