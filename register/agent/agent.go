@@ -24,8 +24,11 @@ import (
 	"github.com/posdisplay/posdisplay/register/hub"
 	"github.com/posdisplay/posdisplay/register/ingest"
 	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/scanroute"
 	"github.com/posdisplay/posdisplay/register/store"
 	"github.com/posdisplay/posdisplay/register/stream"
+	"github.com/posdisplay/posdisplay/scanner"
 )
 
 // Version is the agent's version, set at build time with
@@ -43,14 +46,17 @@ type Options struct {
 
 // Agent is a running register agent.
 type Agent struct {
-	cfg     Config
-	log     *slog.Logger
-	epoch   string
-	streams map[string]*stream.Stream
-	store   *store.Store
-	metrics *metrics.Metrics
-	hub     *hub.Hub
-	ingest  *ingest.Ingest
+	cfg      Config
+	log      *slog.Logger
+	epoch    string
+	streams  map[string]*stream.Stream
+	store    *store.Store
+	metrics  *metrics.Metrics
+	hub      *hub.Hub
+	ingest   *ingest.Ingest
+	router   *scanroute.Router
+	scanners *scanner.Manager
+	scanReg  map[string]string // scanner name to register
 
 	posLn, dispLn net.Listener
 	posSrv        *http.Server
@@ -108,6 +114,33 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		Burst:              cfg.POS.RateBurst,
 		AgentID:            cfg.AgentID,
 	})
+
+	a.router = scanroute.New(a.ingest, a.metrics, logger.With("part", "scans"), a.epoch, scanroute.Options{
+		TTL: cfg.ScanTTL.Duration,
+		Cue: func(register string) {
+			if st, ok := a.streams[register]; ok {
+				_ = st.Cue(protocol.CueScanning)
+			}
+		},
+	})
+	a.ingest.ScanAcks = a.router.Ack
+	a.ingest.PageConnected = a.router.PageConnected
+	if len(cfg.Scanners) > 0 {
+		a.scanReg = map[string]string{}
+		var scs []scanner.Config
+		for _, sc := range cfg.Scanners {
+			reg := sc.Register
+			if reg == "" {
+				reg = cfg.Registers[0]
+			}
+			a.scanReg[sc.Name] = reg
+			scs = append(scs, sc.Config)
+		}
+		if a.scanners, err = scanner.NewManager(scs, scanner.Options{Logger: logger.With("part", "scanner")}); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 
 	posMux := http.NewServeMux()
 	a.ingest.Register(posMux)
@@ -186,6 +219,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	go serve(a.dispSrv, a.dispLn)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = a.router.Run(runCtx)
+	}()
+	if a.scanners != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = a.scanners.Run(runCtx, func(s scanner.Scan) { a.router.Submit(a.scanReg[s.Source], s) })
+		}()
+	}
 	if a.cfg.Demo.Cashier {
 		wg.Add(1)
 		go func() {
@@ -226,6 +271,9 @@ func (a *Agent) shutdown() {
 	})
 }
 
+// Router is the scan router (tests inject scans through it).
+func (a *Agent) Router() *scanroute.Router { return a.router }
+
 // Submit publishes a validated cart as if a POS page had sent it.
 func (a *Agent) Submit(c cart.Cart) (uint64, error) {
 	if err := c.Validate(); err != nil {
@@ -252,19 +300,22 @@ type registerHealth struct {
 	Lines        int        `json:"lines"`
 	Displays     int        `json:"displays"`
 	POSConnected bool       `json:"pos_connected"`
+	PendingScans int        `json:"pending_scans"`
 }
 
 func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 	regs := map[string]registerHealth{}
 	for id, st := range a.streams {
 		c := st.Cart()
-		regs[id] = registerHealth{Seq: st.Position().Seq, State: c.State, Lines: len(c.Lines), Displays: st.Subscribers(), POSConnected: a.ingest.PageConnectedNow(id)}
+		regs[id] = registerHealth{Seq: st.Position().Seq, State: c.State, Lines: len(c.Lines), Displays: st.Subscribers(), POSConnected: a.ingest.PageConnectedNow(id), PendingScans: a.router.Pending(id)}
+	}
+	h := map[string]any{"status": "ok", "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs}
+	if a.scanners != nil {
+		h["scanners"] = a.scanners.Status()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"status": "ok", "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs,
-	})
+	_ = json.NewEncoder(w).Encode(h)
 }
 
 func newEpoch() string {

@@ -12,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/scanner"
 )
 
 // DefaultConfigPath is where the Debian package installs the config file.
@@ -29,10 +30,25 @@ type Config struct {
 	LogLevel string `toml:"log_level"`
 	LogJSON  bool   `toml:"log_json"`
 
+	// Scanners are the barcode scanners of this terminal, as [[scanner]]
+	// tables; each names the register its scans go to.
+	Scanners []ScannerConfig `toml:"scanner"`
+	// ScanTTL bounds how long a scan waits for the POS page's ack before it
+	// is dropped and reported.
+	ScanTTL Duration `toml:"scan_ttl"`
+
 	POS     POSConfig     `toml:"pos"`
 	Display DisplayConfig `toml:"display"`
 	State   StateConfig   `toml:"state"`
 	Demo    DemoConfig    `toml:"demo"`
+}
+
+// ScannerConfig is one scanner and the register it feeds (default: the
+// first register). The scanner keys are documented in
+// packaging/agent/agent.toml.
+type ScannerConfig struct {
+	Register       string `toml:"register"`
+	scanner.Config `toml:",inline"`
 }
 
 // POSConfig is the local listener for the POS page, health and metrics.
@@ -106,6 +122,7 @@ func DefaultConfig() Config {
 		Display: DisplayConfig{Listen: ":7422", QueueFrames: 64, History: 256, PingInterval: Duration{20 * time.Second}},
 		State:   StateConfig{Dir: "/var/lib/posdisplay"},
 		Demo:    DemoConfig{Pace: Duration{700 * time.Millisecond}},
+		ScanTTL: Duration{2 * time.Minute},
 	}
 }
 
@@ -198,6 +215,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Display.History < 1 || c.Display.History > 100000 {
 		errs = append(errs, fmt.Errorf("display.history: %d must be 1-100000", c.Display.History))
+	}
+	var scs []scanner.Config
+	for i, sc := range c.Scanners {
+		if sc.Register != "" && !seen[sc.Register] {
+			errs = append(errs, fmt.Errorf("scanner[%d].register: %q is not one of registers", i, sc.Register))
+		}
+		scs = append(scs, sc.Config)
+	}
+	if len(scs) > 0 {
+		if err := scanner.ValidateConfigs(scs); err != nil {
+			errs = append(errs, fmt.Errorf("scanner: %w", err))
+		}
+	}
+	if c.ScanTTL.Duration < 0 {
+		errs = append(errs, errors.New("scan_ttl: must be >= 0"))
 	}
 	if c.State.Dir == "" {
 		errs = append(errs, errors.New("state.dir: must be set"))

@@ -266,3 +266,34 @@ func basket(register string, n int) cart.Cart {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+// counterValue reads one sample from the agent's registry.
+func counterValue(t testing.TB, r *running, name string) float64 {
+	t.Helper()
+	mfs, err := r.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			label := mf.GetName()
+			if len(m.GetLabel()) > 0 {
+				label += "{"
+				for i, l := range m.GetLabel() {
+					if i > 0 {
+						label += ","
+					}
+					label += l.GetName() + `="` + l.GetValue() + `"`
+				}
+				label += "}"
+			}
+			if label == name {
+				if c := m.GetCounter(); c != nil {
+					return c.GetValue()
+				}
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
+}

@@ -240,6 +240,8 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			}
 		case f := <-sub.C:
 			switch {
+			case f.Kind == protocol.TypeCue:
+				err = c.write(f.Data)
 			case sub.TakeOverflow():
 				err = resync("slow")
 			case f.Seq <= last:

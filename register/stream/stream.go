@@ -238,6 +238,26 @@ func (s *Stream) inHistory(seq uint64) bool {
 	return len(s.hist) > 0 && s.hist[0].Seq <= seq+1
 }
 
+// Cue queues a transient, unsequenced hint (protocol.Cue) to every
+// subscriber. Cues are not kept in the history and carry no cart state; a
+// subscriber that is full simply misses it.
+func (s *Stream) Cue(cue string) error {
+	data, err := json.Marshal(protocol.Cue{Type: protocol.TypeCue, Register: s.register, Cue: cue})
+	if err != nil {
+		return err
+	}
+	f := &Frame{Kind: protocol.TypeCue, Data: data, At: time.Now()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sub := range s.subs {
+		select {
+		case sub.C <- f:
+		default:
+		}
+	}
+	return nil
+}
+
 // Unsubscribe detaches sub. It is safe to call more than once.
 func (s *Stream) Unsubscribe(sub *Sub) {
 	s.mu.Lock()

@@ -1,0 +1,216 @@
+// Package scanroute delivers barcode scans to the register's POS page, in
+// order and at least once: each register has a queue; the oldest scan is
+// sent and the next one waits until the page acks it (a POS that is busy
+// with an Ajax round trip takes scans one at a time); unacked scans are
+// re-sent when the page reconnects; a scan that is still unacked after the
+// configured time is dropped and reported (metric and log), never lost
+// silently.
+//
+// The router owns no sockets: it sends through the Pages interface (the
+// POS ingest implements it) and hears acks and reconnects from it.
+package scanroute
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/scanner"
+)
+
+// Pages sends messages to a register's POS page.
+type Pages interface {
+	SendToPage(register string, v any) error
+}
+
+// Options tune the router.
+type Options struct {
+	// TTL bounds how long a scan waits for the page's ack (default 2 min):
+	// long enough to ride out a page reload, short enough that a stale
+	// scan never adds an item to the next customer's sale.
+	TTL time.Duration
+	// MaxQueue bounds the scans waiting per register (default 256).
+	MaxQueue int
+	// Cue, when set, is called for every scan routed (displays show a
+	// short "scanning" cue).
+	Cue func(register string)
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+type entry struct {
+	msg  protocol.Scan
+	sent bool // written to the current page connection
+}
+
+// Router queues scans per register.
+type Router struct {
+	pages   Pages
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	opts    Options
+	prefix  string
+
+	mu     sync.Mutex
+	queues map[string][]*entry
+	next   uint64
+}
+
+// New returns a router sending through pages. idPrefix makes scan ids unique
+// across agent restarts (use the stream epoch).
+func New(pages Pages, m *metrics.Metrics, logger *slog.Logger, idPrefix string, opts Options) *Router {
+	if opts.TTL <= 0 {
+		opts.TTL = 2 * time.Minute
+	}
+	if opts.MaxQueue <= 0 {
+		opts.MaxQueue = 256
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Router{pages: pages, metrics: m, log: logger, opts: opts, prefix: idPrefix, queues: map[string][]*entry{}}
+}
+
+// Submit queues a scan for register's page and sends it at once when no
+// earlier scan is waiting for its ack. It never blocks on the network for
+// longer than one write to the local page.
+func (r *Router) Submit(register string, s scanner.Scan) string {
+	r.mu.Lock()
+	r.next++
+	e := &entry{msg: protocol.Scan{
+		Type: protocol.TypeScan, ID: fmt.Sprintf("%s-%d", r.prefix, r.next),
+		Code: s.Code, Symbology: s.Symbology, Source: s.Source, At: s.At,
+	}}
+	if e.msg.At.IsZero() {
+		e.msg.At = r.opts.Now()
+	}
+	q := r.queues[register]
+	if len(q) >= r.opts.MaxQueue {
+		old := q[0]
+		q = q[1:]
+		r.dropped(register, old, "queue full")
+	}
+	r.queues[register] = append(q, e)
+	r.mu.Unlock()
+	if r.opts.Cue != nil {
+		r.opts.Cue(register)
+	}
+	r.pump(register)
+	return e.msg.ID
+}
+
+// Ack removes the scan with id from register's queue when the page has
+// taken it, and sends the next one. Acks for unknown ids (duplicates after a
+// re-send) are ignored.
+func (r *Router) Ack(register, id string) {
+	r.mu.Lock()
+	q := r.queues[register]
+	found := false
+	for i, e := range q {
+		if e.msg.ID == id {
+			r.queues[register] = append(q[:i:i], q[i+1:]...)
+			found = true
+			break
+		}
+	}
+	r.mu.Unlock()
+	if !found {
+		return
+	}
+	r.metrics.Scans.WithLabelValues("acked").Inc()
+	r.pump(register)
+}
+
+// PageConnected re-sends the oldest unacked scan of register to its new page.
+func (r *Router) PageConnected(register string) {
+	r.mu.Lock()
+	for _, e := range r.queues[register] {
+		e.sent = false
+	}
+	r.mu.Unlock()
+	r.pump(register)
+}
+
+// Pending returns how many scans wait for an ack on register.
+func (r *Router) Pending(register string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.queues[register])
+}
+
+// pump sends the head of register's queue if it has not been sent to the
+// current page yet.
+func (r *Router) pump(register string) {
+	r.mu.Lock()
+	q := r.queues[register]
+	if len(q) == 0 || q[0].sent {
+		r.mu.Unlock()
+		return
+	}
+	head := q[0]
+	head.sent = true
+	msg := head.msg
+	r.mu.Unlock()
+	if err := r.pages.SendToPage(register, msg); err != nil {
+		r.mu.Lock()
+		head.sent = false
+		r.mu.Unlock()
+		r.log.Debug("scan waits for the POS page", "register", register, "scan", msg.ID, "err", err)
+		return
+	}
+	r.metrics.Scans.WithLabelValues("delivered").Inc()
+}
+
+// Run expires scans older than the TTL until ctx ends.
+func (r *Router) Run(ctx context.Context) error {
+	t := time.NewTicker(r.opts.TTL / 8)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.mu.Lock()
+			for reg, q := range r.queues {
+				for _, e := range q {
+					r.dropped(reg, e, "agent stopping")
+				}
+			}
+			r.queues = map[string][]*entry{}
+			r.mu.Unlock()
+			return ctx.Err()
+		case <-t.C:
+			r.Expire()
+		}
+	}
+}
+
+// Expire drops scans older than the TTL and sends the next ones.
+func (r *Router) Expire() {
+	now := r.opts.Now()
+	var touched []string
+	r.mu.Lock()
+	for reg, q := range r.queues {
+		n := 0
+		for n < len(q) && now.Sub(q[n].msg.At) > r.opts.TTL {
+			r.dropped(reg, q[n], "not acknowledged in time")
+			n++
+		}
+		if n > 0 {
+			r.queues[reg] = q[n:]
+			touched = append(touched, reg)
+		}
+	}
+	r.mu.Unlock()
+	for _, reg := range touched {
+		r.pump(reg)
+	}
+}
+
+// dropped reports a lost scan; the caller holds r.mu.
+func (r *Router) dropped(register string, e *entry, why string) {
+	r.metrics.Scans.WithLabelValues("dropped").Inc()
+	r.log.Warn("scan dropped", "register", register, "scan", e.msg.ID, "symbology", e.msg.Symbology, "source", e.msg.Source, "reason", why, "age", r.opts.Now().Sub(e.msg.At).Round(time.Millisecond))
+}
