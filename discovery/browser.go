@@ -29,9 +29,13 @@ type EventKind int
 
 // Event kinds.
 const (
-	EventAdded   EventKind = iota + 1 // first seen (or seen again after removal)
-	EventUpdated                      // address, port, host or TXT record changed
-	EventRemoved                      // gone: not seen for a while, or withdrawn
+	EventAdded EventKind = iota + 1 // first seen (or seen again after removal)
+	// EventUpdated: address, port, host or TXT record changed, or the
+	// register withdrew and announced itself again (agent restart): the
+	// service may be unchanged, but a display that lost its connection
+	// should reconnect now.
+	EventUpdated
+	EventRemoved // gone: not seen for a while, or withdrawn
 )
 
 func (k EventKind) String() string {
@@ -150,9 +154,11 @@ type BrowserConfig struct {
 // zeroconf resolver (which sends a fresh query and listens to unsolicited
 // announcements) and stops the previous one. The zeroconf resolver reports
 // each instance once per round and silently drops goodbye records, so a
-// service is reported removed when it was not seen for Misses rounds; a
-// withdrawn register therefore disappears after at most about
-// Interval*(Misses+1).
+// service is reported removed when a goodbye for it arrives (watched by a
+// small listener of our own), or when it was not seen for Misses rounds
+// (lost goodbye, pulled cable): after at most about Interval*(Misses+1).
+// An agent restart or renumbering thus shows as EventRemoved (goodbye),
+// then EventAdded (new announcement).
 type MDNSBrowser struct {
 	cfg BrowserConfig
 	log *slog.Logger
@@ -179,8 +185,15 @@ func NewMDNSBrowser(cfg BrowserConfig) *MDNSBrowser {
 }
 
 type seenService struct {
-	svc      Service
-	lastSeen int // round
+	svc       Service
+	lastSeen  int // round in which it was last seen
+	lastRound int // round whose resolver reported it last
+}
+
+// roundEntry is an entry reported by the resolver of one round.
+type roundEntry struct {
+	round int
+	e     *zeroconf.ServiceEntry
 }
 
 // Browse implements Browser.
@@ -190,7 +203,11 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 
 	var wg sync.WaitGroup
 	defer wg.Wait() // every forwarder ends once zeroconf closes its channel
-	in := make(chan *zeroconf.ServiceEntry)
+	in := make(chan roundEntry)
+
+	goodbye := make(chan string)
+	var gl *goodbyeListener
+	defer func() { gl.Close() }() // before wg.Wait: its sends give up on ctx.Done
 
 	known := map[string]*seenService{}
 	round := 0
@@ -205,23 +222,38 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 	for {
 		// Start the next round before stopping the previous one, so that
 		// no announcement falls into a gap between them.
-		stop, err := b.startRound(ctx, &wg, in)
+		round++
+		ifaces, stop, err := b.startRound(ctx, round, &wg, in)
 		if err != nil {
 			b.log.Debug("browse round not started", "err", err)
+		}
+		if key := strings.Join(names(ifaces), ","); gl == nil || gl.key != key {
+			gl.Close()
+			gl = nil
+			if len(ifaces) > 0 {
+				if gl, err = listenGoodbyes(ifaces, goodbye, ctx.Done()); err != nil {
+					b.log.Debug("not listening for goodbyes", "err", err)
+				}
+			}
 		}
 		if stopPrev != nil {
 			stopPrev()
 		}
 		stopPrev = stop
-		round++
 
 	collect:
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
-			case e := <-in:
-				b.handle(known, round, e, fn)
+			case re := <-in:
+				b.handle(known, round, re, fn)
+			case inst := <-goodbye:
+				if s, ok := known[inst]; ok {
+					delete(known, inst)
+					b.log.Info("register withdrawn", "register", s.svc.Key().String(), "instance", inst)
+					fn(Event{Kind: EventRemoved, Service: s.svc})
+				}
 			case <-ticker.C:
 				break collect
 			}
@@ -236,7 +268,8 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 	}
 }
 
-func (b *MDNSBrowser) handle(known map[string]*seenService, round int, e *zeroconf.ServiceEntry, fn func(Event)) {
+func (b *MDNSBrowser) handle(known map[string]*seenService, round int, re roundEntry, fn func(Event)) {
+	e := re.e
 	svc, err := serviceFromEntry(e)
 	if err != nil {
 		// Hostile or foreign announcement: ignore it; a known service keeps
@@ -246,9 +279,13 @@ func (b *MDNSBrowser) handle(known map[string]*seenService, round int, e *zeroco
 	}
 	if s, ok := known[svc.Instance]; ok {
 		s.lastSeen = round
-		if !s.svc.Equal(svc) {
+		// A resolver reports an instance once, and again only after a
+		// goodbye (TTL 0) for it: the register restarted or re-announced.
+		again := s.lastRound == re.round
+		s.lastRound = re.round
+		if again || !s.svc.Equal(svc) {
 			s.svc = svc
-			b.log.Info("register changed", "register", svc.Key().String(), "addrs", svc.Addrs, "port", svc.Port)
+			b.log.Info("register changed or re-announced", "register", svc.Key().String(), "addrs", svc.Addrs, "port", svc.Port, "reannounced", again)
 			fn(Event{Kind: EventUpdated, Service: svc})
 		}
 		return
@@ -257,7 +294,7 @@ func (b *MDNSBrowser) handle(known map[string]*seenService, round int, e *zeroco
 		b.log.Warn("too many services announced; ignoring new ones", "limit", maxServices)
 		return
 	}
-	known[svc.Instance] = &seenService{svc: svc, lastSeen: round}
+	known[svc.Instance] = &seenService{svc: svc, lastSeen: round, lastRound: re.round}
 	b.log.Info("register found", "register", svc.Key().String(), "name", svc.Name, "addrs", svc.Addrs, "port", svc.Port)
 	fn(Event{Kind: EventAdded, Service: svc})
 }
@@ -265,14 +302,14 @@ func (b *MDNSBrowser) handle(known map[string]*seenService, round int, e *zeroco
 // startRound starts one zeroconf browse on the current interfaces and
 // forwards its entries to in until stopped. The forwarder keeps draining
 // until zeroconf closes the channel, so zeroconf's goroutines can exit.
-func (b *MDNSBrowser) startRound(ctx context.Context, wg *sync.WaitGroup, in chan<- *zeroconf.ServiceEntry) (context.CancelFunc, error) {
+func (b *MDNSBrowser) startRound(ctx context.Context, round int, wg *sync.WaitGroup, in chan<- roundEntry) ([]net.Interface, context.CancelFunc, error) {
 	all, err := b.cfg.InterfaceSource()
 	if err != nil {
-		return nil, fmt.Errorf("discovery: listing interfaces: %w", err)
+		return nil, nil, fmt.Errorf("discovery: listing interfaces: %w", err)
 	}
 	ifaces := selectInterfaces(all, b.cfg.Interfaces)
 	if len(ifaces) == 0 {
-		return nil, errors.New("discovery: no usable interface")
+		return nil, nil, errors.New("discovery: no usable interface")
 	}
 	var res *zeroconf.Resolver
 	var errs []string
@@ -286,7 +323,7 @@ func (b *MDNSBrowser) startRound(ctx context.Context, wg *sync.WaitGroup, in cha
 		errs = append(errs, err.Error())
 	}
 	if res == nil {
-		return nil, fmt.Errorf("discovery: joining mDNS group on %v: %s", names(ifaces), strings.Join(errs, "; "))
+		return ifaces, nil, fmt.Errorf("discovery: joining mDNS group on %v: %s", names(ifaces), strings.Join(errs, "; "))
 	}
 	rctx, stop := context.WithCancel(ctx)
 	entries := make(chan *zeroconf.ServiceEntry)
@@ -296,15 +333,15 @@ func (b *MDNSBrowser) startRound(ctx context.Context, wg *sync.WaitGroup, in cha
 		// the cancelled loop closes entries: drain it.
 		for range entries {
 		}
-		return nil, fmt.Errorf("discovery: browsing: %w", err)
+		return ifaces, nil, fmt.Errorf("discovery: browsing: %w", err)
 	}
 	wg.Go(func() {
 		for e := range entries {
 			select {
-			case in <- e:
+			case in <- roundEntry{round, e}:
 			case <-rctx.Done():
 			}
 		}
 	})
-	return stop, nil
+	return ifaces, stop, nil
 }

@@ -172,15 +172,28 @@ func TestMDNSInNamespace(t *testing.T) {
 	if out, err := exec.Command("ip", "addr", "add", "10.9.9.9/32", "dev", "lo").CombinedOutput(); err != nil {
 		t.Fatalf("ip addr add: %v: %s", err, out)
 	}
+	// Re-announcing withdraws the old records first: removed, then added.
+	ev.wait(t, 10*time.Second, "goodbye before re-announcement", is(discovery.EventRemoved, "till1"))
 	got := ev.wait(t, 10*time.Second, "address change", func(e discovery.Event) bool {
-		return e.Kind == discovery.EventUpdated && e.Service.RegisterID == "till1" && slices.Contains(e.Service.Addrs, netip.MustParseAddr("10.9.9.9"))
+		return e.Kind == discovery.EventAdded && e.Service.RegisterID == "till1" && slices.Contains(e.Service.Addrs, netip.MustParseAddr("10.9.9.9"))
 	}).Service
 	if got.Port != 7443 || got.Name != "Till 1" {
 		t.Errorf("updated service = port %d name %q, want 7443 %q", got.Port, got.Name, "Till 1")
 	}
 
+	// Restart: the agent stops (goodbye: removed at once, no timeout) and
+	// starts again, now with till1 only.
+	stopAdv()
+	ev.wait(t, 10*time.Second, "till1 withdrawn", is(discovery.EventRemoved, "till1"))
+	restarted := time.Now()
+	stopAdv = run(t, func(ctx context.Context) error {
+		return adv.Advertise(ctx, []discovery.Announcement{ann("agent1", "till1", "Till 1", 7443)})
+	})
+	ev.wait(t, 10*time.Second, "re-announcement of till1", is(discovery.EventAdded, "till1"))
+	t.Logf("re-announcement seen %v after restart", time.Since(restarted))
+
 	// Goodbye: stopping the advertiser sends TTL-0 records, and the browser
-	// reports the registers removed.
+	// reports the register removed.
 	stopAdv()
 	ev.wait(t, 10*time.Second, "removed till1", is(discovery.EventRemoved, "till1"))
 	select {

@@ -27,7 +27,7 @@ type cartScreen struct {
 	header  *widget.Label
 	cue     *widget.Label
 	banner  *staleBanner
-	list    *widget.List
+	list    *lineList
 	message *widget.Label
 
 	f     frame
@@ -57,8 +57,7 @@ func newCartScreen(e *env) *cartScreen {
 	s.cue = label("", sizeSmall, fyne.TextAlignTrailing, false)
 	s.cue.Importance = widget.HighImportance
 	s.banner = newStaleBanner(e)
-	s.list = widget.NewList(s.length, s.createRow, s.updateRow)
-	s.list.HideSeparators = true
+	s.list = newLineList(s)
 	s.message = label("", sizeLine, fyne.TextAlignCenter, true)
 	s.message.Importance = widget.WarningImportance
 	s.message.Truncation = fyne.TextTruncateEllipsis
@@ -85,12 +84,10 @@ func newCartScreen(e *env) *cartScreen {
 		s.count, s.subtotal.root, s.discount.root, taxBox,
 		widget.NewSeparator(), s.totalLabel, s.totalValue)))
 	top := container.NewVBox(container.NewBorder(nil, nil, nil, s.cue, s.header), s.banner.root)
-	body := container.New(&splitLayout{}, s.list, s.panel)
+	body := container.New(&splitLayout{}, s.list.box, s.panel)
 	s.root = container.NewBorder(top, s.message, nil, nil, body)
 	return s
 }
-
-func (s *cartScreen) length() int { return len(s.lines) }
 
 // lineRow is one list row's widgets.
 type lineRow struct {
@@ -102,7 +99,7 @@ type lineRow struct {
 func (s *cartScreen) createRow() fyne.CanvasObject {
 	r := &lineRow{s: s, bg: canvas.NewRectangle(s.e.th.Color(colorHighlight, 0))}
 	r.bg.Hide()
-	r.qty = label("", sizeLine, fyne.TextAlignLeading, false)
+	r.qty = label("", sizeLine, fyne.TextAlignLeading, false) // not truncating: shaping an ellipsis costs 0.3 ms per change
 	r.title = label("", sizeLine, fyne.TextAlignLeading, false)
 	r.title.Truncation = fyne.TextTruncateEllipsis
 	r.sub = label("", sizeSmall, fyne.TextAlignLeading, false)
@@ -115,7 +112,7 @@ func (s *cartScreen) createRow() fyne.CanvasObject {
 	return container.New(&rowLayout{r: r}, r.bg, r.qty, r.title, r.sub, r.unit, r.total)
 }
 
-func (s *cartScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+func (s *cartScreen) updateRow(id int, o fyne.CanvasObject) {
 	if id < 0 || id >= len(s.lines) {
 		return
 	}
@@ -150,7 +147,7 @@ func (s *cartScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 // quantity is "2 ×" for counted items and "1,25 kg" for weighed ones, with
 // the locale's decimal mark.
 func (s *cartScreen) quantity(l *cart.Line) string {
-	q := l.Quantity.String()
+	q := clipText(l.Quantity.String(), 12)
 	if s.f.fmt != nil {
 		q = strings.Replace(q, ".", s.f.fmt.DecimalSeparator(), 1)
 	}
@@ -180,7 +177,6 @@ func (s *cartScreen) subText(l *cart.Line) string {
 // one line refreshes one row.
 func (s *cartScreen) show(f frame, entered bool) {
 	prev := s.f
-	prevLen := len(s.lines)
 	s.f = f
 	s.lines = f.v.Cart.Lines
 	s.measure()
@@ -191,22 +187,16 @@ func (s *cartScreen) show(f frame, entered bool) {
 		}
 		s.highlight[id] = f.now.Add(s.e.cfg.Timing.Highlight)
 	}
-	heightsChanged := s.syncHeights()
+	s.syncHeights()
 
+	idx := s.indexes(f.v.Changed)
+	target := -1
+	if len(idx) > 0 {
+		target = idx[len(idx)-1]
+	}
 	modeChanged := prev.stale != f.stale || prev.hideMoney != f.hideMoney || prev.fmt != f.fmt
-	switch {
-	case entered || modeChanged || heightsChanged || prevLen != len(s.lines) || len(f.v.Changed) == 0:
-		s.list.Refresh()
-	default:
-		for _, i := range s.indexes(f.v.Changed) {
-			s.list.RefreshItem(i)
-		}
-	}
-	if idx := s.indexes(f.v.Changed); len(idx) > 0 {
-		s.list.ScrollTo(idx[len(idx)-1])
-	} else if len(s.lines) > prevLen && prevLen > 0 {
-		s.list.ScrollToBottom()
-	}
+	s.list.keepInView(target)
+	s.list.place(entered || modeChanged)
 
 	s.banner.show(f.stale, f.hideMoney)
 	c := &f.v.Cart
@@ -259,13 +249,15 @@ func (s *cartScreen) showTaxes(f frame) {
 // tick ends highlights and cues whose time is up.
 func (s *cartScreen) tick(now time.Time) {
 	s.f.now = now
+	expired := false
 	for id, until := range s.highlight {
 		if !now.Before(until) {
 			delete(s.highlight, id)
-			for _, i := range s.indexes([]string{id}) {
-				s.list.RefreshItem(i)
-			}
+			expired = true
 		}
+	}
+	if expired {
+		s.list.place(false)
 	}
 	v := s.f.v
 	cue := ""
@@ -300,29 +292,18 @@ func (s *cartScreen) indexes(ids []string) []int {
 }
 
 // syncHeights gives rows with a discount or note a second text line.
-func (s *cartScreen) syncHeights() bool {
-	changed := false
-	if len(s.tall) > len(s.lines) {
-		s.tall = s.tall[:len(s.lines)]
-	}
+func (s *cartScreen) syncHeights() {
+	s.tall = s.tall[:0]
 	for i := range s.lines {
-		t := s.lines[i].Discount != 0 || s.lines[i].Note != ""
-		if i < len(s.tall) && s.tall[i] == t {
-			continue
-		}
-		if i >= len(s.tall) {
-			s.tall = append(s.tall, t)
-		} else {
-			s.tall[i] = t
-		}
-		h := s.rowH[0]
-		if t {
-			h = s.rowH[1]
-		}
-		s.list.SetItemHeight(i, h)
-		changed = true
+		s.tall = append(s.tall, s.lines[i].Discount != 0 || s.lines[i].Note != "")
 	}
-	return changed
+}
+
+// rowState is what row i draws.
+func (s *cartScreen) rowState(i int) rowState {
+	l := s.lines[i]
+	until, lit := s.highlight[l.ID]
+	return rowState{idx: i, line: l, lit: lit && s.f.now.Before(until)}
 }
 
 // measure recomputes row heights and column widths after a scale change.
@@ -346,7 +327,7 @@ func (s *cartScreen) measure() {
 		unit:  fyne.MeasureText(sample, th.Size(sizeLine), fyne.TextStyle{}).Width + pad,
 		total: fyne.MeasureText(sample, th.Size(sizeLine), fyne.TextStyle{Bold: true}).Width + pad,
 	}
-	s.tall = s.tall[:0] // force SetItemHeight with the new heights
+	s.list.size = fyne.Size{} // lay the rows out again at the new heights
 }
 
 func abs(m cart.Money) cart.Money {
@@ -392,9 +373,12 @@ func (l *rowLayout) Layout(_ []fyne.CanvasObject, size fyne.Size) {
 	if titleW < size.Width/4 { // narrow screen: drop the unit price before the title
 		r.unit.Hide()
 		uw = 0
-		titleW = size.Width - qw - tw
+		titleW = max(size.Width-qw-tw, 0)
 	} else if !r.unit.Visible() {
 		r.unit.Show()
+	}
+	if qw+tw > size.Width { // absurd figures: the line total wins over the quantity
+		qw = max(size.Width-tw, 0)
 	}
 	titleW = max(titleW, 0)
 	r.qty.Move(fyne.NewPos(0, 0))

@@ -67,12 +67,12 @@ func extraNames() string {
 // configFlags binds the flags shared by serve and selfcheck; after parsing,
 // load applies the file then the flags that were set.
 type configFlags struct {
-	fs                      *flag.FlagSet
-	path                    string
-	posListen, dispListen   string
-	stateDir, logLevel      string
-	registers, origins      string
-	displayTokens           string
+	fs                           *flag.FlagSet
+	path                         string
+	posListen, dispListen        string
+	stateDir, logLevel           string
+	registers, origins           string
+	displayTokens                string
 	demo, demoPage, allowMissing bool
 }
 

@@ -11,11 +11,13 @@ import (
 // still running after within. The wait is longer than goleak's default
 // because zeroconf's announcement goroutine finishes its schedule (up to
 // 3.5 s, sending nothing on its closed sockets) after Shutdown returns.
-func VerifyNoLeaks(tb testing.TB, within time.Duration) {
+// opts are passed to goleak (a benchmark passes goleak.IgnoreCurrent()
+// taken at its start, to ignore the benchmark framework's goroutines).
+func VerifyNoLeaks(tb testing.TB, within time.Duration, opts ...goleak.Option) {
 	tb.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		err := goleak.Find()
+		err := goleak.Find(opts...)
 		if err == nil {
 			return
 		}

@@ -226,7 +226,10 @@ func NewVeth(tb testing.TB) *Veth {
 	mustIP(tb, "link", "add", v.IfA, "netns", v.A, "type", "veth", "peer", "name", v.IfB, "netns", v.B)
 	for _, ns := range []string{v.A, v.B} {
 		// No duplicate address detection: IPv6 addresses are usable at once.
-		mustIP(tb, "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+		// Promote secondaries: renumbering (add new, delete old address in
+		// the same subnet) keeps the new one, as DHCP clients expect.
+		mustIP(tb, "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+			"net.ipv4.conf.all.promote_secondaries=1")
 		mustIP(tb, "-n", ns, "link", "set", "lo", "up")
 	}
 	mustIP(tb, "-n", v.A, "addr", "add", v.AddrA, "dev", v.IfA)

@@ -95,6 +95,8 @@ function resync() {
 }
 
 function onMessage(data) {
+  // Arrival time, for the click-to-display benchmark's breakdown.
+  document.body.dataset.received = String(performance.timeOrigin + performance.now());
   let m;
   try { m = JSON.parse(data); } catch (_) { return; }
   if (!m || typeof m !== "object") return;
