@@ -162,3 +162,20 @@ func TestEndToEndWrongToken(t *testing.T) {
 	}
 	c.stop()
 }
+
+// TestEndToEndIdleStaysLive keeps a quiet stream live on the real agent's
+// pongs alone, across several read timeouts.
+func TestEndToEndIdleStaysLive(t *testing.T) {
+	noLeaks(t)
+	a := startAgent(t, t.TempDir(), "127.0.0.1:0")
+	c := start(t, "ws://"+a.DisplayAddr().String()+"/v1/display", func(o *client.Options) {
+		o.Token = e2eToken
+		o.ReadTimeout = 300 * time.Millisecond
+		o.PingInterval = 50 * time.Millisecond
+	})
+	v := waitView(t, c, "live", func(v client.View) bool { return v.Status == client.StatusLive })
+	time.Sleep(time.Second)
+	if now := c.View(); now.Status != client.StatusLive || now.Since != v.Since {
+		t.Errorf("after a quiet second: got %s since %v (%s), want live since %v", now.Status, now.Since, now.Err, v.Since)
+	}
+}
