@@ -271,15 +271,15 @@ func TestMoneyByCurrency(t *testing.T) {
 // draw them without panicking and without overlapping prices.
 func TestHostileData(t *testing.T) {
 	carts := map[string]cart.Cart{
-		"hostile":  hostileCart(),
-		"500":      bigCart(500),
-		"empty":    {},
-		"nil-pay":  {Currency: "USD", State: cart.StatePayment},
-		"neg-pay":  {Currency: "USD", State: cart.StateComplete, Payment: &cart.Payment{Due: -1, Tendered: -5, Change: -cart.MaxMoney}},
-		"jpy":      {Currency: "JPY", State: cart.StateOpen, Lines: []cart.Line{line("a", "x", 1, 1)}},
-		"bhd":      {Currency: "BHD", State: cart.StateOpen, Lines: []cart.Line{line("a", "x", 1, 1)}},
-		"dup-ids":  {Currency: "USD", State: cart.StateOpen, Lines: []cart.Line{line("a", "x", 1, 1), line("a", "y", 1, 1)}},
-		"min-int":  {Currency: "USD", State: cart.StateOpen, Total: -1 << 63, Lines: []cart.Line{{ID: "a", UnitPrice: -1 << 63, Total: -1 << 63, Discount: -1 << 63, Quantity: -1 << 63}}},
+		"hostile": hostileCart(),
+		"500":     bigCart(500),
+		"empty":   {},
+		"nil-pay": {Currency: "USD", State: cart.StatePayment},
+		"neg-pay": {Currency: "USD", State: cart.StateComplete, Payment: &cart.Payment{Due: -1, Tendered: -5, Change: -cart.MaxMoney}},
+		"jpy":     {Currency: "JPY", State: cart.StateOpen, Lines: []cart.Line{line("a", "x", 1, 1)}},
+		"bhd":     {Currency: "BHD", State: cart.StateOpen, Lines: []cart.Line{line("a", "x", 1, 1)}},
+		"dup-ids": {Currency: "USD", State: cart.StateOpen, Lines: []cart.Line{line("a", "x", 1, 1), line("a", "y", 1, 1)}},
+		"min-int": {Currency: "USD", State: cart.StateOpen, Total: -1 << 63, Lines: []cart.Line{{ID: "a", UnitPrice: -1 << 63, Total: -1 << 63, Discount: -1 << 63, Quantity: -1 << 63}}},
 	}
 	for _, size := range []fyne.Size{{Width: 800, Height: 480}, {Width: 600, Height: 1024}} {
 		for name, c := range carts {

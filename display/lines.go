@@ -2,8 +2,8 @@ package display
 
 import (
 	"fyne.io/fyne/v2"
-	"github.com/posdisplay/posdisplay/register/cart"
 	"fyne.io/fyne/v2/container"
+	"github.com/posdisplay/posdisplay/register/cart"
 )
 
 // lineList is the cart's virtualised list. A customer cannot scroll, so it
