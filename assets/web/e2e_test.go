@@ -6,9 +6,11 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/register/cart"
@@ -196,5 +198,96 @@ func BenchmarkClickToDisplay(b *testing.B) {
 	b.ReportMetric(pct(lat, 0.99), "p99-ms")
 	b.ReportMetric(lat[len(lat)-1], "max-ms")
 	b.ReportMetric(pct(apply, 0.99), "apply-p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkBareRelayBaseline is the honest baseline for
+// BenchmarkClickToDisplay on the same machine and browser: a click in one
+// tab sends a WebSocket message to a bare Go relay (no protocol, no state)
+// that forwards it to a second tab, which writes it into its DOM. What
+// ClickToDisplay adds above this is the cost of the product.
+func BenchmarkBareRelayBaseline(b *testing.B) {
+	var mu sync.Mutex
+	var outs []*websocket.Conn
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/out", func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		outs = append(outs, c)
+		mu.Unlock()
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/in", func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			for _, o := range outs {
+				_ = o.WriteMessage(websocket.TextMessage, msg)
+			}
+			mu.Unlock()
+		}
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>relay</title><button id="b">click</button><div id="out"></div><script>
+const role = location.hash.slice(1);
+const ws = new WebSocket("ws://" + location.host + "/" + role);
+ws.onopen = () => { document.body.dataset.open = "1"; };
+let n = 0;
+document.getElementById("b").onclick = () => ws.send(JSON.stringify({ n: ++n }));
+ws.onmessage = (ev) => {
+  document.body.dataset.received = String(performance.timeOrigin + performance.now());
+  const m = JSON.parse(ev.data);
+  document.getElementById("out").textContent = "n=" + m.n;
+  document.body.dataset.seq = String(m.n);
+  document.body.dataset.rendered = String(performance.timeOrigin + performance.now());
+};
+</script>`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer func() {
+		mu.Lock()
+		for _, o := range outs {
+			o.Close()
+		}
+		mu.Unlock()
+	}()
+
+	sender := newBrowser(b)
+	receiver := newTab(b, sender)
+	run(b, receiver, chromedp.Navigate(srv.URL+"/#out"))
+	run(b, sender, chromedp.Navigate(srv.URL+"/#in"))
+	waitJS(b, receiver, `document.body.dataset.open === "1"`)
+	waitJS(b, sender, `document.body.dataset.open === "1"`)
+	lat := make([]float64, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := evalJS[float64](b, sender, `(() => { const t0 = performance.timeOrigin + performance.now(); document.getElementById("b").click(); return t0; })()`)
+		waitJS(b, receiver, fmt.Sprintf(`document.body.dataset.seq === "%d"`, i+1))
+		lat = append(lat, evalJS[float64](b, receiver, `Number(document.body.dataset.rendered)`)-t0)
+	}
+	b.StopTimer()
+	sort.Float64s(lat)
+	pct := func(p float64) float64 { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(lat[len(lat)-1], "max-ms")
 	b.ReportMetric(0, "ns/op")
 }

@@ -131,10 +131,14 @@ export class Bridge {
         this._emit("error", { code: "bad_cart", message: "setCart needs a cart object" });
         return;
       }
-      // Copy now: the host may keep mutating its object after the call.
-      const copy = JSON.parse(JSON.stringify(snapshot));
-      if (!copy.register) copy.register = this._register;
-      this._setDesired({ type: "cart", cart: copy });
+      // Serialize now: the host may keep mutating its object after the call.
+      let json = JSON.stringify(snapshot);
+      if (!snapshot.register) json = JSON.stringify(Object.assign({}, snapshot, { register: this._register }));
+      if (typeof json !== "string" || json[0] !== "{") {
+        this._emit("error", { code: "bad_cart", message: "setCart needs a cart object" });
+        return;
+      }
+      this._setDesired({ type: "cart", json });
     } catch (e) {
       this._emit("error", { code: "bad_cart", message: "cart is not JSON: " + (e && e.message) });
     }
@@ -244,9 +248,13 @@ export class Bridge {
   }
 
   _send(obj) {
+    return this._sendText(JSON.stringify(obj));
+  }
+
+  _sendText(text) {
     if (!this._ws || this._ws.readyState !== 1) return false;
     try {
-      this._ws.send(JSON.stringify(obj));
+      this._ws.send(text);
       return true;
     } catch (e) {
       this._lastError = "send failed: " + (e && e.message);
@@ -313,8 +321,10 @@ export class Bridge {
     if (!this._ready || this._inflight || !this._desired) return;
     if (this._sentVersion === this._desiredVersion) return;
     const id = "c" + (this._nextId++);
-    const msg = Object.assign({ type: this._desired.type, id }, this._desired.cart ? { cart: this._desired.cart } : {});
-    if (!this._send(msg)) return; // onclose will reconnect and re-send
+    const text = this._desired.json !== undefined
+      ? '{"type":"cart","id":' + JSON.stringify(id) + ',"cart":' + this._desired.json + "}"
+      : JSON.stringify({ type: this._desired.type, id });
+    if (!this._sendText(text)) return; // onclose will reconnect and re-send
     this._inflight = { id, version: this._desiredVersion };
     this._sentVersion = this._desiredVersion;
     clearTimeout(this._ackTimer);

@@ -143,8 +143,9 @@ function resetSale() {
 }
 
 function changed() {
-  render();
+  // Customer display first: the cashier's own table can follow.
   bridge.setCart(snapshot());
+  render();
 }
 
 // ---- view ----

@@ -283,7 +283,8 @@ function renderLines(c, cur) {
     frag.append(li);
   }
   ol.replaceChildren(frag);
-  if (last) last.scrollIntoView({ block: "nearest" });
+  // Scroll with the next frame instead of forcing a layout now.
+  if (last) requestAnimationFrame(() => { if (last.isConnected) last.scrollIntoView({ block: "nearest" }); });
 }
 
 render();
