@@ -72,6 +72,10 @@ func agentConfig(t testing.TB, posAddr, dispAddr string, origins ...string) agen
 	cfg.Display.Tokens = []string{displayToken}
 	cfg.State.Dir = t.TempDir()
 	cfg.Demo.Page = true // the agent mounts web.POSHandler(true) and web.DisplayHandler
+	// Never mDNS from tests: the network rule allows loopback only.
+	cfg.Discovery.Advertise = false
+	// Plain HTTP display listener; TestWebDisplayOverTLS covers the default.
+	cfg.Display.TLS = false
 	return cfg
 }
 
@@ -119,7 +123,7 @@ func (a *testAgent) cartOf() cart.Cart {
 // newBrowser starts headless Chromium on loopback only and returns a
 // context for its first tab. Skips when Chromium is not installed (CI
 // installs it).
-func newBrowser(t testing.TB) context.Context {
+func newBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("Chromium not installed at %s (apt-get install -y chromium): %v", chromiumPath, err)
@@ -142,6 +146,7 @@ func newBrowser(t testing.TB) context.Context {
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.Flag("no-proxy-server", true),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	if err := chromedp.Run(ctx); err != nil {

@@ -291,3 +291,19 @@ ws.onmessage = (ev) => {
 	b.ReportMetric(lat[len(lat)-1], "max-ms")
 	b.ReportMetric(0, "ns/op")
 }
+
+// TestWebDisplayOverTLS: with the agent's default display.tls the page is
+// served over HTTPS (the agent's self-signed certificate, accepted here as
+// a store would install it on the tablet) and streams over wss://.
+func TestWebDisplayOverTLS(t *testing.T) {
+	cfg := agentConfig(t, freeAddr(t), freeAddr(t))
+	cfg.Display.TLS = true
+	a := startAgent(t, cfg)
+	cashier := newBrowser(t, chromedp.Flag("ignore-certificate-errors", true))
+	display := newTab(t, cashier)
+	run(t, cashier, chromedp.Navigate(demoURL(a)))
+	run(t, display, chromedp.Navigate(fmt.Sprintf("https://%s/display#register=%s&token=%s", a.dispAddr, register, displayToken)))
+	waitJS(t, display, `document.body.dataset.status === "live"`)
+	run(t, cashier, chromedp.Click(`button.product[data-sku="TEA-1"]`, chromedp.ByQuery))
+	waitJS(t, display, `document.querySelector('#lines .line[data-id="TEA-1"] .title')?.textContent === "Green tea (20 bags)"`)
+}
