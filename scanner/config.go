@@ -60,6 +60,7 @@ type ConfigError struct {
 	Reason  string
 }
 
+// Error implements error.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("scanner %s: %s: %s", e.Scanner, e.Field, e.Reason)
 }

@@ -139,3 +139,14 @@ func TestListDevices(t *testing.T) {
 		t.Errorf("problems = %q, want 2", d.Problems)
 	}
 }
+
+// TestListDevicesHere runs the real listing on this machine: whatever it
+// finds, it must not fail or panic, and must format.
+func TestListDevicesHere(t *testing.T) {
+	d := ListDevices()
+	var buf bytes.Buffer
+	if err := FormatDevices(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", buf.String())
+}

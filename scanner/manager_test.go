@@ -429,3 +429,48 @@ func TestTwoScannersNoLoss(t *testing.T) {
 	stop()
 	noMore(t, scans)
 }
+
+// TestManagerHIDDiscards runs the shared-keyboard fixture through the
+// Manager: typing and stale partials are reported, counted and never
+// emitted.
+func TestManagerHIDDiscards(t *testing.T) {
+	f, err := os.Open("testdata/keys/us_typing.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := scannertest.ParseEvents(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := scannertest.NewEventDevice(evs)
+	var mu sync.Mutex
+	var discards []Discard
+	opts := fastOpts(t, nil)
+	opts.OpenHID = func(HIDConfig) (EventDevice, string, error) { return dev, "/dev/input/event4", nil }
+	opts.OnDiscard = func(d Discard) { mu.Lock(); discards = append(discards, d); mu.Unlock() }
+	no := false
+	m, err := NewManager([]Config{{Name: "kbd", Kind: KindHID, HID: HIDConfig{Path: "/dev/input/event4", Grab: &no}}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scans, stop := started(t, m)
+	for _, want := range []string{"96385074", "5901234123457", "HA112"} {
+		if s := next(t, scans); s.Code != want {
+			t.Errorf("scan = %q, want %q", s.Code, want)
+		}
+	}
+	waitFor(t, "events drained", func() bool { return dev.Pending() == 0 })
+	stop()
+	noMore(t, scans)
+	st := stateOf(m, "kbd")
+	if st.Scans != 3 || st.Discarded != 4 {
+		t.Errorf("status scans %d discarded %d, want 3 and 4", st.Scans, st.Discarded)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(discards) != 4 || discards[0].Reason != DiscardTyping || discards[0].Len != 4 || discards[0].Timing == nil ||
+		discards[0].Timing.MedianGap < 100*time.Millisecond {
+		t.Errorf("discards = %+v, want typing of 4 keys first, with human gaps", discards)
+	}
+}
