@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,18 +17,23 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	web "github.com/posdisplay/posdisplay/assets/web"
+	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/hub"
 	"github.com/posdisplay/posdisplay/register/ingest"
 	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/posdisplay/posdisplay/register/pairing"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/scanroute"
 	"github.com/posdisplay/posdisplay/register/store"
 	"github.com/posdisplay/posdisplay/register/stream"
+	"github.com/posdisplay/posdisplay/register/tlsid"
 	"github.com/posdisplay/posdisplay/scanner"
 )
 
@@ -37,6 +43,8 @@ var Version = "dev"
 
 // Options are extension points for tests and later features.
 type Options struct {
+	// Advertiser replaces the mDNS advertiser (tests use an in-memory one).
+	Advertiser discovery.Advertiser
 	// Auth replaces the static display-token check.
 	Auth hub.Authorizer
 	// MountPOS and MountDisplay add handlers to the two listeners' muxes.
@@ -46,17 +54,20 @@ type Options struct {
 
 // Agent is a running register agent.
 type Agent struct {
-	cfg      Config
-	log      *slog.Logger
-	epoch    string
-	streams  map[string]*stream.Stream
-	store    *store.Store
-	metrics  *metrics.Metrics
-	hub      *hub.Hub
-	ingest   *ingest.Ingest
-	router   *scanroute.Router
-	scanners *scanner.Manager
-	scanReg  map[string]string // scanner name to register
+	cfg        Config
+	log        *slog.Logger
+	epoch      string
+	streams    map[string]*stream.Stream
+	store      *store.Store
+	metrics    *metrics.Metrics
+	hub        *hub.Hub
+	ingest     *ingest.Ingest
+	router     *scanroute.Router
+	scanners   *scanner.Manager
+	scanReg    map[string]string // scanner name to register
+	identity   *tlsid.Identity
+	registry   *pairing.Registry
+	advertiser discovery.Advertiser
 
 	posLn, dispLn net.Listener
 	posSrv        *http.Server
@@ -88,9 +99,24 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		}
 		a.streams[r] = stream.New(r, a.epoch, initial, cfg.Display.History)
 	}
+	if cfg.Display.TLS {
+		if a.identity, err = tlsid.LoadOrCreate(filepath.Join(cfg.State.Dir, "tls"), tlsid.Options{}); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if a.registry, err = pairing.OpenRegistry(cfg.State.Dir, cfg.Registers); err != nil {
+		st.Close()
+		return nil, err
+	}
+	adminToken, err := pairing.LoadOrCreateAdminToken(cfg.State.Dir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	auth := opts.Auth
 	if auth == nil {
-		auth = staticTokens(cfg.Display.Tokens)
+		auth = anyOf{staticTokens(cfg.Display.Tokens), a.registry}
 	}
 	a.hub = hub.New(a.streams, auth, a.metrics, logger.With("part", "hub"), hub.Options{
 		QueueFrames:  cfg.Display.QueueFrames,
@@ -142,8 +168,22 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		}
 	}
 
+	pairSrv := &pairing.Server{
+		Pairer: pairing.NewPairer(a.registry, nil), Registry: a.registry, AgentID: cfg.AgentID,
+		Fingerprint: a.Fingerprint(), AdminToken: adminToken, Log: logger.With("part", "pairing"),
+		Revoked: func(id string) { a.hub.Disconnect(id) },
+	}
+	if cfg.Discovery.Advertise {
+		if opts.Advertiser != nil {
+			a.advertiser = opts.Advertiser
+		} else {
+			a.advertiser = discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Interfaces: cfg.Discovery.Interfaces, Logger: logger.With("part", "mdns")})
+		}
+	}
+
 	posMux := http.NewServeMux()
 	a.ingest.Register(posMux)
+	pairSrv.MountAdmin(posMux)
 	posMux.HandleFunc("GET /healthz", a.serveHealth)
 	posMux.Handle("GET /metrics", a.metrics.Handler())
 	posStatic := web.POSHandler(cfg.Demo.Page)
@@ -155,6 +195,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	}
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
+	pairSrv.MountPublic(dispMux)
 	dispMux.HandleFunc("GET /healthz", a.serveHealth)
 	dispMux.Handle(web.DisplayPath, web.DisplayHandler())
 	dispMux.Handle(web.DisplayPath+"/", web.DisplayHandler())
@@ -173,6 +214,9 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		st.Close()
 		return nil, fmt.Errorf("display listener: %w", err)
 	}
+	if a.identity != nil {
+		a.dispLn = tls.NewListener(a.dispLn, a.identity.ServerConfig())
+	}
 	return a, nil
 }
 
@@ -181,6 +225,27 @@ func (a *Agent) POSAddr() net.Addr { return a.posLn.Addr() }
 
 // DisplayAddr is the bound address of the display listener.
 func (a *Agent) DisplayAddr() net.Addr { return a.dispLn.Addr() }
+
+// Fingerprint is the SHA-256 fingerprint of the display listener's TLS
+// certificate, or "" when TLS is off.
+func (a *Agent) Fingerprint() string {
+	if a.identity == nil {
+		return ""
+	}
+	return a.identity.Fingerprint
+}
+
+// DisplayURL is the display endpoint as a screen on this machine reaches it.
+func (a *Agent) DisplayURL() string {
+	scheme := "ws"
+	if a.identity != nil {
+		scheme = "wss"
+	}
+	return scheme + "://" + a.dispLn.Addr().String() + "/v1/display"
+}
+
+// Registry is the paired displays.
+func (a *Agent) Registry() *pairing.Registry { return a.registry }
 
 // Epoch is this run's stream epoch.
 func (a *Agent) Epoch() string { return a.epoch }
@@ -229,6 +294,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			_ = a.scanners.Run(runCtx, func(s scanner.Scan) { a.router.Submit(a.scanReg[s.Source], s) })
+		}()
+	}
+	if a.advertiser != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.advertiser.Advertise(runCtx, a.announcements()); err != nil {
+				a.log.Error("mDNS announcement failed; displays need a configured agent URL", "err", err)
+			}
 		}()
 	}
 	if a.cfg.Demo.Cashier {
@@ -292,6 +366,35 @@ func (a *Agent) Submit(c cart.Cart) (uint64, error) {
 		a.metrics.Events.WithLabelValues("accepted", "cart").Inc()
 	}
 	return res.Seq, nil
+}
+
+// announcements describe every register for mDNS.
+func (a *Agent) announcements() []discovery.Announcement {
+	_, portStr, _ := net.SplitHostPort(a.dispLn.Addr().String())
+	port, _ := strconv.Atoi(portStr)
+	var out []discovery.Announcement
+	for _, r := range a.cfg.Registers {
+		name := a.cfg.Discovery.Names[r]
+		if name == "" {
+			name = "Register " + r
+		}
+		out = append(out, discovery.Announcement{Port: port, Record: discovery.Record{
+			ProtocolVersion: discovery.ProtocolVersion, AgentID: a.cfg.AgentID, RegisterID: r, Name: name, Fingerprint: a.Fingerprint(),
+		}})
+	}
+	return out
+}
+
+// anyOf authorizes a display if any of its authorizers does.
+type anyOf []hub.Authorizer
+
+func (as anyOf) Authorize(token, register string) (string, error) {
+	for _, a := range as {
+		if id, err := a.Authorize(token, register); err == nil {
+			return id, nil
+		}
+	}
+	return "", hub.ErrUnauthorized
 }
 
 type registerHealth struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/scanner"
 )
@@ -37,10 +38,11 @@ type Config struct {
 	// is dropped and reported.
 	ScanTTL Duration `toml:"scan_ttl"`
 
-	POS     POSConfig     `toml:"pos"`
-	Display DisplayConfig `toml:"display"`
-	State   StateConfig   `toml:"state"`
-	Demo    DemoConfig    `toml:"demo"`
+	POS       POSConfig       `toml:"pos"`
+	Display   DisplayConfig   `toml:"display"`
+	Discovery DiscoveryConfig `toml:"discovery"`
+	State     StateConfig     `toml:"state"`
+	Demo      DemoConfig      `toml:"demo"`
 }
 
 // ScannerConfig is one scanner and the register it feeds (default: the
@@ -71,6 +73,20 @@ type DisplayConfig struct {
 	QueueFrames  int      `toml:"queue_frames"`
 	History      int      `toml:"history"`
 	PingInterval Duration `toml:"ping_interval"`
+	// TLS serves the display listener over TLS with the agent's own
+	// self-signed certificate (state dir tls/), pinned by paired screens.
+	TLS bool `toml:"tls"`
+}
+
+// DiscoveryConfig controls the mDNS announcement of the registers.
+type DiscoveryConfig struct {
+	Advertise bool `toml:"advertise"`
+	// Interfaces restricts announcements to these network interfaces
+	// (default: every multicast-capable interface that is up).
+	Interfaces []string `toml:"interfaces"`
+	// Names are display-friendly register names shown at pairing, by
+	// register id (default "Register <id>").
+	Names map[string]string `toml:"names"`
 }
 
 // StateConfig says where the agent keeps its state.
@@ -119,20 +135,21 @@ func DefaultConfig() Config {
 			RateLimit:       50,
 			RateBurst:       100,
 		},
-		Display: DisplayConfig{Listen: ":7422", QueueFrames: 64, History: 256, PingInterval: Duration{20 * time.Second}},
-		State:   StateConfig{Dir: "/var/lib/posdisplay"},
-		Demo:    DemoConfig{Pace: Duration{700 * time.Millisecond}},
-		ScanTTL: Duration{2 * time.Minute},
+		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 64, History: 256, PingInterval: Duration{20 * time.Second}, TLS: true},
+		Discovery: DiscoveryConfig{Advertise: true},
+		State:     StateConfig{Dir: "/var/lib/posdisplay"},
+		Demo:      DemoConfig{Pace: Duration{700 * time.Millisecond}},
+		ScanTTL:   Duration{2 * time.Minute},
 	}
 }
 
 func sanitizeID(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if r < 128 && cart.ValidID(string(r)) {
+		if r < 128 && discovery.ValidateID(string(r)) == nil {
 			b.WriteRune(r)
 		}
-		if b.Len() == cart.MaxIDLen {
+		if b.Len() == discovery.MaxIDLen {
 			break
 		}
 	}
@@ -179,8 +196,26 @@ func (c *Config) Validate() error {
 	if !cart.ValidCurrency(c.Currency) {
 		errs = append(errs, fmt.Errorf("currency: %q is not an ISO 4217 code", c.Currency))
 	}
-	if !cart.ValidID(c.AgentID) {
-		errs = append(errs, fmt.Errorf("agent_id: %q must be 1-64 characters of A-Z a-z 0-9 . _ -", c.AgentID))
+	if err := discovery.ValidateID(c.AgentID); err != nil {
+		errs = append(errs, fmt.Errorf("agent_id: %q: %w", c.AgentID, err))
+	}
+	if c.Discovery.Advertise {
+		if !c.Display.TLS {
+			errs = append(errs, errors.New("discovery.advertise needs display.tls: screens pin the announced certificate"))
+		}
+		for _, r := range c.Registers {
+			if err := discovery.ValidateID(r); err != nil {
+				errs = append(errs, fmt.Errorf("registers: %q cannot be announced over mDNS: %w", r, err))
+			}
+		}
+	}
+	for r, name := range c.Discovery.Names {
+		if !seen[r] {
+			errs = append(errs, fmt.Errorf("discovery.names: %q is not one of registers", r))
+		}
+		if name == "" || len(name) > 64 {
+			errs = append(errs, fmt.Errorf("discovery.names.%s: must be 1-64 bytes", r))
+		}
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

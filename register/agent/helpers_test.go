@@ -50,6 +50,8 @@ func testConfig(t testing.TB) Config {
 	cfg.POS.AllowedOrigins = []string{testOrigin}
 	cfg.Display.Tokens = []string{testToken}
 	cfg.State.Dir = t.TempDir()
+	cfg.Display.TLS = false         // TestPairing covers TLS
+	cfg.Discovery.Advertise = false // never send mDNS on the host's interfaces
 	return cfg
 }
 

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/posdisplay/posdisplay/register/agent"
+	"github.com/posdisplay/posdisplay/register/pairing"
+)
+
+func init() {
+	extraCommands["pair"] = pairCmd
+	extraCommands["displays"] = displaysCmd
+}
+
+// adminClient talks to the running agent's local admin endpoint with the
+// token from its state directory.
+type adminClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func newAdminClient(cfg agent.Config) (*adminClient, error) {
+	tokPath := filepath.Join(cfg.State.Dir, pairing.AdminTokenFile)
+	tok, err := os.ReadFile(tokPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading the admin token %s (run as root or as the posdisplay user; is the agent running?): %w", tokPath, err)
+	}
+	host, port, err := net.SplitHostPort(cfg.POS.Listen)
+	if err != nil {
+		return nil, err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return &adminClient{base: "http://" + net.JoinHostPort(host, port), token: strings.TrimSpace(string(tok)), http: &http.Client{Timeout: 10 * time.Second}}, nil
+}
+
+func (c *adminClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the agent at %s (is it running?): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 300 {
+		var e pairing.ErrorResponse
+		if json.Unmarshal(data, &e) == nil && e.Message != "" {
+			return fmt.Errorf("%s (%s)", e.Message, e.Code)
+		}
+		return fmt.Errorf("agent answered %s", resp.Status)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// pairCmd approves the screen that shows CODE.
+func pairCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cf := newConfigFlags("pair", stderr)
+	register := cf.fs.String("register", "", "register the display will show (needed when the agent serves several)")
+	if err := cf.fs.Parse(args); err != nil {
+		return err
+	}
+	if cf.fs.NArg() != 1 {
+		return errors.New("usage: posdisplay-agent pair [-register ID] CODE   (the code the screen shows)")
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	c, err := newAdminClient(cfg)
+	if err != nil {
+		return err
+	}
+	var d pairing.Display
+	if err := c.do(ctx, http.MethodPost, "/v1/admin/pair", pairing.ApproveRequest{Code: cf.fs.Arg(0), Register: *register}, &d); err != nil {
+		return fmt.Errorf("pair: %w", err)
+	}
+	fmt.Fprintf(stdout, "paired %q as %s on register %s; the screen connects within a few seconds\n", d.Name, d.ID, d.Register)
+	return nil
+}
+
+// displaysCmd lists, revokes and provisions displays.
+func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	usage := errors.New("usage: posdisplay-agent displays list | revoke ID | add [-register ID] NAME")
+	if len(args) == 0 {
+		return usage
+	}
+	sub, args := args[0], args[1:]
+	cf := newConfigFlags("displays "+sub, stderr)
+	register := cf.fs.String("register", "", "register of the new display (add)")
+	if err := cf.fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	c, err := newAdminClient(cfg)
+	if err != nil {
+		return err
+	}
+	switch {
+	case sub == "list" && cf.fs.NArg() == 0:
+		var ds []pairing.Display
+		if err := c.do(ctx, http.MethodGet, "/v1/admin/displays", nil, &ds); err != nil {
+			return err
+		}
+		var pend []pairing.PendingInfo
+		if err := c.do(ctx, http.MethodGet, "/v1/admin/pair", nil, &pend); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tREGISTER\tPAIRED\tVIA")
+		for _, d := range ds {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Register, d.PairedAt.Local().Format(time.DateTime), d.Via)
+		}
+		tw.Flush()
+		for _, p := range pend {
+			fmt.Fprintf(stdout, "waiting for approval: %q from %s (%s ago): run `posdisplay-agent pair CODE` with the code on that screen\n", p.Name, p.Remote, p.Age.Round(time.Second))
+		}
+		return nil
+	case sub == "revoke" && cf.fs.NArg() == 1:
+		var d pairing.Display
+		if err := c.do(ctx, http.MethodDelete, "/v1/admin/displays/"+cf.fs.Arg(0), nil, &d); err != nil {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		fmt.Fprintf(stdout, "revoked %s (%q, register %s); it was disconnected\n", d.ID, d.Name, d.Register)
+		return nil
+	case sub == "add" && cf.fs.NArg() == 1:
+		reg := *register
+		if reg == "" {
+			if len(cfg.Registers) != 1 {
+				return errors.New("add: this agent serves several registers; pass -register ID")
+			}
+			reg = cfg.Registers[0]
+		}
+		var r pairing.AddResponse
+		if err := c.do(ctx, http.MethodPost, "/v1/admin/displays", pairing.AddRequest{Name: cf.fs.Arg(0), Register: reg}, &r); err != nil {
+			return fmt.Errorf("add: %w", err)
+		}
+		scheme := "http"
+		if cfg.Display.TLS {
+			scheme = "https"
+		}
+		fmt.Fprintf(stdout, "added %s (%q, register %s)\ntoken: %s\nweb display: %s://<this-host>:%s/display#register=%s&token=%s\n(the token is shown only now)\n",
+			r.Display.ID, r.Display.Name, r.Display.Register, r.Token, scheme, portOf(cfg.Display.Listen), r.Display.Register, r.Token)
+		return nil
+	}
+	return usage
+}
+
+func portOf(listen string) string {
+	_, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "7422"
+	}
+	return p
+}

@@ -1,0 +1,250 @@
+package pairing
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors of the pairing flow, for callers that branch (HTTP status codes).
+var (
+	ErrBadCode      = errors.New("pairing: no pending request has this code")
+	ErrLockedOut    = errors.New("pairing: too many wrong codes; approval is locked for a while")
+	ErrTooMany      = errors.New("pairing: too many pending pairing requests")
+	ErrUnknown      = errors.New("pairing: unknown or expired request")
+	ErrNeedRegister = errors.New("pairing: this agent serves several registers; say which one")
+)
+
+// Limits of the pairing flow.
+const (
+	// CodeTTL is how long a code shown on a screen stays valid.
+	CodeTTL = 10 * time.Minute
+	// MaxFailures wrong codes within FailureWindow lock approval for
+	// Lockout: 5 guesses of a 40-bit code are nothing, and a locked admin
+	// endpoint costs store IT a five-minute wait at worst.
+	MaxFailures   = 5
+	FailureWindow = 10 * time.Minute
+	Lockout       = 5 * time.Minute
+	// MaxPending bounds open requests in total and per remote address, so
+	// that a device on the store network cannot flood the agent.
+	MaxPending      = 16
+	MaxPendingPerIP = 3
+)
+
+// codeAlphabet is Crockford's base32: no I, L, O or U to misread.
+const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// Request is a pending pairing request as the screen sees it.
+type Request struct {
+	ID      string
+	Secret  string // the screen's proof when it polls
+	Code    string // shown on the screen, typed by store IT: "ABCD-EFGH"
+	Expires time.Time
+}
+
+// Result is what an approved screen receives once.
+type Result struct {
+	DisplayID string
+	Register  string
+	Token     string
+}
+
+type pending struct {
+	Request
+	name, remote string
+	created      time.Time
+	result       *Result
+}
+
+// Pairer runs the pairing flow on top of a Registry.
+type Pairer struct {
+	reg *Registry
+	now func() time.Time
+
+	mu          sync.Mutex
+	reqs        map[string]*pending
+	failures    []time.Time
+	lockedUntil time.Time
+}
+
+// NewPairer returns a Pairer; now may be nil (time.Now).
+func NewPairer(reg *Registry, now func() time.Time) *Pairer {
+	if now == nil {
+		now = time.Now
+	}
+	return &Pairer{reg: reg, now: now, reqs: map[string]*pending{}}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newCode() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	out := make([]byte, 0, 9)
+	for i, v := range b {
+		if i == 4 {
+			out = append(out, '-')
+		}
+		out = append(out, codeAlphabet[v&31])
+	}
+	return string(out)
+}
+
+// NormalizeCode uppercases a typed code, drops separators and maps the
+// letters people confuse with digits (O→0, I/L→1), as Crockford decoding does.
+func NormalizeCode(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		switch {
+		case r == '-' || r == ' ':
+		case r == 'O':
+			b.WriteByte('0')
+		case r == 'I' || r == 'L':
+			b.WriteByte('1')
+		case r < 128 && strings.ContainsRune(codeAlphabet, r):
+			b.WriteRune(r)
+		default:
+			return "" // never matches
+		}
+	}
+	return b.String()
+}
+
+// expire drops old requests; a request approved but never collected also
+// revokes the display it created. Callers hold p.mu.
+func (p *Pairer) expire(now time.Time) {
+	for id, r := range p.reqs {
+		if now.After(r.Expires) {
+			if r.result != nil {
+				_, _ = p.reg.Revoke(r.result.DisplayID)
+			}
+			delete(p.reqs, id)
+		}
+	}
+}
+
+// Open starts a pairing request for a screen called name at remote.
+func (p *Pairer) Open(name, remote string) (Request, error) {
+	if err := ValidName(name); err != nil {
+		return Request{}, err
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expire(now)
+	perIP := 0
+	for _, r := range p.reqs {
+		if r.remote == remote {
+			perIP++
+		}
+	}
+	if len(p.reqs) >= MaxPending || perIP >= MaxPendingPerIP {
+		return Request{}, ErrTooMany
+	}
+	r := &pending{Request: Request{ID: randomHex(8), Secret: randomHex(16), Code: newCode(), Expires: now.Add(CodeTTL)}, name: name, remote: remote, created: now}
+	p.reqs[r.ID] = r
+	return r.Request, nil
+}
+
+// Poll returns the result once the request was approved (and then forgets
+// the request), nil while it is pending, or ErrUnknown.
+func (p *Pairer) Poll(id, secret string) (*Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expire(p.now())
+	r, ok := p.reqs[id]
+	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(r.Secret)) != 1 {
+		return nil, ErrUnknown
+	}
+	if r.result == nil {
+		return nil, nil
+	}
+	delete(p.reqs, id)
+	return r.result, nil
+}
+
+// Approve pairs the screen showing code with register ("" when the agent
+// serves one register). Wrong codes count towards the lockout.
+func (p *Pairer) Approve(code, register string) (Display, error) {
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expire(now)
+	if now.Before(p.lockedUntil) {
+		return Display{}, fmt.Errorf("%w (until %s)", ErrLockedOut, p.lockedUntil.Format(time.TimeOnly))
+	}
+	if register == "" {
+		if len(p.reg.registers) != 1 {
+			return Display{}, ErrNeedRegister
+		}
+		for reg := range p.reg.registers {
+			register = reg
+		}
+	}
+	if !p.reg.validRegister(register) {
+		return Display{}, fmt.Errorf("pairing: this agent has no register %q", register)
+	}
+	want := NormalizeCode(code)
+	var match *pending
+	for _, r := range p.reqs {
+		if r.result == nil && want != "" && subtle.ConstantTimeCompare([]byte(NormalizeCode(r.Code)), []byte(want)) == 1 {
+			match = r
+		}
+	}
+	if match == nil {
+		p.failures = append(p.failures, now)
+		recent := p.failures[:0]
+		for _, f := range p.failures {
+			if now.Sub(f) < FailureWindow {
+				recent = append(recent, f)
+			}
+		}
+		p.failures = recent
+		if len(recent) >= MaxFailures {
+			p.lockedUntil = now.Add(Lockout)
+			p.failures = nil
+			return Display{}, fmt.Errorf("%w (until %s)", ErrLockedOut, p.lockedUntil.Format(time.TimeOnly))
+		}
+		return Display{}, ErrBadCode
+	}
+	d, token, err := p.reg.Add(match.name, register, "code")
+	if err != nil {
+		return Display{}, err
+	}
+	match.result = &Result{DisplayID: d.ID, Register: register, Token: token}
+	// The screen polls every second or so; give it a fresh window to
+	// collect the token.
+	match.Expires = now.Add(CodeTTL)
+	return d, nil
+}
+
+// PendingInfo describes an open request for store IT (never its code).
+type PendingInfo struct {
+	Name   string        `json:"name"`
+	Remote string        `json:"remote"`
+	Age    time.Duration `json:"age_ns"`
+}
+
+// Pending lists open requests, without their codes.
+func (p *Pairer) Pending() []PendingInfo {
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expire(now)
+	var out []PendingInfo
+	for _, r := range p.reqs {
+		if r.result == nil {
+			out = append(out, PendingInfo{Name: r.name, Remote: r.remote, Age: now.Sub(r.created)})
+		}
+	}
+	return out
+}
