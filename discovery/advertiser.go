@@ -49,10 +49,10 @@ type AdvertiserConfig struct {
 	// changes. Default 5 s: a DHCP renumbering is noticed quickly, and a
 	// poll costs two syscalls per interface.
 	PollInterval time.Duration
-	// Interfaces and Addrs replace net.Interfaces and
-	// (*net.Interface).Addrs, for tests.
+	// InterfaceSource replaces net.Interfaces, for tests.
 	InterfaceSource InterfaceSource
-	AddrSource      AddrSource
+	// AddrSource replaces (*net.Interface).Addrs, for tests.
+	AddrSource AddrSource
 	// Logger receives operational messages; nil discards them.
 	Logger *slog.Logger
 }

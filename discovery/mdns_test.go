@@ -5,7 +5,6 @@ package discovery_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -21,82 +20,6 @@ import (
 	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/discovery/discoverytest"
 )
-
-const fp1 = "1111111111111111111111111111111111111111111111111111111111111111"
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tLogWriter struct{ t testing.TB }
-
-func (w tLogWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(b), "\n"))
-	return len(b), nil
-}
-
-func ann(agent, reg, name string, port int) discovery.Announcement {
-	return discovery.Announcement{
-		Record: discovery.Record{ProtocolVersion: discovery.ProtocolVersion, AgentID: agent, RegisterID: reg, Name: name, Fingerprint: fp1},
-		Port:   port,
-	}
-}
-
-// events collects browse events for waiting in tests.
-type events struct {
-	ch chan discovery.Event
-}
-
-func newEvents() *events { return &events{ch: make(chan discovery.Event, 1000)} }
-
-func (e *events) fn(ev discovery.Event) {
-	select {
-	case e.ch <- ev:
-	default:
-		panic("test event buffer full")
-	}
-}
-
-func (e *events) wait(t testing.TB, timeout time.Duration, what string, match func(discovery.Event) bool) discovery.Event {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case ev := <-e.ch:
-			t.Logf("event %s %s instance=%s addrs=%v port=%d", ev.Kind, ev.Service.Key(), ev.Service.Instance, ev.Service.Addrs, ev.Service.Port)
-			if match(ev) {
-				return ev
-			}
-		case <-deadline:
-			t.Fatalf("no %s event within %v", what, timeout)
-		}
-	}
-}
-
-func is(kind discovery.EventKind, reg string) func(discovery.Event) bool {
-	return func(ev discovery.Event) bool { return ev.Kind == kind && ev.Service.RegisterID == reg }
-}
-
-// run starts f in a goroutine and returns a stop function that cancels it
-// and waits, failing t when f returned an error.
-func run(t *testing.T, f func(ctx context.Context) error) (stop func()) {
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	var err error
-	wg.Go(func() { err = f(ctx) })
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			wg.Wait()
-			if err != nil {
-				t.Errorf("returned error: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
-}
 
 func lo(t testing.TB) net.Interface {
 	ifi, err := net.InterfaceByName("lo")
@@ -135,7 +58,8 @@ func TestMDNSInNamespace(t *testing.T) {
 	}
 	defer hostile.Shutdown()
 
-	adv := discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Host: "register1", PollInterval: 200 * time.Millisecond, Logger: log})
+	// Restricted to lo explicitly; the browser finds lo by the loopback-only fallback.
+	adv := discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Interfaces: []string{"lo"}, Host: "register1", PollInterval: 200 * time.Millisecond, Logger: log})
 	stopAdv := run(t, func(ctx context.Context) error {
 		return adv.Advertise(ctx, []discovery.Announcement{ann("agent1", "till1", "Till 1", 7443), ann("agent1", "till2", `Till 2 – Café \ "A"`, 7444)})
 	})

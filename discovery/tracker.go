@@ -81,6 +81,12 @@ type TrackerConfig struct {
 // Tracker follows browse events and answers where the paired register is
 // and which unpaired registers are visible. Feed it with Handle (or Run);
 // it is safe for concurrent use.
+//
+// A register vanishing from discovery is no reason to drop a working
+// connection: an agent re-announcing after an address change shows as
+// removed, then added, and multicast may be lost while unicast works. Use
+// Candidates when (re)connecting, and MarkGood after a connection whose
+// certificate matched the pin.
 type Tracker struct {
 	log      *slog.Logger
 	store    AddrStore

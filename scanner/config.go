@@ -39,6 +39,12 @@ const (
 	// DefaultStaleTimeout: no scanner pauses this long inside one scan,
 	// so a partial older than this is leftover noise and is dropped.
 	DefaultStaleTimeout = 500 * time.Millisecond
+	// DefaultKeyStaleTimeout is shorter for keyboard wedges: the kernel
+	// timestamps key events at USB arrival, so a scanner never pauses this
+	// long inside a scan, while on a shared keyboard a person who types a
+	// quantity and then scans does pause this long; the typed prefix is
+	// dropped instead of being glued to the scan.
+	DefaultKeyStaleTimeout = 200 * time.Millisecond
 	// DefaultMaxLength bounds one frame; the largest 2D codes a register
 	// meets (PDF417 ID cards) stay under 2 KiB.
 	DefaultMaxLength = 4096
@@ -157,7 +163,7 @@ type HIDConfig struct {
 	// MinLength drops shorter scans (stray Enter presses); default 1.
 	MinLength int `toml:"min_length" json:"min_length,omitempty"`
 	// StaleTimeout drops partial input when the next key comes this late;
-	// default DefaultStaleTimeout.
+	// default DefaultKeyStaleTimeout.
 	StaleTimeout Duration `toml:"stale_timeout" json:"stale_timeout,omitempty"`
 }
 
@@ -202,7 +208,7 @@ func (c Config) WithDefaults() Config {
 		h.MinLength = 1
 	}
 	if h.StaleTimeout == 0 {
-		h.StaleTimeout = Duration(DefaultStaleTimeout)
+		h.StaleTimeout = Duration(DefaultKeyStaleTimeout)
 	}
 	return c
 }

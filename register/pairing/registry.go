@@ -227,4 +227,6 @@ func LoadOrCreateAdminToken(dir string) (string, error) {
 }
 
 // validRegister reports whether register is served here.
-func (r *Registry) validRegister(register string) bool { return cart.ValidID(register) && r.registers[register] }
+func (r *Registry) validRegister(register string) bool {
+	return cart.ValidID(register) && r.registers[register]
+}
