@@ -10,13 +10,15 @@ import (
 
 // Discard reasons reported in [Discard.Reason].
 const (
-	// DiscardTyping: the keys came at human speed (median gap outside
-	// min_key_gap..max_key_gap), so they were a person, not a scanner.
+	// DiscardTyping: the keys before an Enter or Tab came at human speed
+	// (median gap outside min_key_gap..max_key_gap, or pauses longer than
+	// stale_timeout), so they were a person, not a scanner.
 	DiscardTyping = "typing"
 	// DiscardShort: fewer characters than min_length.
 	DiscardShort = "short"
-	// DiscardStale: a partial scan was followed by silence longer than
-	// stale_timeout and then more input.
+	// DiscardStale: input followed by a pause longer than stale_timeout,
+	// then a scan; the input before the pause is dropped, the scan kept.
+	// For serial scanners: a partial frame followed by such a pause.
 	DiscardStale = "stale"
 	// DiscardUnplugged: the device went away mid-scan.
 	DiscardUnplugged = "unplugged"
@@ -45,10 +47,17 @@ type keyDecoder struct {
 
 	altCode  int  // digits typed on the keypad while Alt is held
 	altDigit bool // at least one such digit
-	buf      strings.Builder
-	n        int         // characters in buf
-	presses  []time.Time // char and terminator key presses of this scan
-	last     time.Time   // last key press of any kind
+
+	// The current segment: characters since the last terminator or the
+	// last pause longer than stale.
+	buf     strings.Builder
+	n       int
+	presses []time.Time // char key presses of the segment
+	// Since the last terminator: characters dropped by pauses, and every
+	// press (for the timing of a typing discard).
+	dropped int
+	all     []time.Time
+	last    time.Time // last key press of any kind
 }
 
 func newKeyDecoder(h HIDConfig) *keyDecoder {
@@ -73,20 +82,31 @@ func eventTime(ev *evdev.InputEvent) time.Time {
 }
 
 // reset forgets a partial scan and the modifier state (a device that comes
-// back starts with no keys held). It reports the partial as discarded.
+// back starts with no keys held), reporting what it drops with reason.
 func (d *keyDecoder) reset(reason string, out func(keyFrame)) {
-	if d.n > 0 && out != nil {
-		out(keyFrame{Reason: reason, Len: d.n, At: d.last})
+	if n := d.n + d.dropped; n > 0 && out != nil {
+		out(keyFrame{Reason: reason, Len: n, At: d.last})
 	}
-	d.clear()
+	d.clearAll()
 	d.shiftL, d.shiftR, d.ctrlL, d.ctrlR, d.altgr, d.alt = false, false, false, false, false, false
 	d.altCode, d.altDigit = 0, false
 }
 
-func (d *keyDecoder) clear() {
+// clearSegment drops the current segment, keeping count of it.
+func (d *keyDecoder) clearSegment() {
+	d.dropped += d.n
 	d.buf.Reset()
 	d.n = 0
 	d.presses = d.presses[:0]
+}
+
+// clearAll forgets everything since the last terminator.
+func (d *keyDecoder) clearAll() {
+	d.buf.Reset()
+	d.n = 0
+	d.presses = d.presses[:0]
+	d.dropped = 0
+	d.all = d.all[:0]
 }
 
 // feed handles one event. Only EV_KEY events matter; SYN and MSC are noise.
@@ -133,7 +153,7 @@ func (d *keyDecoder) feed(ev *evdev.InputEvent, out func(keyFrame)) {
 	}
 	t := eventTime(ev)
 	if d.n > 0 && t.Sub(d.last) > d.stale {
-		d.reset(DiscardStale, out)
+		d.clearSegment()
 	}
 	d.last = t
 	switch ev.Code {
@@ -177,6 +197,9 @@ func (d *keyDecoder) add(c rune, t time.Time) {
 	d.buf.WriteRune(c)
 	d.n++
 	d.presses = append(d.presses, t)
+	if len(d.all) < DefaultMaxLength {
+		d.all = append(d.all, t)
+	}
 }
 
 func keypadDigit(code evdev.EvCode) (int, bool) {
@@ -195,21 +218,29 @@ func keypadDigit(code evdev.EvCode) (int, bool) {
 
 // finish ends a scan at the terminator press t.
 func (d *keyDecoder) finish(t time.Time, out func(keyFrame)) {
+	defer d.clearAll()
 	if d.n == 0 {
-		return // a lone Enter
+		if d.dropped > 0 {
+			// Slow keys, then Enter: a person typed.
+			out(keyFrame{Reason: DiscardTyping, Len: d.dropped, At: t, Timing: keyTiming(append(d.all, t))})
+		}
+		return // else a lone Enter
 	}
-	d.presses = append(d.presses, t)
-	f := keyFrame{Data: d.buf.String(), At: t, Timing: keyTiming(d.presses), Len: d.n}
+	f := keyFrame{Data: d.buf.String(), At: t, Timing: keyTiming(append(d.presses, t)), Len: d.n}
 	switch {
-	case d.n < d.minLen:
-		f.Reason = DiscardShort
 	case f.Timing.MedianGap > d.maxGap || f.Timing.MedianGap < d.minGap:
 		f.Reason = DiscardTyping
+	case d.n < d.minLen:
+		f.Reason = DiscardShort
 	}
 	if f.Reason != "" {
-		f.Data = "" // typed text may be private; it is not passed on
+		// Typed text may be private; it is not passed on.
+		out(keyFrame{Reason: f.Reason, Len: d.n + d.dropped, At: t, Timing: keyTiming(append(d.all, t))})
+		return
 	}
-	d.clear()
+	if d.dropped > 0 {
+		out(keyFrame{Reason: DiscardStale, Len: d.dropped, At: d.presses[0]})
+	}
 	out(f)
 }
 

@@ -51,7 +51,12 @@ func TestKeyDecoderFixtures(t *testing.T) {
 		{
 			file: "us_typing.txt", layout: "us",
 			want:     []string{"96385074", "5901234123457", "HA112"},
-			discards: []string{DiscardTyping, DiscardStale, DiscardTyping, DiscardStale},
+			discards: []string{DiscardTyping, DiscardStale, DiscardTyping, DiscardTyping},
+		},
+		{
+			file: "us_quantity_then_scan.txt", layout: "us",
+			want:     []string{"4006381333931", "396385074"},
+			discards: []string{DiscardStale},
 		},
 	}
 	for _, tt := range tests {
