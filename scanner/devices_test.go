@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,7 +22,7 @@ func TestParseInputDevices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(devs), 5; got != want {
+	if got, want := len(devs), 6; got != want {
 		t.Fatalf("got %d devices, want %d", got, want)
 	}
 	sym := devs[2]
@@ -53,7 +54,17 @@ func TestResolveHIDPath(t *testing.T) {
 			t.Errorf("resolveHIDPath(%+v) = %q, %v, want %q, %v", tt.h, got, err, tt.want, tt.err)
 		}
 	}
-	_, err := resolveHIDPath(HIDConfig{NameMatch: "x"}, func() ([]InputDevice, error) {
+	// The keyboard interface wins over a consumer-control sibling listed
+	// first.
+	got, err := resolveHIDPath(HIDConfig{NameMatch: "1950g"}, func() ([]InputDevice, error) {
+		devs, err := list()
+		slices.Reverse(devs)
+		return devs, err
+	})
+	if got != "/dev/input/event9" || err != nil {
+		t.Errorf("resolveHIDPath(1950g) = %q, %v, want /dev/input/event9", got, err)
+	}
+	_, err = resolveHIDPath(HIDConfig{NameMatch: "x"}, func() ([]InputDevice, error) {
 		return readInputDevices("/nonexistent/devices")
 	})
 	if !errors.Is(err, ErrDeviceNotFound) {

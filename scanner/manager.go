@@ -263,13 +263,19 @@ func (r *runner) setState(state, device string, err error) {
 func (r *runner) run(ctx context.Context, emit func(Scan)) {
 	backoff := r.m.opts.MinBackoff
 	for {
+		start := time.Now()
 		connected, err := r.session(ctx, emit)
 		if ctx.Err() != nil {
 			r.log.Debug("scanner stopped")
 			return
 		}
 		if connected {
-			backoff = r.m.opts.MinBackoff
+			// A device that stayed up a while starts over fast; one that
+			// fails right after every open keeps backing off, so it
+			// cannot flap the log.
+			if time.Since(start) >= r.m.opts.MaxBackoff {
+				backoff = r.m.opts.MinBackoff
+			}
 			r.setState(StateWaiting, "", fmt.Errorf("disconnected: %w", err))
 		} else if isNotFound(err) {
 			r.setState(StateWaiting, "", err)
@@ -322,6 +328,10 @@ func (r *runner) session(ctx context.Context, emit func(Scan)) (connected bool, 
 		readLoop = func() error { return r.readHID(d, emit) }
 	default:
 		return false, fmt.Errorf("kind %q: %w", r.cfg.Kind, ErrInvalidConfig)
+	}
+	if ctx.Err() != nil {
+		closer()
+		return false, ctx.Err()
 	}
 	closeOnce := sync.OnceValue(closer)
 	stop := context.AfterFunc(ctx, func() { closeOnce() })

@@ -160,10 +160,14 @@ func resolveHIDPath(h HIDConfig, list func() ([]InputDevice, error)) (string, er
 		}
 		return "", err
 	}
+	// A scanner often shows up as several input devices (keyboard,
+	// consumer keys); the one with the keyboard handler types the data.
 	want := strings.ToLower(h.NameMatch)
-	for _, d := range devs {
-		if d.Event != "" && strings.Contains(strings.ToLower(d.Name), want) {
-			return d.Event, nil
+	for _, kbd := range []bool{true, false} {
+		for _, d := range devs {
+			if d.Event != "" && d.Keyboard == kbd && strings.Contains(strings.ToLower(d.Name), want) {
+				return d.Event, nil
+			}
 		}
 	}
 	return "", fmt.Errorf("no input device named like %q: %w", h.NameMatch, ErrDeviceNotFound)
