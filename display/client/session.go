@@ -240,6 +240,9 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 				live = true
 				resync.Stop()
 				r.setStatus(StatusLive, "")
+				if lf, ok := r.c.opts.Source.(LiveFeedback); ok {
+					lf.Live(t)
+				}
 			case changed:
 				r.publish()
 			case outOfStep:

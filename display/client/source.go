@@ -62,3 +62,11 @@ func checkURL(raw string) error {
 type Feedback interface {
 	Failed(t Target, err error)
 }
+
+// LiveFeedback is an optional interface for a Source that wants to know
+// which target worked: the client calls Live from its own goroutine when a
+// connection to t went live (verified identity, snapshot applied), e.g. to
+// remember it as the last good address.
+type LiveFeedback interface {
+	Live(t Target)
+}
