@@ -1,6 +1,9 @@
 package scanner
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Decode interprets one frame of scanned data (terminator and configured
 // prefix/suffix already removed): it splits off an AIM symbology identifier,
@@ -11,6 +14,7 @@ func Decode(data string) Scan {
 	s := Scan{Raw: data}
 	aim, sym, code := splitAIM(data)
 	s.AIM, s.Code = aim, code
+	s.InvalidUTF8 = !utf8.ValidString(code)
 	switch sym {
 	case "", SymbologyEAN13, SymbologyEAN8:
 		s.Symbology, s.Check = gtinResult(sym, code)

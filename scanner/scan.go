@@ -55,6 +55,10 @@ type Scan struct {
 	// GS1Error says why data that should be a GS1 element string did not
 	// parse; GS1 is then empty.
 	GS1Error string `json:"gs1_error,omitempty"`
+	// InvalidUTF8 is set when Code is not valid UTF-8 (a serial scanner
+	// sending Latin-1 or binary data). JSON encoding would replace the bad
+	// bytes with U+FFFD; Raw and this flag tell that it happened.
+	InvalidUTF8 bool `json:"invalid_utf8,omitempty"`
 	// Source is the configured name of the scanner that read it.
 	Source string `json:"source"`
 	// At is when the terminator was received.
