@@ -26,7 +26,6 @@ import (
 // Environment markers passed to re-executed test binaries.
 const (
 	envNetNS = "POSDISPLAY_TEST_NETNS" // test name running in a private namespace
-	envRole  = "POSDISPLAY_TEST_ROLE"  // role of a process started by StartRole
 )
 
 // InNetNS runs the calling test or benchmark inside a fresh network namespace
@@ -267,33 +266,6 @@ func mustIP(tb testing.TB, args ...string) {
 		tb.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 }
-
-// Role returns the role this process was started with by StartRole, or ""
-// in the test's own process.
-func Role() string { return os.Getenv(envRole) }
-
-// Report writes a line for the parent's Proc.Expect. Only roles use it.
-func Report(format string, args ...any) {
-	fmt.Printf("@@ "+format+"\n", args...)
-}
-
-// StopRequested returns a channel closed when the parent calls Proc.Stop
-// (the role's stdin reaches EOF). Only roles use it.
-func StopRequested() <-chan struct{} {
-	stopOnce.Do(func() {
-		stopCh = make(chan struct{})
-		go func() { // exits at EOF; in a role process stdin is the parent's pipe
-			io.Copy(io.Discard, os.Stdin)
-			close(stopCh)
-		}()
-	})
-	return stopCh
-}
-
-var (
-	stopOnce sync.Once
-	stopCh   chan struct{}
-)
 
 // Proc is the test binary re-executed inside a namespace to play a role in
 // the calling test.
