@@ -49,6 +49,12 @@ func aimSymbology(sym, mod byte) (name string, ok bool) {
 		return SymbologyGS1DataBar, true
 	case 'z':
 		return SymbologyAztec, true
+	case 'H', 'K', 'M', 'O', 'P', 'R', 'S', 'U', 'X', 'Z', 'c', 'h', 'o':
+		// Other ISO/IEC 15424 identifiers (Code 11, Code 16K, MSI,
+		// Codablock, Plessey, Straight/IATA 2 of 5, MaxiCode, other,
+		// non-barcode, Channel Code, Han Xin, OCR): split off so Code is
+		// the data, reported by name as unknown; AIM keeps the letter.
+		return SymbologyUnknown, true
 	}
 	return "", false
 }

@@ -190,3 +190,17 @@ func BenchmarkTwoScanners20PerSecond(b *testing.B) {
 		b.Errorf("lost %d of %d scans", lost, total)
 	}
 }
+
+func BenchmarkDecodeGS1(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Decode("]C1010950110153000317250101\x1d10ABC123\x1d21XYZ")
+	}
+}
+
+func BenchmarkDecodeEAN13(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Decode("]E04006381333931")
+	}
+}

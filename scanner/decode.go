@@ -31,7 +31,7 @@ func Decode(data string) Scan {
 	default:
 		s.Symbology, s.Check = sym, CheckNotApplicable
 	}
-	if sym == "" && s.Symbology == SymbologyUnknown && looksGS1(code) {
+	if (sym == "" || sym == SymbologyUnknown) && s.Symbology == SymbologyUnknown && looksGS1(code) {
 		// No identifier, but the data is a well-formed element string:
 		// report the elements, keep the symbology unknown.
 		if els, err := ParseGS1(code); err == nil {

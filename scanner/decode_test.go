@@ -57,6 +57,8 @@ func TestDecode(t *testing.T) {
 			gs1: []GS1Element{{"01", "09501101530003"}, {"10", "AB"}, {"37", "12"}},
 		},
 		{name: "unknown aim letter kept", in: "]Y0abc", code: "]Y0abc", sym: SymbologyUnknown, check: CheckNotApplicable},
+		{name: "other aim split", in: "]X0payload", code: "payload", aim: "]X0", sym: SymbologyUnknown, check: CheckNotApplicable},
+		{name: "itf", in: "]I012345678901231", code: "12345678901231", aim: "]I0", sym: SymbologyITF, check: CheckNotApplicable},
 		{name: "plain text", in: "HA112", code: "HA112", sym: SymbologyUnknown, check: CheckNotApplicable},
 		{name: "empty", in: "", code: "", sym: SymbologyUnknown, check: CheckNotApplicable},
 		{name: "aim only", in: "]E0", code: "", aim: "]E0", sym: SymbologyEAN13, check: CheckInvalid},
