@@ -200,3 +200,16 @@ func FuzzParseInputDevices(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSplitAIM(f *testing.F) {
+	f.Add("]E04006381333931")
+	f.Fuzz(func(t *testing.T, data string) {
+		aim, sym, rest := splitAIM(data)
+		if aim+rest != data {
+			t.Fatalf("splitAIM(%q) = %q + %q, want the input back", data, aim, rest)
+		}
+		if (aim == "") != (sym == "") || (aim != "" && (len(aim) != 3 || aim[0] != ']')) {
+			t.Fatalf("splitAIM(%q) = aim %q sym %q", data, aim, sym)
+		}
+	})
+}
