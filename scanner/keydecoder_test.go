@@ -48,6 +48,9 @@ func TestKeyDecoderFixtures(t *testing.T) {
 		{file: "uk_scans.txt", layout: "uk", want: []string{"HA112", `A"@#£1`}},
 		{file: "us_capslock.txt", layout: "us", want: []string{"HA112", "aBc", "ha112"}},
 		{file: "fr_capslock.txt", layout: "fr", want: []string{"ha112", "HA"}},
+		{file: "de_capslock.txt", layout: "de", want: []string{"ZYÜ1ß", "zY"}},
+		{file: "uk_capslock.txt", layout: "uk", want: []string{"A1#£", "a1#"}},
+		{file: "fr_typing.txt", layout: "fr", want: []string{"HA112"}, discards: []string{DiscardTyping, DiscardTyping}},
 		{
 			file: "us_typing.txt", layout: "us",
 			want:     []string{"96385074", "5901234123457", "HA112"},
