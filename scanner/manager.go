@@ -168,6 +168,7 @@ func (m *Manager) Run(ctx context.Context, emit func(Scan)) error {
 		wg.Go(func() { r.run(rctx, emit) })
 	}
 	wg.Wait()
+	<-rctx.Done() // with no scanners configured, Run still blocks
 
 	m.mu.Lock()
 	closed := m.closed

@@ -474,3 +474,22 @@ func TestManagerHIDDiscards(t *testing.T) {
 		t.Errorf("discards = %+v, want typing of 4 keys first, with human gaps", discards)
 	}
 }
+
+func TestManagerNoScannersBlocks(t *testing.T) {
+	m, err := NewManager(nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- m.Run(context.Background(), func(Scan) {}) }()
+	waitFor(t, "Run started", func() bool { m.mu.Lock(); defer m.mu.Unlock(); return m.started })
+	select {
+	case err := <-errc:
+		t.Fatalf("Run with no scanners returned %v before Close", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	m.Close()
+	if err := <-errc; err != nil {
+		t.Errorf("Run = %v, want nil after Close", err)
+	}
+}
