@@ -33,6 +33,7 @@ let staleTimer = null;
 let cueTimer = null;
 let reconnectTimer = null;
 let changed = new Set();
+let snapshots = 0;
 
 const $ = (id) => document.getElementById(id);
 
@@ -113,6 +114,8 @@ function onMessage(data) {
       cart = m.cart;
       pos = { epoch: m.epoch, seq: m.seq };
       changed = new Set();
+      snapshots++;
+      document.body.dataset.snapshots = String(snapshots); // tests tell resume from resync
       live();
       return;
     case "resumed":
