@@ -190,6 +190,19 @@ type seenService struct {
 	lastRound int // round whose resolver reported it last
 }
 
+// staleWindow is how long after a goodbye an entry identical to the
+// withdrawn service is taken for a response sent before the goodbye (it
+// travels through zeroconf's longer pipeline and can arrive after our
+// goodbye listener's report). Such echoes arrive within milliseconds; a
+// restarted agent needs far longer to announce itself again, and if it is
+// faster its next announcement (1 s later) or the next query finds it.
+const staleWindow = 150 * time.Millisecond
+
+type withdrawal struct {
+	svc Service
+	at  time.Time
+}
+
 // roundEntry is an entry reported by the resolver of one round.
 type roundEntry struct {
 	round int
@@ -210,6 +223,7 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 	defer func() { gl.Close() }() // before wg.Wait: its sends give up on ctx.Done
 
 	known := map[string]*seenService{}
+	withdrawn := map[string]withdrawal{}
 	round := 0
 	var stopPrev context.CancelFunc
 	defer func() {
@@ -247,15 +261,21 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 			case <-ctx.Done():
 				return nil
 			case re := <-in:
-				b.handle(known, round, re, fn)
+				b.handle(known, withdrawn, round, re, fn)
 			case inst := <-goodbye:
 				if s, ok := known[inst]; ok {
 					delete(known, inst)
+					withdrawn[inst] = withdrawal{svc: s.svc, at: time.Now()}
 					b.log.Info("register withdrawn", "register", s.svc.Key().String(), "instance", inst)
 					fn(Event{Kind: EventRemoved, Service: s.svc})
 				}
 			case <-ticker.C:
 				break collect
+			}
+		}
+		for inst, w := range withdrawn {
+			if time.Since(w.at) > staleWindow {
+				delete(withdrawn, inst)
 			}
 		}
 		for inst, s := range known {
@@ -268,13 +288,17 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 	}
 }
 
-func (b *MDNSBrowser) handle(known map[string]*seenService, round int, re roundEntry, fn func(Event)) {
+func (b *MDNSBrowser) handle(known map[string]*seenService, withdrawn map[string]withdrawal, round int, re roundEntry, fn func(Event)) {
 	e := re.e
 	svc, err := serviceFromEntry(e)
 	if err != nil {
 		// Hostile or foreign announcement: ignore it; a known service keeps
 		// its last good state until it times out.
 		b.log.Debug("ignoring announcement", "instance", e.Instance, "err", err)
+		return
+	}
+	if w, ok := withdrawn[svc.Instance]; ok && time.Since(w.at) < staleWindow && w.svc.Equal(svc) {
+		b.log.Debug("ignoring response sent before goodbye", "instance", svc.Instance)
 		return
 	}
 	if s, ok := known[svc.Instance]; ok {
