@@ -195,6 +195,24 @@ changelog() {
 
 gz() { gzip -9n <"$1" >"$2"; }
 
+# retry CMD...: run a go build; run it once more when it failed with the
+# transient "could not import X (open : no such file or directory)" that a
+# build cache shared with concurrent builds sometimes gives.
+retry() {
+	local log
+	log=$(mktemp)
+	if "$@" 2>"$log"; then rm -f "$log"; return 0; fi
+	if grep -q 'could not import .*(open : no such file or directory)' "$log"; then
+		note "transient build cache error, retrying once"
+		rm -f "$log"
+		"$@"
+		return
+	fi
+	cat "$log" >&2
+	rm -f "$log"
+	return 1
+}
+
 ldflags_version="-X github.com/posdisplay/posdisplay/register/agent.Version=$version -X main.version=$version"
 
 build_agent() {
@@ -202,7 +220,7 @@ build_agent() {
 	case "$a" in amd64) goarch=amd64 ;; arm64) goarch=arm64 ;; armhf) goarch=arm goarm=7 ;; esac
 	[ -d cmd/posdisplay-agent ] || die "cmd/posdisplay-agent does not exist"
 	CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
-		go build -trimpath -buildvcs=false -ldflags "-s -w -buildid= $ldflags_version" \
+		retry go build -trimpath -buildvcs=false -ldflags "-s -w -buildid= $ldflags_version" \
 		-o "$stage/posdisplay-agent" ./cmd/posdisplay-agent
 }
 
@@ -217,12 +235,15 @@ build_screen() {
 	# instead, e.g. a placeholder module while cmd/posdisplay-screen is absent.
 	local dir=${PD_SCREEN_DIR:-$root/cmd/posdisplay-screen}
 	[ -d "$dir" ] || die "$dir does not exist"
-	# PIE and full RELRO: the hardening Debian expects of a dynamically
-	# linked executable.
+	# The hardening Debian expects of a dynamically linked executable: PIE,
+	# full RELRO, fortified and stack-protected C (GLFW, cgo glue).
 	CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm CC=$cc PKG_CONFIG=$pkgconfig \
-		go -C "$dir" build -tags gles -trimpath -buildvcs=false -buildmode=pie \
+		CGO_CFLAGS="-O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong" \
+		retry go -C "$dir" build -tags gles -trimpath -buildvcs=false -buildmode=pie \
 		-ldflags "-s -w -buildid= $ldflags_version -extldflags=-Wl,-z,relro,-z,now" \
 		-o "$stage/posdisplay-screen" .
+	# As dh_strip does: drop the compiler's .comment and .note sections.
+	"${cc%gcc}strip" --remove-section=.comment --remove-section=.note "$stage/posdisplay-screen"
 }
 
 # libc_dep BINARY: "libc6 (>= X.Y)" for the newest GLIBC_X.Y symbol version

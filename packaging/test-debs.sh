@@ -2,7 +2,7 @@
 # test-debs.sh: check the packages that build-debs.sh put in dist/.
 #
 #   packaging/test-debs.sh [--dist DIR] [--version V] [--arch amd64|all]
-#                          [--no-deps] [--force]
+#                          [--no-deps] [--force] [--no-lintian]
 #
 # 1. lintian --pedantic (info tags too) on every package: any tag fails.
 # 2. ELF checks: each binary is built for its package's architecture.
@@ -30,6 +30,7 @@ version=
 arch_opt=all
 install_deps=yes
 force=no
+run_lintian=yes
 
 fail() { printf '\ntest-debs: FAIL: %s\n' "$*" >&2; exit 1; }
 note() { printf 'test-debs: %s\n' "$*" >&2; }
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--arch=*) arch_opt=${1#*=}; shift ;;
 	--no-deps) install_deps=no; shift ;;
 	--force) force=yes; shift ;;
+	--no-lintian) run_lintian=no; shift ;; # quick iteration only
 	-h | --help) usage 0 ;;
 	*) note "unknown argument: $1"; usage 2 ;;
 	esac
@@ -121,6 +123,7 @@ trap cleanup EXIT
 
 # ---- 1. lintian -------------------------------------------------------------
 
+if [ "$run_lintian" = yes ]; then
 phase "lintian --pedantic (${#debs[@]} packages)"
 # Overrides shipped in the packages are honoured; every other tag, down to
 # info and pedantic, fails. (lintian warns when run as root; harmless.)
@@ -131,6 +134,9 @@ if ! lintian --pedantic --display-info --fail-on error,warning,info,pedantic "${
 fi
 grep -v 'running with root privileges' "$work/lintian.log" >&2 || true
 note "lintian: clean"
+else
+	note "lintian skipped (--no-lintian)"
+fi
 
 # ---- 2. ELF architecture ----------------------------------------------------
 
