@@ -45,7 +45,7 @@ wait 1s
 	}
 	for i, w := range want {
 		e := evs[i]
-		at := time.Unix(e.Time.Sec, e.Time.Usec*1000).Sub(FixtureEpoch)
+		at := time.Unix(int64(e.Time.Sec), int64(e.Time.Usec)*1000).Sub(FixtureEpoch)
 		if at != w.at || e.Type != w.typ || e.Code != w.code || e.Value != w.v {
 			t.Errorf("event %d = %v at %v, want %+v", i, e.String(), at, w)
 		}
