@@ -125,3 +125,48 @@ func TestDisplayRejected(t *testing.T) {
 		t.Errorf("rejected display shows %d lines, want 0", lines)
 	}
 }
+
+// TestBridgeRetriesScans: a scan the POS cannot take yet is retried in
+// place (the agent holds later scans meanwhile) and acked once taken; a
+// scan too old to belong to the current sale is given up, never acked.
+func TestBridgeRetriesScans(t *testing.T) {
+	acks := make(chan string, 8)
+	a := startAgent(t, agentConfig(t, freeAddr(t), freeAddr(t)), func(ag *agent.Agent) {
+		ag.Ingest().ScanAcks = func(reg, id string) { acks <- id }
+	})
+	browser := newBrowser(t)
+	run(t, browser, chromedp.Navigate(demoURL(a)))
+	waitJS(t, browser, `document.getElementById("conn").dataset.state === "open"`)
+	run(t, browser, chromedp.Evaluate(`window.calls = {}; window.codes = [];
+		posDemo.bridge.on("error", (e) => codes.push(e.code));
+		posDemo.bridge.onScan((s) => { calls[s.id] = (calls[s.id] || 0) + 1; return s.id === "busy" && calls[s.id] >= 3; });`, nil))
+
+	send := func(id string, at time.Time) {
+		if err := a.Ingest().SendToPage(register, protocol.Scan{Type: protocol.TypeScan, ID: id, Code: "4006381333931", Symbology: "ean13", Source: "test", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("busy", time.Now())
+	select {
+	case id := <-acks:
+		if id != "busy" {
+			t.Fatalf("ack: got %s, want busy", id)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("scan taken on the third try was never acked")
+	}
+	if n := evalJS[int](t, browser, `calls.busy`); n != 3 {
+		t.Errorf("handler calls: got %d, want 3", n)
+	}
+
+	send("stale", time.Now().Add(-5*time.Minute))
+	waitJS(t, browser, `codes.includes("scan_not_taken")`)
+	if n := evalJS[int](t, browser, `calls.stale`); n != 1 {
+		t.Errorf("handler calls for a stale scan: got %d, want 1", n)
+	}
+	select {
+	case id := <-acks:
+		t.Errorf("stale scan acked: %s", id)
+	default:
+	}
+}

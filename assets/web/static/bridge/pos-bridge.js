@@ -34,6 +34,14 @@ const DONE_SCANS_KEPT = 200;
 // so more than a few here means a misbehaving peer.
 const MAX_QUEUED_SCANS = 100;
 
+// A scan the POS did not take is retried after 1 s, then 2, 4, 8 s...
+const SCAN_RETRY_MIN_MS = 1000;
+const SCAN_RETRY_MAX_MS = 8000;
+// ...until it is this old. Below the agent's default scan TTL (2 min), after
+// which the agent reports it dropped: a stale scan must never add an item
+// to the next customer's sale.
+const SCAN_MAX_AGE_MS = 100000;
+
 function warn(...args) {
   try { console.warn("[pos-bridge]", ...args); } catch (_) { /* no console */ }
 }
@@ -41,7 +49,7 @@ function warn(...args) {
 /**
  * Opens a bridge to the agent. Never throws; a bad option is reported
  * through the "error" event and console.
- * @param {{url?: string, register: string, token?: string, WebSocket?: any}} opts
+ * @param {{url?: string, register: string, token?: string, scanMaxAgeMs?: number}} opts
  */
 export function connect(opts) {
   return new Bridge(opts || {});
@@ -79,6 +87,7 @@ export class Bridge {
     this._scanBusy = false;
     this._scanCurrent = null;
     this._doneScans = [];
+    this._scanMaxAgeMs = Number(opts.scanMaxAgeMs) > 0 ? Number(opts.scanMaxAgeMs) : SCAN_MAX_AGE_MS;
 
     if (!this._WS) {
       this._fail("no WebSocket support in this browser");
@@ -375,11 +384,20 @@ export class Bridge {
         const scan = this._scanQueue.shift();
         this._scanCurrent = scan;
         let ok = false;
-        try {
-          ok = await this._scanHandler(scan);
-        } catch (e) {
-          warn("scan handler failed:", e);
-          this._emit("error", { code: "scan_handler", message: String(e && e.message || e), id: scan.id });
+        const born = Number.isFinite(Date.parse(scan.at)) ? Date.parse(scan.at) : Date.now();
+        // The agent holds every later scan until this one is acked, so a
+        // scan the POS could not take yet (busy, on another screen) is
+        // retried here, in place, until it is too old to belong to the
+        // current sale.
+        for (let delay = SCAN_RETRY_MIN_MS; !this._closed && this._scanHandler; delay = Math.min(delay * 2, SCAN_RETRY_MAX_MS)) {
+          try {
+            ok = await this._scanHandler(scan);
+          } catch (e) {
+            warn("scan handler failed:", e);
+            this._emit("error", { code: "scan_handler", message: String(e && e.message || e), id: scan.id });
+          }
+          if (ok || Date.now() - born + delay > this._scanMaxAgeMs) break;
+          await new Promise((r) => setTimeout(r, delay));
         }
         this._scanCurrent = null;
         if (ok) {
