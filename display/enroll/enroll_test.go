@@ -53,6 +53,8 @@ func startAgent(t testing.TB, stateDir, listen string) *runningAgent {
 	cfg.POS.Listen = "127.0.0.1:0"
 	cfg.Display.Listen = listen
 	cfg.State.Dir = stateDir
+	cfg.Display.TLS = true
+	cfg.Discovery.Advertise = true // inside the test's own network namespace
 	cfg.Discovery.Interfaces = []string{"lo"}
 	cfg.Discovery.Names = map[string]string{"1": "Front till"}
 	a, err := agent.New(cfg, logger(t), agent.Options{})

@@ -603,3 +603,12 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 		t.Fatal("bad duration accepted")
 	}
 }
+
+// TestBareDefaultsAnnounceNothing: the built-in defaults (used by tests,
+// demos and developers) must never send mDNS on the machine's network; the
+// packaged config file turns it on.
+func TestBareDefaultsAnnounceNothing(t *testing.T) {
+	if c := DefaultConfig(); c.Discovery.Advertise || c.Demo.Cashier || c.Demo.Page {
+		t.Fatalf("defaults: %+v", c)
+	}
+}

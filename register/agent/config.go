@@ -120,7 +120,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// DefaultConfig works out of the box on a register terminal.
+// DefaultConfig is the built-in configuration: one register, the POS
+// listener on localhost, plain WebSocket displays and no mDNS. The packaged
+// config file turns on TLS and mDNS for real stores.
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
@@ -135,8 +137,11 @@ func DefaultConfig() Config {
 			RateLimit:       50,
 			RateBurst:       100,
 		},
-		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 64, History: 256, PingInterval: Duration{20 * time.Second}, TLS: true},
-		Discovery: DiscoveryConfig{Advertise: true},
+		// TLS and mDNS are on in the packaged config file
+		// (packaging/agent/agent.toml); the bare binary, as used by
+		// developers, demos and tests, announces nothing on the network.
+		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 64, History: 256, PingInterval: Duration{20 * time.Second}},
+		Discovery: DiscoveryConfig{},
 		State:     StateConfig{Dir: "/var/lib/posdisplay"},
 		Demo:      DemoConfig{Pace: Duration{700 * time.Millisecond}},
 		ScanTTL:   Duration{2 * time.Minute},
