@@ -250,7 +250,7 @@ func TestBadPOSInput(t *testing.T) {
 		{"long title", cartJSON(func(m map[string]any) { line(m, 0)["title"] = strings.Repeat("é", 201) }), protocol.CodeInvalidCart, "lines[0].title"},
 		{"control char", cartJSON(func(m map[string]any) { line(m, 0)["title"] = "a\u0007b" }), protocol.CodeInvalidCart, "lines[0].title"},
 		{"duplicate ids", cartJSON(func(m map[string]any) { line(m, 1)["id"] = line(m, 0)["id"] }), protocol.CodeInvalidCart, "lines[1].id"},
-		{"other register", cartJSON(func(m map[string]any) { m["register"] = "2" }), protocol.CodeWrongRegister, "cart.register"},
+		{"other register", cartJSON(func(m map[string]any) { m["register"] = "2" }), protocol.CodeWrongRegister, "register"},
 		{"too large", `{"type":"clear","id":"` + strings.Repeat("a", 70<<10) + `"}`, protocol.CodeTooLarge, ""},
 	}
 	for _, tc := range cases {

@@ -133,7 +133,7 @@ func DefaultConfig() Config {
 		POS: POSConfig{
 			Listen:          "127.0.0.1:7421",
 			AllowedOrigins:  []string{"http://localhost", "http://127.0.0.1"},
-			MaxMessageBytes: 1 << 20,
+			MaxMessageBytes: 2 << 20,
 			RateLimit:       50,
 			RateBurst:       100,
 		},

@@ -91,7 +91,7 @@ func (c *Cart) Validate() error {
 	var sum Money
 	for i := range c.Lines {
 		l := &c.Lines[i]
-		if err := l.validate(fmt.Sprintf("lines[%d]", i)); err != nil {
+		if err := l.validate(i); err != nil {
 			return err
 		}
 		if j, dup := seen[l.ID]; dup {
@@ -145,50 +145,52 @@ func (c *Cart) Validate() error {
 	return checkText("message", c.Message, MaxMessageLen)
 }
 
-func (l *Line) validate(f string) error {
+func (l *Line) validate(i int) error {
+	// Field paths are built only when something is wrong: validating a
+	// 500-line cart must not allocate a string per field.
+	p := func(name string) string { return fmt.Sprintf("lines[%d]%s", i, name) }
 	if l.ID == "" {
-		return fieldErr(f+".id", "must not be empty")
+		return fieldErr(p(".id"), "must not be empty")
 	}
-	for _, s := range []struct {
+	for _, s := range [...]struct {
 		name, v string
 		max     int
-	}{{"id", l.ID, MaxIDLen}, {"sku", l.SKU, MaxIDLen}, {"barcode", l.Barcode, MaxIDLen}, {"title", l.Title, MaxTitleLen}, {"unit", l.Unit, MaxUnitLen}, {"note", l.Note, MaxNoteLen}} {
-		if err := checkText(f+"."+s.name, s.v, s.max); err != nil {
-			return err
+	}{{".id", l.ID, MaxIDLen}, {".sku", l.SKU, MaxIDLen}, {".barcode", l.Barcode, MaxIDLen}, {".title", l.Title, MaxTitleLen}, {".unit", l.Unit, MaxUnitLen}, {".note", l.Note, MaxNoteLen}} {
+		if reason, bad := textProblem(s.v, s.max); bad {
+			return &FieldError{Field: p(s.name), Reason: reason}
 		}
 	}
 	if strings.TrimSpace(l.Title) == "" {
-		return fieldErr(f+".title", "must not be empty")
+		return fieldErr(p(".title"), "must not be empty")
 	}
 	if l.Quantity <= 0 {
-		return fieldErr(f+".quantity", "must be > 0, got %s", l.Quantity)
+		return fieldErr(p(".quantity"), "must be > 0, got %s", l.Quantity)
 	}
 	if l.Quantity > MaxQuantity {
-		return fieldErr(f+".quantity", "must be <= %s", MaxQuantity)
+		return fieldErr(p(".quantity"), "must be <= %s", MaxQuantity)
 	}
 	if l.UnitPrice < 0 {
-		return fieldErr(f+".unit_price", "must be >= 0")
+		return fieldErr(p(".unit_price"), "must be >= 0")
 	}
-	if err := checkMoney(f+".unit_price", l.UnitPrice); err != nil {
-		return err
-	}
-	if err := checkMoney(f+".discount", l.Discount); err != nil {
-		return err
+	for _, m := range [...]struct {
+		name string
+		v    Money
+	}{{".unit_price", l.UnitPrice}, {".discount", l.Discount}, {".total", l.Total}} {
+		if reason, bad := moneyProblem(m.v); bad {
+			return &FieldError{Field: p(m.name), Reason: reason}
+		}
 	}
 	gross, ok := Extend(l.Quantity, l.UnitPrice)
 	if !ok {
-		return fieldErr(f, "quantity × unit_price is out of range")
+		return fieldErr(p(""), "quantity × unit_price is out of range")
 	}
 	if l.Discount > gross {
-		return fieldErr(f+".discount", "%d is more than quantity × unit_price %d", l.Discount, gross)
-	}
-	if err := checkMoney(f+".total", l.Total); err != nil {
-		return err
+		return fieldErr(p(".discount"), "%d is more than quantity × unit_price %d", l.Discount, gross)
 	}
 	// POS systems round extended prices differently (half-up, half-even,
 	// per-unit): allow one minor unit either way, never more.
 	if d := l.Total - (gross - l.Discount); d < -1 || d > 1 {
-		return fieldErr(f+".total", "is %d but quantity × unit_price - discount is %d", l.Total, gross-l.Discount)
+		return fieldErr(p(".total"), "is %d but quantity × unit_price - discount is %d", l.Total, gross-l.Discount)
 	}
 	return nil
 }
@@ -213,29 +215,43 @@ func (p *Payment) validate() error {
 }
 
 func checkMoney(field string, m Money) error {
-	if m < 0 {
-		return fieldErr(field, "must be >= 0")
-	}
-	if m > MaxMoney {
-		return fieldErr(field, "must be <= %d", MaxMoney)
+	if reason, bad := moneyProblem(m); bad {
+		return &FieldError{Field: field, Reason: reason}
 	}
 	return nil
+}
+
+func moneyProblem(m Money) (string, bool) {
+	if m < 0 {
+		return "must be >= 0", true
+	}
+	if m > MaxMoney {
+		return fmt.Sprintf("must be <= %d", MaxMoney), true
+	}
+	return "", false
 }
 
 // checkText enforces valid UTF-8, a length in runes, and no control,
 // line or paragraph separator (U+2028, U+2029) or bidirectional-override
 // characters that could garble a screen.
 func checkText(field, s string, max int) error {
+	if reason, bad := textProblem(s, max); bad {
+		return &FieldError{Field: field, Reason: reason}
+	}
+	return nil
+}
+
+func textProblem(s string, max int) (string, bool) {
 	if len(s) > max*4 || utf8.RuneCountInString(s) > max {
-		return fieldErr(field, "at most %d characters", max)
+		return fmt.Sprintf("at most %d characters", max), true
 	}
 	if !utf8.ValidString(s) {
-		return fieldErr(field, "must be valid UTF-8")
+		return "must be valid UTF-8", true
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) || r == 0x2028 || r == 0x2029 || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
-			return fieldErr(field, "must not contain control characters (U+%04X)", r)
+			return fmt.Sprintf("must not contain control characters (U+%04X)", r), true
 		}
 	}
-	return nil
+	return "", false
 }

@@ -47,9 +47,10 @@ type Options struct {
 	// BackendToken enables the REST endpoint; requests must carry it as
 	// Authorization: Bearer. Empty disables the endpoint.
 	BackendToken string
-	// SoftLimit is the largest message accepted (default 1 MiB); a larger
-	// one is answered too_large and the socket stays open. HardLimit
-	// (default 4 MiB) closes the socket with 1009.
+	// SoftLimit is the largest message accepted (default 2 MiB: the
+	// largest valid cart is about 1.1 MB); a larger one is answered
+	// too_large and the socket stays open. HardLimit (default 4 × SoftLimit)
+	// closes the socket with 1009.
 	SoftLimit int64
 	HardLimit int64
 	// Rate and Burst bound messages per second per socket (defaults 50
@@ -66,7 +67,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.SoftLimit <= 0 {
-		o.SoftLimit = 1 << 20
+		o.SoftLimit = 2 << 20
 	}
 	if o.HardLimit < o.SoftLimit {
 		o.HardLimit = 4 * o.SoftLimit
@@ -130,7 +131,7 @@ func (in *Ingest) apply(register string, msg protocol.PosMessage) (uint64, *prot
 	switch msg.Type {
 	case protocol.TypeCart:
 		if msg.Cart.Register != register {
-			return 0, protocol.NewError(msg.ID, protocol.CodeWrongRegister, "cart.register", "cart is for register "+msg.Cart.Register+" but was sent for "+register)
+			return 0, protocol.NewError(msg.ID, protocol.CodeWrongRegister, "register", "cart is for register "+msg.Cart.Register+" but was sent for "+register)
 		}
 		res, err = st.Publish(*msg.Cart, now)
 	case protocol.TypeClear:
