@@ -68,7 +68,7 @@ phase() {
 	local now
 	now=$(date +%s%N)
 	if [ -n "${phase_name:-}" ]; then
-		timings+=("$(printf '%-34s %6.1f s' "$phase_name" "$(((now - t_phase) / 1000000))e-3")")
+		timings+=("$(printf '%-40s %6.1f s' "$phase_name" "$(((now - t_phase) / 1000000))e-3")")
 	fi
 	phase_name=$1
 	t_phase=$now
@@ -226,7 +226,7 @@ dpkg-query -W -f='${Conffiles}\n' posdisplay-agent | grep -q ' /etc/posdisplay/a
 for c in /etc/posdisplay/screen.toml /etc/default/posdisplay-screen /etc/xdg/autostart/posdisplay-screen.desktop; do
 	dpkg-query -W -f='${Conffiles}\n' posdisplay-screen | grep -q " $c " || fail "$c is not a conffile"
 done
-dpkg-statoverride --list /etc/posdisplay/agent.toml | grep -qx 'root posdisplay 0640 /etc/posdisplay/agent.toml' ||
+dpkg-statoverride --list /etc/posdisplay/agent.toml | grep -qx 'root posdisplay 640 /etc/posdisplay/agent.toml' ||
 	fail "no statoverride root:posdisplay 0640 on the conffile"
 
 pw=$(getent passwd posdisplay) || fail "user posdisplay was not created"
@@ -273,13 +273,15 @@ phase "systemd-analyze verify"
 systemd-analyze verify /usr/lib/systemd/system/posdisplay-agent.service >"$work/verify.log" 2>&1 ||
 	{ cat "$work/verify.log" >&2; fail "systemd-analyze verify posdisplay-agent.service"; }
 [ -s "$work/verify.log" ] && { cat "$work/verify.log" >&2; fail "systemd-analyze verify printed warnings"; }
-systemd-analyze --user verify /usr/lib/systemd/user/posdisplay-screen.service >"$work/verify-user.log" 2>&1 ||
+# The user manager needs a runtime directory, even offline.
+mkdir -m 0700 "$work/xdg-runtime"
+XDG_RUNTIME_DIR=$work/xdg-runtime systemd-analyze --user verify /usr/lib/systemd/user/posdisplay-screen.service \
+	>"$work/verify-user.log" 2>&1 ||
 	{ cat "$work/verify-user.log" >&2; fail "systemd-analyze --user verify posdisplay-screen.service"; }
-grep -v 'Failed to connect\|XDG_RUNTIME_DIR\|bus' "$work/verify-user.log" | grep . >&2 &&
-	fail "systemd-analyze --user verify printed warnings"
+[ -s "$work/verify-user.log" ] && { cat "$work/verify-user.log" >&2; fail "systemd-analyze --user verify printed warnings"; }
 if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
 	score=$(systemd-analyze security --offline=yes /usr/lib/systemd/system/posdisplay-agent.service 2>/dev/null |
-		awk '/Overall exposure level/ {print $(NF-1), $NF}')
+		awk '/Overall exposure level/ {print $(NF-2), $(NF-1)}')
 	note "agent sandbox exposure (systemd-analyze security): ${score:-unknown}"
 fi
 
@@ -305,7 +307,7 @@ repack() {
 	sed -i "s/^Version: .*/Version: $up_version/" "$d/DEBIAN/control"
 	printf '# new comment from version %s\n' "$up_version" >>"$d$conf"
 	(cd "$d" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum >DEBIAN/md5sums)
-	dpkg-deb --root-owner-group -Zxz -b "$d" "$work/$(basename "${src/_${version}_/_${up_version}_}")" >/dev/null
+	dpkg-deb --root-owner-group -Znone -b "$d" "$work/$(basename "${src/_${version}_/_${up_version}_}")" >/dev/null
 }
 repack "$agent_deb" /etc/posdisplay/agent.toml
 repack "$screen_deb" /etc/default/posdisplay-screen
@@ -367,4 +369,4 @@ phase done
 total=$((($(date +%s%N) - t_start) / 1000000))
 printf '\ntest-debs: PASS (%s)\n' "$version" >&2
 printf '  %s\n' "${timings[@]}" >&2
-printf '  %-34s %6.1f s\n' total "${total}e-3" >&2
+printf '  %-40s %6.1f s\n' total "${total}e-3" >&2
