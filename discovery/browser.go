@@ -194,13 +194,15 @@ type seenService struct {
 // withdrawn service is taken for a response sent before the goodbye (it
 // travels through zeroconf's longer pipeline and can arrive after our
 // goodbye listener's report). Such echoes arrive within milliseconds; a
-// restarted agent needs far longer to announce itself again, and if it is
-// faster its next announcement (1 s later) or the next query finds it.
+// restarted agent usually needs longer to announce itself again; when an
+// entry is ignored, an extra query right after the window finds a live
+// register anyway.
 const staleWindow = 150 * time.Millisecond
 
 type withdrawal struct {
-	svc Service
-	at  time.Time
+	svc       Service
+	at        time.Time
+	lastRound int // round whose resolver reported it last
 }
 
 // roundEntry is an entry reported by the resolver of one round.
@@ -233,6 +235,11 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 	}()
 	ticker := time.NewTicker(b.cfg.Interval)
 	defer ticker.Stop()
+	// requery fires a round early after an ignored possible echo (below).
+	requery := time.NewTimer(time.Hour)
+	requery.Stop()
+	defer requery.Stop()
+	requeryArmed := false
 	for {
 		// Start the next round before stopping the previous one, so that
 		// no announcement falls into a gap between them.
@@ -261,11 +268,19 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 			case <-ctx.Done():
 				return nil
 			case re := <-in:
-				b.handle(known, withdrawn, round, re, fn)
+				if suspect := b.handle(known, withdrawn, round, re, fn); suspect > 0 && !requeryArmed {
+					// Ask again once the window is over: a live register
+					// answers, an echo of a withdrawn one does not.
+					requery.Reset(suspect + 10*time.Millisecond)
+					requeryArmed = true
+				}
+			case <-requery.C:
+				requeryArmed = false
+				break collect
 			case inst := <-goodbye:
 				if s, ok := known[inst]; ok {
 					delete(known, inst)
-					withdrawn[inst] = withdrawal{svc: s.svc, at: time.Now()}
+					withdrawn[inst] = withdrawal{svc: s.svc, at: time.Now(), lastRound: s.lastRound}
 					b.log.Info("register withdrawn", "register", s.svc.Key().String(), "instance", inst)
 					fn(Event{Kind: EventRemoved, Service: s.svc})
 				}
@@ -288,18 +303,24 @@ func (b *MDNSBrowser) Browse(ctx context.Context, fn func(Event)) error {
 	}
 }
 
-func (b *MDNSBrowser) handle(known map[string]*seenService, withdrawn map[string]withdrawal, round int, re roundEntry, fn func(Event)) {
+// handle applies one entry. For an entry ignored as a possible echo it
+// returns how long the stale window still lasts, else 0.
+func (b *MDNSBrowser) handle(known map[string]*seenService, withdrawn map[string]withdrawal, round int, re roundEntry, fn func(Event)) time.Duration {
 	e := re.e
 	svc, err := serviceFromEntry(e)
 	if err != nil {
 		// Hostile or foreign announcement: ignore it; a known service keeps
 		// its last good state until it times out.
 		b.log.Debug("ignoring announcement", "instance", e.Instance, "err", err)
-		return
+		return 0
 	}
-	if w, ok := withdrawn[svc.Instance]; ok && time.Since(w.at) < staleWindow && w.svc.Equal(svc) {
-		b.log.Debug("ignoring response sent before goodbye", "instance", svc.Instance)
-		return
+	// A resolver that reported the instance before reports it again only
+	// after processing the goodbye: then the entry is fresh. A first report
+	// from another round's resolver, identical to what was just withdrawn,
+	// may be a response sent before the goodbye.
+	if w, ok := withdrawn[svc.Instance]; ok && re.round != w.lastRound && time.Since(w.at) < staleWindow && w.svc.Equal(svc) {
+		b.log.Debug("ignoring response sent before goodbye", "instance", svc.Instance, "after", time.Since(w.at))
+		return max(staleWindow-time.Since(w.at), time.Millisecond)
 	}
 	if s, ok := known[svc.Instance]; ok {
 		s.lastSeen = round
@@ -312,15 +333,16 @@ func (b *MDNSBrowser) handle(known map[string]*seenService, withdrawn map[string
 			b.log.Info("register changed or re-announced", "register", svc.Key().String(), "addrs", svc.Addrs, "port", svc.Port, "reannounced", again)
 			fn(Event{Kind: EventUpdated, Service: svc})
 		}
-		return
+		return 0
 	}
 	if len(known) >= maxServices {
 		b.log.Warn("too many services announced; ignoring new ones", "limit", maxServices)
-		return
+		return 0
 	}
 	known[svc.Instance] = &seenService{svc: svc, lastSeen: round, lastRound: re.round}
 	b.log.Info("register found", "register", svc.Key().String(), "name", svc.Name, "addrs", svc.Addrs, "port", svc.Port)
 	fn(Event{Kind: EventAdded, Service: svc})
+	return 0
 }
 
 // startRound starts one zeroconf browse on the current interfaces and
