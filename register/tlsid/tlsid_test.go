@@ -74,7 +74,9 @@ func TestLoadOrCreateCorrupt(t *testing.T) {
 		mutate func(t *testing.T, dir string)
 	}{
 		{"garbage cert", func(t *testing.T, dir string) { write(t, dir, CertFile, "not a certificate") }},
-		{"garbage key", func(t *testing.T, dir string) { write(t, dir, KeyFile, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }},
+		{"garbage key", func(t *testing.T, dir string) {
+			write(t, dir, KeyFile, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+		}},
 		{"truncated cert", func(t *testing.T, dir string) {
 			b, _ := os.ReadFile(filepath.Join(dir, CertFile))
 			write(t, dir, CertFile, string(b[:len(b)/2]))
