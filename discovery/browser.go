@@ -31,9 +31,10 @@ type EventKind int
 const (
 	EventAdded EventKind = iota + 1 // first seen (or seen again after removal)
 	// EventUpdated: address, port, host or TXT record changed, or the
-	// register withdrew and announced itself again (agent restart): the
-	// service may be unchanged, but a display that lost its connection
-	// should reconnect now.
+	// register announced itself again after a goodbye this browser missed
+	// (agent restart): the service may be unchanged, but a display that
+	// lost its connection should reconnect now. (A restart whose goodbye
+	// was seen shows as EventRemoved, then EventAdded.)
 	EventUpdated
 	EventRemoved // gone: not seen for a while, or withdrawn
 )
@@ -89,7 +90,7 @@ const (
 	maxInstanceLen = 255
 )
 
-// ServiceFromEntry converts a browse result into a Service, validating
+// serviceFromEntry converts a browse result into a Service, validating
 // everything; errors wrap ErrInvalidRecord or ErrUnsupportedVersion.
 func serviceFromEntry(e *zeroconf.ServiceEntry) (Service, error) {
 	if e == nil {

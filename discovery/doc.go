@@ -6,7 +6,9 @@
 //     which is untrusted input on the display side and is validated strictly;
 //   - the Advertiser and Browser interfaces and their mDNS implementations
 //     (MDNSAdvertiser, MDNSBrowser) built on github.com/grandcat/zeroconf,
-//     which stays hidden behind them;
+//     which stays hidden behind them (zeroconf drops goodbye records, so the
+//     browser also runs a small listener of its own, using miekg/dns, to
+//     report withdrawn registers at once);
 //   - the Tracker, which turns browse events into "where is my paired
 //     register" (with a remembered last good address and a configured
 //     fallback) and "which unpaired registers can I pair with".
