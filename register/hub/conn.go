@@ -23,8 +23,9 @@ type conn struct {
 	ws     *websocket.Conn
 	remote string
 
-	mu sync.Mutex
-	id string
+	mu   sync.Mutex
+	id   string
+	live bool // the writer owns the close; before that, shutdown unblocks the hello read
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -44,12 +45,29 @@ func (c *conn) displayID() string {
 }
 
 // shutdown asks the writer to send a close frame with code and text and end
-// the connection. Only the first call's code is used.
+// the connection. Only the first call's code is used. Before the hello has
+// been accepted there is no writer: shutdown then ends the pending hello read
+// at once, and serve sends the close frame.
 func (c *conn) shutdown(code int, text string) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeText = code, text
 		close(c.done)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.live {
+			_ = c.ws.SetReadDeadline(time.Now())
+		}
 	})
+}
+
+// stopping reports whether shutdown was called.
+func (c *conn) stopping() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // closeWith writes a close frame and closes the socket; used only before
@@ -83,8 +101,17 @@ func (c *conn) serve() {
 	ws := c.ws
 	ws.SetReadLimit(maxDisplayMessage)
 	_ = ws.SetReadDeadline(time.Now().Add(c.h.opts.HelloWait))
+	// Checked after setting the deadline: a shutdown from now on moves it.
+	if c.stopping() {
+		c.closeWith(c.closeCode, c.closeText)
+		return
+	}
 	_, data, err := ws.ReadMessage()
 	if err != nil {
+		if c.stopping() {
+			c.closeWith(c.closeCode, c.closeText)
+			return
+		}
 		c.h.log.Debug("display left before hello", "remote", c.remote, "err", err)
 		_ = ws.Close()
 		return
@@ -111,12 +138,11 @@ func (c *conn) serve() {
 	}
 	c.mu.Lock()
 	c.id = id
+	c.live = true
 	c.mu.Unlock()
-	select {
-	case <-c.done: // revoked or shutting down while we were checking
+	if c.stopping() { // revoked or shutting down while we were checking
 		c.closeWith(c.closeCode, c.closeText)
 		return
-	default:
 	}
 
 	pos := st.Position()
@@ -201,12 +227,11 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		return send(f)
 	}
 	finish := func(err error) {
-		code, text := c.closeCode, c.closeText
-		select {
-		case <-c.done:
-		default:
-			code, text = websocket.CloseInternalServerErr, "write failed"
+		if err != nil {
+			c.shutdown(websocket.CloseInternalServerErr, "write failed")
 		}
+		// done is closed now, so closeCode and closeText are settled.
+		code, text := c.closeCode, c.closeText
 		if err == nil || code != websocket.CloseInternalServerErr {
 			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 		}
@@ -254,7 +279,6 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		}
 		if err != nil {
 			c.h.log.Info("display write failed", "remote", c.remote, "err", err)
-			c.shutdown(websocket.CloseInternalServerErr, "write failed")
 			finish(err)
 			return
 		}

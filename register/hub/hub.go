@@ -186,8 +186,10 @@ func (h *Hub) Count() int {
 }
 
 // Close sends every display a close frame (1001 going away), refuses new
-// ones, and waits until every connection's goroutines have ended or ctx is
-// done. It is safe to call more than once.
+// ones, and waits until every connection's goroutines have ended. When ctx
+// is done first (a display that does not read, so the close frame cannot be
+// written), the remaining sockets are closed hard and Close returns
+// ctx.Err() once their goroutines are gone. It is safe to call more than once.
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
@@ -205,6 +207,12 @@ func (h *Hub) Close(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		h.mu.Lock()
+		for c := range h.conns {
+			_ = c.ws.Close() // unblocks its reader and writer at once
+		}
+		h.mu.Unlock()
+		<-done
 		return ctx.Err()
 	}
 }

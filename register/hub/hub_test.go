@@ -1,0 +1,475 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+
+	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/stream"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// tlogWriter writes slog records to t.Log until the test ends.
+type tlogWriter struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (w *tlogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	w := &tlogWriter{t: t}
+	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// tokens is a hand-written Authorizer: token → display id.
+type tokens map[string]string
+
+func (ts tokens) Authorize(token, register string) (string, error) {
+	if id, ok := ts[token]; ok {
+		return id, nil
+	}
+	return "", ErrUnauthorized
+}
+
+// gate is a listener whose accepted connections block in Write while the
+// gate is shut: a display that has stopped reading, without relying on
+// kernel buffer sizes.
+type gate struct {
+	net.Listener
+	mu      sync.Mutex
+	open    chan struct{} // closed while the gate is open
+	blocked chan struct{} // signalled when a Write waits at the shut gate
+}
+
+func newGate(ln net.Listener) *gate {
+	g := &gate{Listener: ln, open: make(chan struct{}), blocked: make(chan struct{}, 1)}
+	close(g.open)
+	return g
+}
+
+func (g *gate) Accept() (net.Conn, error) {
+	c, err := g.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &gatedConn{Conn: c, g: g, closed: make(chan struct{})}, nil
+}
+
+func (g *gate) shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = make(chan struct{})
+}
+
+func (g *gate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	close(g.open)
+}
+
+type gatedConn struct {
+	net.Conn
+	g         *gate
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (c *gatedConn) Write(p []byte) (int, error) {
+	c.g.mu.Lock()
+	open := c.g.open
+	c.g.mu.Unlock()
+	select {
+	case <-open:
+	default:
+		select {
+		case c.g.blocked <- struct{}{}:
+		default:
+		}
+		select {
+		case <-open:
+		case <-c.closed:
+			return 0, net.ErrClosed
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *gatedConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+type fixture struct {
+	t       *testing.T
+	hub     *Hub
+	st      *stream.Stream
+	metrics *metrics.Metrics
+	srv     *httptest.Server
+	gate    *gate
+	url     string
+	n       int // messages published so far
+}
+
+func newFixture(t *testing.T, opts Options) *fixture {
+	t.Helper()
+	st := stream.New("1", "ep1", cart.Empty("1", "USD"), 256)
+	m := metrics.New()
+	h := New(map[string]*stream.Stream{"1": st}, tokens{"tok-a": "disp-a", "tok-b": "disp-b"}, m, testLogger(t), opts)
+	srv := httptest.NewUnstartedServer(h)
+	g := newGate(srv.Listener)
+	srv.Listener = g
+	srv.Start()
+	f := &fixture{t: t, hub: h, st: st, metrics: m, srv: srv, gate: g, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	t.Cleanup(func() {
+		if err := h.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		srv.Close()
+	})
+	return f
+}
+
+// publish makes a change and returns its seq.
+func (f *fixture) publish() uint64 {
+	f.t.Helper()
+	f.n++
+	c := cart.Empty("1", "USD")
+	c.State = cart.StateOpen
+	c.Message = fmt.Sprintf("change %d", f.n)
+	res, err := f.st.Publish(c, time.Now())
+	if err != nil || !res.Changed {
+		f.t.Fatalf("Publish: got %+v, %v; want a change", res, err)
+	}
+	return res.Seq
+}
+
+// frame is the part of every agent → display message the tests look at.
+type frame struct {
+	Type  string `json:"type"`
+	Epoch string `json:"epoch"`
+	Seq   uint64 `json:"seq"`
+	Code  string `json:"code"`
+	Cue   string `json:"cue"`
+}
+
+func (f *fixture) dial(token string, resume *protocol.Position) *websocket.Conn {
+	f.t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(f.url, nil)
+	if err != nil {
+		f.t.Fatalf("dial: %v", err)
+	}
+	f.t.Cleanup(func() { ws.Close() })
+	hello, _ := json.Marshal(protocol.Hello{Type: protocol.TypeHello, Register: "1", Token: token, Resume: resume})
+	if err := ws.WriteMessage(websocket.TextMessage, hello); err != nil {
+		f.t.Fatalf("write hello: %v", err)
+	}
+	if got := read(f.t, ws); got.Type != protocol.TypeWelcome {
+		f.t.Fatalf("first message: got %+v, want a welcome", got)
+	}
+	return ws
+}
+
+func read(t *testing.T, ws *websocket.Conn) frame {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var fr frame
+	if err := json.Unmarshal(data, &fr); err != nil {
+		t.Fatalf("decode %s: %v", data, err)
+	}
+	return fr
+}
+
+// readClose reads until the agent closes and returns the close code and text.
+func readClose(t *testing.T, ws *websocket.Conn) (int, string) {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		_, _, err := ws.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code, ce.Text
+		}
+		if err != nil {
+			t.Fatalf("read: got %v, want a close frame", err)
+		}
+	}
+}
+
+func TestOverflowSendsOneSnapshotThenContiguousDeltas(t *testing.T) {
+	f := newFixture(t, Options{QueueFrames: 2})
+	ws := f.dial("tok-a", nil)
+	if got := read(t, ws); got.Type != protocol.TypeSnapshot || got.Seq != 0 {
+		t.Fatalf("catch-up: got %+v, want snapshot at 0", got)
+	}
+
+	f.gate.shut()
+	first := f.publish()
+	<-f.gate.blocked // the writer holds delta 1 and cannot write it
+	var last uint64
+	for range 10 { // 2 fit in the queue, the rest overflow
+		last = f.publish()
+	}
+	f.gate.release()
+
+	check := func(want []frame) {
+		t.Helper()
+		for i, w := range want {
+			got := read(t, ws)
+			if got.Type != w.Type || got.Seq != w.Seq || got.Epoch != "ep1" {
+				t.Fatalf("frame %d: got %s at %d (epoch %q), want %s at %d", i, got.Type, got.Seq, got.Epoch, w.Type, w.Seq)
+			}
+		}
+	}
+	check([]frame{{Type: protocol.TypeDelta, Seq: first}, {Type: protocol.TypeSnapshot, Seq: last}})
+	for range 5 { // one at a time: a queue of 2 overflows easily
+		check([]frame{{Type: protocol.TypeDelta, Seq: f.publish()}})
+	}
+	if got := counterValue(t, f.metrics.Resyncs.WithLabelValues("slow")); got != 1 {
+		t.Errorf("slow resyncs: got %v, want 1", got)
+	}
+}
+
+func TestCueDoesNotBreakSeqTracking(t *testing.T) {
+	f := newFixture(t, Options{})
+	ws := f.dial("tok-a", nil)
+	read(t, ws) // snapshot at 0
+	s1 := f.publish()
+	if err := f.st.Cue(protocol.CueScanning); err != nil {
+		t.Fatal(err)
+	}
+	s2 := f.publish()
+	if err := f.st.Cue(protocol.CueScanning); err != nil {
+		t.Fatal(err)
+	}
+	s3 := f.publish()
+	want := []frame{
+		{Type: protocol.TypeDelta, Seq: s1},
+		{Type: protocol.TypeCue, Cue: protocol.CueScanning},
+		{Type: protocol.TypeDelta, Seq: s2},
+		{Type: protocol.TypeCue, Cue: protocol.CueScanning},
+		{Type: protocol.TypeDelta, Seq: s3},
+	}
+	for i, w := range want {
+		got := read(t, ws)
+		if got.Type != w.Type || got.Seq != w.Seq || got.Cue != w.Cue {
+			t.Fatalf("frame %d: got %+v, want %+v", i, got, w)
+		}
+	}
+	for _, reason := range []string{"slow", "gap", "requested"} {
+		if got := counterValue(t, f.metrics.Resyncs.WithLabelValues(reason)); got != 0 {
+			t.Errorf("%s resyncs: got %v, want 0", reason, got)
+		}
+	}
+}
+
+func TestResyncRequestSendsSnapshot(t *testing.T) {
+	f := newFixture(t, Options{})
+	ws := f.dial("tok-a", nil)
+	read(t, ws)
+	s1 := f.publish()
+	if got := read(t, ws); got.Type != protocol.TypeDelta || got.Seq != s1 {
+		t.Fatalf("got %+v, want delta %d", got, s1)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"resync"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, ws); got.Type != protocol.TypeSnapshot || got.Seq != s1 {
+		t.Fatalf("after resync: got %+v, want snapshot at %d", got, s1)
+	}
+	s2 := f.publish()
+	if got := read(t, ws); got.Type != protocol.TypeDelta || got.Seq != s2 {
+		t.Fatalf("after snapshot: got %+v, want delta %d", got, s2)
+	}
+}
+
+func TestResumeReplaysHistory(t *testing.T) {
+	f := newFixture(t, Options{})
+	s1, s2, s3 := f.publish(), f.publish(), f.publish()
+	ws := f.dial("tok-a", &protocol.Position{Epoch: "ep1", Seq: s1})
+	want := []frame{{Type: protocol.TypeResumed, Seq: s1}, {Type: protocol.TypeDelta, Seq: s2}, {Type: protocol.TypeDelta, Seq: s3}}
+	for i, w := range want {
+		if got := read(t, ws); got.Type != w.Type || got.Seq != w.Seq {
+			t.Fatalf("frame %d: got %+v, want %+v", i, got, w)
+		}
+	}
+}
+
+func TestHelloRejected(t *testing.T) {
+	f := newFixture(t, Options{})
+	tests := []struct {
+		name     string
+		hello    string
+		wantCode string
+	}{
+		{"wrong token", `{"type":"hello","register":"1","token":"nope"}`, protocol.CodeUnauthorized},
+		{"no token", `{"type":"hello","register":"1"}`, protocol.CodeUnauthorized},
+		{"unknown register", `{"type":"hello","register":"9","token":"tok-a"}`, protocol.CodeUnknownRegister},
+		{"resync first", `{"type":"resync"}`, protocol.CodeBadHello},
+		{"not json", `hello`, protocol.CodeBadJSON},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, _, err := websocket.DefaultDialer.Dial(f.url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			if err := ws.WriteMessage(websocket.TextMessage, []byte(tc.hello)); err != nil {
+				t.Fatal(err)
+			}
+			got := read(t, ws)
+			if got.Type != protocol.TypeError || got.Code != tc.wantCode {
+				t.Fatalf("got %+v, want error %s", got, tc.wantCode)
+			}
+			if code, text := readClose(t, ws); code != websocket.ClosePolicyViolation || text != tc.wantCode {
+				t.Errorf("close: got %d %q, want %d %q", code, text, websocket.ClosePolicyViolation, tc.wantCode)
+			}
+		})
+	}
+}
+
+func TestDisconnectClosesOnlyThatDisplay(t *testing.T) {
+	f := newFixture(t, Options{})
+	a := f.dial("tok-a", nil)
+	b := f.dial("tok-b", nil)
+	read(t, a)
+	read(t, b)
+	if got := f.hub.Disconnect("disp-a"); got != 1 {
+		t.Fatalf("Disconnect: got %d, want 1", got)
+	}
+	if code, text := readClose(t, a); code != websocket.ClosePolicyViolation || text != "token revoked" {
+		t.Errorf("revoked display: got close %d %q, want %d %q", code, text, websocket.ClosePolicyViolation, "token revoked")
+	}
+	s := f.publish()
+	if got := read(t, b); got.Type != protocol.TypeDelta || got.Seq != s {
+		t.Errorf("other display: got %+v, want delta %d", got, s)
+	}
+	if got := f.hub.Disconnect("nobody"); got != 0 {
+		t.Errorf("Disconnect(nobody): got %d, want 0", got)
+	}
+}
+
+func TestCloseSendsGoingAwayAndWaits(t *testing.T) {
+	f := newFixture(t, Options{})
+	ws := f.dial("tok-a", nil)
+	read(t, ws)
+	closed := make(chan error, 1)
+	go func() { closed <- f.hub.Close(context.Background()) }()
+	if code, _ := readClose(t, ws); code != websocket.CloseGoingAway {
+		t.Errorf("close code: got %d, want %d", code, websocket.CloseGoingAway)
+	}
+	ws.Close()
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if got := f.hub.Count(); got != 0 {
+		t.Errorf("Count after Close: got %d, want 0", got)
+	}
+	if got := f.st.Subscribers(); got != 0 {
+		t.Errorf("subscribers after Close: got %d, want 0", got)
+	}
+	if err := f.hub.Close(context.Background()); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	// A display arriving after Close is turned away with 1001.
+	late, _, err := websocket.DefaultDialer.Dial(f.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	if code, _ := readClose(t, late); code != websocket.CloseGoingAway {
+		t.Errorf("late display: got close %d, want %d", code, websocket.CloseGoingAway)
+	}
+}
+
+// A display that connected but has not said hello yet must not hold up
+// Close until its hello deadline.
+func TestCloseDoesNotWaitForHello(t *testing.T) {
+	f := newFixture(t, Options{HelloWait: time.Hour})
+	ws, _, err := websocket.DefaultDialer.Dial(f.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for f.hub.Count() == 0 { // ServeHTTP registers the conn right after the upgrade
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- f.hub.Close(ctx) }()
+	if code, _ := readClose(t, ws); code != websocket.CloseGoingAway {
+		t.Errorf("close code: got %d, want %d", code, websocket.CloseGoingAway)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: got %v, want nil (it waited for the hello deadline)", err)
+	}
+}
+
+func TestSameOriginOrNone(t *testing.T) {
+	tests := []struct {
+		origin, host string
+		want         bool
+	}{
+		{"", "agent:7422", true},
+		{"http://agent:7422", "agent:7422", true},
+		{"https://agent:7422", "agent:7422", true},
+		{"https://evil.example", "agent:7422", false},
+		{"http://agent:7423", "agent:7422", false},
+		{"null", "agent:7422", false},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/v1/display", nil)
+		r.Host = tc.host
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		if got := sameOriginOrNone(r); got != tc.want {
+			t.Errorf("origin %q host %q: got %v, want %v", tc.origin, tc.host, got, tc.want)
+		}
+	}
+}
+
+// counterValue reads one counter.
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
