@@ -4,9 +4,12 @@ package discovery_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 
 	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/discovery/discoverytest"
+	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
 // TestMDNSVeth runs the advertiser in one namespace and the browser in
@@ -38,18 +42,21 @@ func TestMDNSVeth(t *testing.T) {
 		want := kind + " agent1/till1 " + addrs
 		return func(l string) bool { return l == want }
 	}
-	br.Expect(t, 10*time.Second, "added at 10.77.0.2", line("added", "10.77.0.2:7443"))
+	br.Expect(t, 10*time.Second, "added at 10.77.0.2 and fd77::2", line("added", "10.77.0.2:7443,[fd77::2]:7443"))
+	// The screen pairs with the fingerprint it was shown and connects.
+	br.Expect(t, 10*time.Second, "pinned TLS to 10.77.0.2", func(l string) bool { return l == "tls ok 10.77.0.2:7443" })
+	br.Expect(t, 10*time.Second, "pinned TLS to fd77::2", func(l string) bool { return l == "tls ok [fd77::2]:7443" })
 
 	// The agent's host is renumbered.
 	v.IP(t, v.B, "addr", "add", "10.77.0.3/24", "dev", v.IfB)
 	v.IP(t, v.B, "addr", "del", v.AddrB, "dev", v.IfB)
-	br.Expect(t, 10*time.Second, "re-added at 10.77.0.3", line("added", "10.77.0.3:7443"))
+	br.Expect(t, 10*time.Second, "re-added at 10.77.0.3", line("added", "10.77.0.3:7443,[fd77::2]:7443"))
 
 	// Partition: the display's cable is pulled, then plugged back in.
 	v.SetLink(t, v.A, false)
 	br.Expect(t, 10*time.Second, "removed during partition", func(l string) bool { return strings.HasPrefix(l, "removed agent1/till1") })
 	v.SetLink(t, v.A, true)
-	br.Expect(t, 10*time.Second, "added after recovery", line("added", "10.77.0.3:7443"))
+	br.Expect(t, 10*time.Second, "added after recovery", line("added", "10.77.0.3:7443,[fd77::2]:7443"))
 
 	// Goodbye: the agent stops.
 	adv.Stop(t)
@@ -70,8 +77,32 @@ func roleContext(t *testing.T) context.Context {
 }
 
 func roleAdvertiser(t *testing.T) {
+	id, err := tlsid.LoadOrCreate(t.TempDir(), tlsid.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", ":7443", id.ServerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer ln.Close()
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	})
+	a := ann("agent1", "till1", "Till 1", 7443)
+	a.Fingerprint = id.Fingerprint
 	adv := discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Host: "register1", PollInterval: 200 * time.Millisecond, Logger: testLogger(t)})
-	if err := adv.Advertise(roleContext(t), []discovery.Announcement{ann("agent1", "till1", "Till 1", 7443)}); err != nil {
+	if err := adv.Advertise(roleContext(t), []discovery.Announcement{a}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -79,6 +110,7 @@ func roleAdvertiser(t *testing.T) {
 func roleBrowser(t *testing.T) {
 	br := discovery.NewMDNSBrowser(discovery.BrowserConfig{Interval: 300 * time.Millisecond, Misses: 2, Logger: testLogger(t)})
 	ctx := roleContext(t)
+	dialed := false
 	discoverytest.Report("browsing")
 	err := br.Browse(ctx, func(ev discovery.Event) {
 		var eps []string
@@ -86,6 +118,24 @@ func roleBrowser(t *testing.T) {
 			eps = append(eps, ep.String())
 		}
 		discoverytest.Report("%s %s %s", ev.Kind, ev.Service.Key(), strings.Join(eps, ","))
+		if ev.Kind != discovery.EventAdded || dialed {
+			return
+		}
+		dialed = true // once: the first announcement's fingerprint is "shown at pairing"
+		cfg, err := tlsid.PinnedClientConfig(ev.Service.Fingerprint)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, ep := range ev.Service.Endpoints() {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", ep.String(), cfg)
+			if err != nil {
+				discoverytest.Report("tls failed %s: %v", ep, err)
+				continue
+			}
+			conn.Close()
+			discoverytest.Report("tls ok %s", ep)
+		}
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -195,12 +195,14 @@ func reportBench(b *testing.B, name, out string) {
 }
 
 // Veth is two network namespaces, A and B, joined by a veth pair:
-// interface IfA (address AddrA) in A and IfB (AddrB) in B. Both have lo up.
-// They are created with `ip netns add` and deleted when the test ends.
+// interface IfA (addresses AddrA, Addr6A) in A and IfB (AddrB, Addr6B) in
+// B. Both have lo up. They are created with `ip netns add` and deleted when
+// the test ends.
 type Veth struct {
-	A, B         string // namespace names
-	IfA, IfB     string // interface names
-	AddrA, AddrB string // addresses with prefix length, e.g. "10.77.0.1/24"
+	A, B           string // namespace names
+	IfA, IfB       string // interface names
+	AddrA, AddrB   string // IPv4 addresses with prefix length, e.g. "10.77.0.1/24"
+	Addr6A, Addr6B string // IPv6 unique local addresses, e.g. "fd77::1/64"
 }
 
 // NewVeth creates the two namespaces and the link between them, or skips
@@ -215,6 +217,7 @@ func NewVeth(tb testing.TB) *Veth {
 		A: "pdtest-a-" + id, B: "pdtest-b-" + id,
 		IfA: "va", IfB: "vb",
 		AddrA: "10.77.0.1/24", AddrB: "10.77.0.2/24",
+		Addr6A: "fd77::1/64", Addr6B: "fd77::2/64",
 	}
 	if out, err := exec.Command("ip", "netns", "add", v.A).CombinedOutput(); err != nil {
 		tb.Skipf("cannot create named network namespaces (%v: %s): veth tests skipped", err, out)
@@ -233,6 +236,8 @@ func NewVeth(tb testing.TB) *Veth {
 	}
 	mustIP(tb, "-n", v.A, "addr", "add", v.AddrA, "dev", v.IfA)
 	mustIP(tb, "-n", v.B, "addr", "add", v.AddrB, "dev", v.IfB)
+	mustIP(tb, "-n", v.A, "addr", "add", v.Addr6A, "dev", v.IfA, "nodad")
+	mustIP(tb, "-n", v.B, "addr", "add", v.Addr6B, "dev", v.IfB, "nodad")
 	v.SetLink(tb, v.A, true)
 	v.SetLink(tb, v.B, true)
 	return v
