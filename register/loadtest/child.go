@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/posdisplay/posdisplay/register/agent"
+	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
 // Environment of a child process.
@@ -31,6 +33,7 @@ const (
 	EnvProfileDir = "POSDISPLAY_LOADTEST_PROFILE_DIR"
 	envName       = "POSDISPLAY_LOADTEST_NAME"
 	envQueue      = "POSDISPLAY_LOADTEST_QUEUE_FRAMES"
+	envTLS        = "POSDISPLAY_LOADTEST_TLS"
 	// EnvAgentEnv adds space-separated KEY=VALUE pairs to the agent
 	// child's environment only, to try runtime settings on the agent
 	// (e.g. "GOGC=50 GOMEMLIMIT=24MiB") against untouched baselines.
@@ -75,8 +78,9 @@ func RaiseFileLimit() error {
 	return nil
 }
 
-// runChild serves kind on loopback, prints "READY posAddr displayAddr" on
-// out, and stops when in reaches EOF (the parent closed our stdin or died).
+// runChild serves kind on loopback, prints "READY posAddr displayAddr
+// fingerprint" on out (fingerprint "-" without TLS), and stops when in
+// reaches EOF (the parent closed our stdin or died).
 func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 	if err := RaiseFileLimit(); err != nil {
 		return err
@@ -102,7 +106,9 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
+	useTLS := os.Getenv(envTLS) == "1"
 	var posAddr, dispAddr string
+	fingerprint := "-"
 	var wait func() error
 	switch kind {
 	case "agent":
@@ -118,6 +124,7 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 		cfg.Display.Listen = "127.0.0.1:0"
 		cfg.State.Dir = dir
 		cfg.Display.Tokens = []string{DisplayToken}
+		cfg.Display.TLS = useTLS
 		// The default 50 messages/s (burst 100) per POS socket would
 		// reject the burst of 500 by design; lift it to measure fan-out.
 		cfg.POS.RateLimit, cfg.POS.RateBurst = 1e6, 1e6
@@ -133,6 +140,9 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 			return err
 		}
 		posAddr, dispAddr = a.POSAddr().String(), a.DisplayAddr().String()
+		if fp := a.Fingerprint(); fp != "" {
+			fingerprint = fp
+		}
 		done := make(chan error, 1)
 		go func() { done <- a.Run(ctx) }()
 		wait = func() error {
@@ -150,27 +160,53 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 		} else {
 			h = NewPollServer().Handler()
 		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		lns := []net.Listener{ln}
 		posAddr, dispAddr = ln.Addr().String(), ln.Addr().String()
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(ln) }()
+		if useTLS {
+			// Subscribers on a second listener with the agent's kind of
+			// certificate and TLS settings; the publisher stays plain, as
+			// the agent's POS listener does.
+			dir, err := os.MkdirTemp("", "loadtest-tls-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			id, err := tlsid.LoadOrCreate(dir, tlsid.Options{})
+			if err != nil {
+				return err
+			}
+			tln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			lns = append(lns, tls.NewListener(tln, id.ServerConfig()))
+			dispAddr, fingerprint = tln.Addr().String(), id.Fingerprint
+		}
+		done := make(chan error, len(lns))
+		for _, l := range lns {
+			go func() { done <- srv.Serve(l) }()
+		}
 		wait = func() error {
 			// Hijacked WebSockets are not closed by Close; the process exit
 			// ends them.
 			_ = srv.Close()
-			if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-				return err
+			var errs []error
+			for range lns {
+				if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+					errs = append(errs, err)
+				}
 			}
-			return nil
+			return errors.Join(errs...)
 		}
 	default:
 		return fmt.Errorf("%s=%q: want agent, relay or poll", EnvChild, kind)
 	}
-	if _, err := fmt.Fprintf(out, "READY %s %s\n", posAddr, dispAddr); err != nil {
+	if _, err := fmt.Fprintf(out, "READY %s %s %s\n", posAddr, dispAddr, fingerprint); err != nil {
 		return err
 	}
 	_, _ = io.Copy(io.Discard, bufio.NewReader(in)) // until the parent closes stdin

@@ -105,12 +105,16 @@ type wsDisplay struct {
 // dialDisplay connects a display and waits until it is subscribed: after
 // the agent's snapshot (or the relay's welcome). It returns the snapshot's
 // seq for the agent.
-func dialDisplay(ctx context.Context, impl, addr string, k int) (*wsDisplay, uint64, error) {
+func dialDisplay(ctx context.Context, dl *websocket.Dialer, impl, addr string, k int) (*wsDisplay, uint64, error) {
 	path := "/v1/display"
 	if impl == "relay" {
 		path = "/sub"
 	}
-	ws, _, err := dialer.DialContext(ctx, "ws://"+addr+path, nil)
+	scheme := "ws://"
+	if dl.TLSClientConfig != nil {
+		scheme = "wss://"
+	}
+	ws, _, err := dl.DialContext(ctx, scheme+addr+path, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("dial display: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
 // Server kinds a Scenario can measure.
@@ -30,10 +32,13 @@ const dialWorkers = 32
 // Scenario is one measured run: one server process, one POS sender and
 // Displays clients.
 type Scenario struct {
-	Impl     string   // ImplAgent, ImplRelay or ImplPoll
-	Shape    string   // label for the table, e.g. "steady" or "burst"
-	Displays int      // display (or poller) clients
-	Changes  []Change // the workload, sent in order
+	Impl     string // ImplAgent, ImplRelay or ImplPoll
+	Shape    string // label for the table, e.g. "steady" or "burst"
+	Displays int    // display (or poller) clients
+	// TLS serves displays over TLS (the agent's shipped default), pinned
+	// by the clients; for the relay, its subscribers. Not for polling.
+	TLS     bool
+	Changes []Change // the workload, sent in order
 	// Rate is changes per second; 0 sends them back to back (a burst).
 	Rate float64
 	// Settle bounds the wait for the last deliveries after the last send
@@ -47,15 +52,24 @@ type Scenario struct {
 	Stderr io.Writer
 }
 
+// Server is the server's label: Impl, with "+tls" when TLS is on.
+func (s Scenario) Server() string {
+	if s.TLS {
+		return s.Impl + "+tls"
+	}
+	return s.Impl
+}
+
 // Name is a unique, file-name-safe label of the scenario.
 func (s Scenario) Name() string {
-	return fmt.Sprintf("%s-%s-%d", s.Impl, s.Shape, s.Displays)
+	return fmt.Sprintf("%s-%s-%d", s.Server(), s.Shape, s.Displays)
 }
 
 // Result is what a scenario measured. Latencies run from the POS sender's
 // write of a change to a display's receipt of the frame that carries it.
 type Result struct {
 	Impl, Shape       string
+	TLS               bool
 	Displays, Changes int
 	P50, P99, Max     time.Duration // over every (display, change) delivery
 	AllP99            time.Duration // p99 over changes of the time until the last display had it
@@ -75,9 +89,12 @@ type Result struct {
 // sender and the displays, sends the workload, waits until every display
 // has every change (or Settle), and stops everything it started.
 func Run(ctx context.Context, s Scenario) (Result, error) {
-	res := Result{Impl: s.Impl, Shape: s.Shape, Displays: s.Displays, Changes: len(s.Changes)}
+	res := Result{Impl: s.Impl, Shape: s.Shape, TLS: s.TLS, Displays: s.Displays, Changes: len(s.Changes)}
 	if s.Displays < 1 || len(s.Changes) == 0 {
 		return res, errors.New("scenario needs displays and changes")
+	}
+	if s.TLS && s.Impl == ImplPoll {
+		return res, errors.New("the polling baseline has no TLS variant")
 	}
 	if s.Settle <= 0 {
 		s.Settle = 10 * time.Second
@@ -101,9 +118,16 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 
-	ch, err := startChild(s.Impl, s.Name(), s.QueueFrames, s.Stderr)
+	ch, err := startChild(s.Impl, s.Name(), s.TLS, s.QueueFrames, s.Stderr)
 	if err != nil {
 		return res, err
+	}
+	dl := dialer
+	if s.TLS {
+		if dl.TLSClientConfig, err = tlsid.PinnedClientConfig(ch.fp); err != nil {
+			_ = ch.stop()
+			return res, err
+		}
 	}
 	childStopped := false
 	defer func() {
@@ -144,7 +168,7 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 			}
 		}()
 		err = parallel(s.Displays, func(i int) error {
-			d, seq, err := dialDisplay(ctx, s.Impl, ch.disp, k)
+			d, seq, err := dialDisplay(ctx, &dl, s.Impl, ch.disp, k)
 			if err != nil {
 				return err
 			}

@@ -37,22 +37,24 @@ func TestScenarios(t *testing.T) {
 	}
 	tests := []struct {
 		impl, shape string
+		tls         bool
 		changes     []loadtest.Change
 		rate        float64
 	}{
-		{loadtest.ImplAgent, "steady", steady, 50},
-		{loadtest.ImplAgent, "burst", burst, 0},
-		{loadtest.ImplRelay, "steady", steady, 50},
-		{loadtest.ImplRelay, "burst", burst, 0},
-		{loadtest.ImplPoll, "burst", burst, 0},
+		{loadtest.ImplAgent, "steady", false, steady, 50},
+		{loadtest.ImplAgent, "burst", false, burst, 0},
+		{loadtest.ImplAgent, "burst", true, burst, 0},
+		{loadtest.ImplRelay, "steady", false, steady, 50},
+		{loadtest.ImplRelay, "burst", false, burst, 0},
+		{loadtest.ImplRelay, "burst", true, burst, 0},
+		{loadtest.ImplPoll, "burst", false, burst, 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.impl+"/"+tt.shape, func(t *testing.T) {
+		sc := loadtest.Scenario{Impl: tt.impl, Shape: tt.shape, TLS: tt.tls, Displays: 3, Changes: tt.changes, Rate: tt.rate,
+			Settle: 20 * time.Second, Stderr: tlog{t}}
+		t.Run(sc.Server()+"/"+tt.shape, func(t *testing.T) {
 			const displays = 3
-			res, err := loadtest.Run(t.Context(), loadtest.Scenario{
-				Impl: tt.impl, Shape: tt.shape, Displays: displays, Changes: tt.changes, Rate: tt.rate,
-				Settle: 20 * time.Second, Stderr: tlog{t},
-			})
+			res, err := loadtest.Run(t.Context(), sc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +75,7 @@ func TestScenarios(t *testing.T) {
 }
 
 // BenchmarkFanout measures POS change → delta at every display for the agent
-// and both baselines, in a steady 50 changes/s and a burst of 500, with 1,
+// (plain and TLS) and both baselines (the relay also plain and TLS), in a steady 50 changes/s and a burst of 500, with 1,
 // 10, 100 and 1000 displays (-short: 1 and 10, a 2 s steady run), reports
 // each scenario's figures as metrics, and prints them all as one table.
 // Run it with -benchtime=1x: each scenario runs once whatever b.N is.
@@ -98,6 +100,17 @@ func BenchmarkFanout(b *testing.B) {
 		changes []loadtest.Change
 		rate    float64
 	}{{"steady", steady, rate}, {"burst", burst, 0}}
+	// Each relay runs just before the agent it is compared with. The
+	// agent's display listener is TLS by default, so it is measured both
+	// ways, each against a relay with the same transport.
+	servers := []struct {
+		impl string
+		tls  bool
+	}{
+		{loadtest.ImplRelay, false}, {loadtest.ImplAgent, false},
+		{loadtest.ImplRelay, true}, {loadtest.ImplAgent, true},
+		{loadtest.ImplPoll, false},
+	}
 
 	loadBefore := loadtest.LoadAvg()
 	var (
@@ -107,13 +120,13 @@ func BenchmarkFanout(b *testing.B) {
 	)
 	for _, sh := range shapes {
 		for _, n := range counts {
-			for _, impl := range []string{loadtest.ImplRelay, loadtest.ImplAgent, loadtest.ImplPoll} {
-				name := fmt.Sprintf("shape=%s/displays=%d/server=%s", sh.name, n, impl)
+			for _, srv := range servers {
+				sc := loadtest.Scenario{Impl: srv.impl, TLS: srv.tls, Shape: sh.name, Displays: n, Changes: sh.changes, Rate: sh.rate,
+					Stderr: os.Stderr}
+				name := fmt.Sprintf("shape=%s/displays=%d/server=%s", sh.name, n, sc.Server())
 				b.Run(name, func(b *testing.B) {
-					res, err := loadtest.Run(context.Background(), loadtest.Scenario{
-						Impl: impl, Shape: sh.name, Displays: n, Changes: sh.changes, Rate: sh.rate,
-						QueueFrames: queueFrames(b), Stderr: os.Stderr,
-					})
+					sc.QueueFrames = queueFrames(b)
+					res, err := loadtest.Run(context.Background(), sc)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -132,7 +145,7 @@ func BenchmarkFanout(b *testing.B) {
 						order = append(order, name)
 					}
 					results[name] = res
-					if impl != loadtest.ImplRelay {
+					if srv.impl != loadtest.ImplRelay {
 						all := make([]loadtest.Result, 0, len(results))
 						for _, r := range results {
 							all = append(all, r)

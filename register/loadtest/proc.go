@@ -24,16 +24,20 @@ type child struct {
 	stdin    io.WriteCloser
 	pos      string // POS / publisher address
 	disp     string // display / subscriber address
+	fp       string // display listener's certificate fingerprint, "" without TLS
 	waitDone chan error
 }
 
 // startChild re-executes the test binary as a server of kind and waits
 // until it has bound its listeners.
-func startChild(kind, name string, queueFrames int, stderr io.Writer) (*child, error) {
+func startChild(kind, name string, useTLS bool, queueFrames int, stderr io.Writer) (*child, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), EnvChild+"="+kind, envName+"="+name)
 	if kind == ImplAgent {
 		cmd.Env = append(cmd.Env, strings.Fields(os.Getenv(EnvAgentEnv))...)
+	}
+	if useTLS {
+		cmd.Env = append(cmd.Env, envTLS+"=1")
 	}
 	if queueFrames > 0 {
 		cmd.Env = append(cmd.Env, envQueue+"="+strconv.Itoa(queueFrames))
@@ -62,8 +66,11 @@ func startChild(kind, name string, queueFrames int, stderr io.Writer) (*child, e
 	case line = <-lines:
 	case <-time.After(15 * time.Second):
 	}
-	if f := strings.Fields(line); len(f) == 3 && f[0] == "READY" {
+	if f := strings.Fields(line); len(f) == 4 && f[0] == "READY" {
 		c.pos, c.disp = f[1], f[2]
+		if f[3] != "-" {
+			c.fp = f[3]
+		}
 		go func() { c.waitDone <- cmd.Wait() }()
 		return c, nil
 	}
@@ -120,7 +127,10 @@ func (c *child) stop() error {
 		return err
 	case <-time.After(15 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-c.waitDone
+		select {
+		case <-c.waitDone:
+		case <-time.After(5 * time.Second): // Wait still copying stderr
+		}
 		return errors.New("child did not stop within 15 s; killed")
 	}
 }

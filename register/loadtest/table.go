@@ -11,13 +11,29 @@ import (
 	"time"
 )
 
-var implOrder = map[string]int{ImplAgent: 0, ImplRelay: 1, ImplPoll: 2}
+var implOrder = map[string]int{ImplAgent: 0, ImplRelay: 2, ImplPoll: 4}
 
-// RelayRatio returns r's p99 divided by the relay's p99 in the same shape
-// and display count among rs, or 0 when rs has no such relay result.
+func serverRank(r Result) int {
+	if r.TLS {
+		return implOrder[r.Impl] + 1
+	}
+	return implOrder[r.Impl]
+}
+
+// Server is the result's server label: Impl, with "+tls" when TLS was on.
+func (r Result) Server() string {
+	if r.TLS {
+		return r.Impl + "+tls"
+	}
+	return r.Impl
+}
+
+// RelayRatio returns r's p99 divided by the p99 of the relay with the same
+// TLS setting, shape and display count among rs (the plain relay for
+// polling), or 0 when rs has no such relay result.
 func RelayRatio(r Result, rs []Result) float64 {
 	for _, x := range rs {
-		if x.Impl == ImplRelay && x.Shape == r.Shape && x.Displays == r.Displays && x.P99 > 0 {
+		if x.Impl == ImplRelay && x.TLS == r.TLS && x.Shape == r.Shape && x.Displays == r.Displays && x.P99 > 0 {
 			return float64(r.P99) / float64(x.P99)
 		}
 	}
@@ -37,7 +53,7 @@ func WriteTable(w io.Writer, rs []Result) error {
 	rows := slices.Clone(rs)
 	slices.SortStableFunc(rows, func(a, b Result) int {
 		return cmp.Or(cmp.Compare(shapeOrder[a.Shape], shapeOrder[b.Shape]), cmp.Compare(a.Displays, b.Displays),
-			cmp.Compare(implOrder[a.Impl], implOrder[b.Impl]))
+			cmp.Compare(serverRank(a), serverRank(b)))
 	})
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shape\tdisplays\tserver\tchanges\tp50 ms\tp99 ms\tmax ms\tall-p99 ms\tp99/relay\tlost\tvia snapshot\tresyncs\tcpu s\tpeak RSS MB\t")
@@ -47,7 +63,7 @@ func WriteTable(w io.Writer, rs []Result) error {
 			ratio = fmt.Sprintf("%.2fx", x)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.2f\t%.1f\t\n",
-			r.Shape, r.Displays, r.Impl, r.Changes, ms(r.P50), ms(r.P99), ms(r.Max), ms(r.AllP99), ratio,
+			r.Shape, r.Displays, r.Server(), r.Changes, ms(r.P50), ms(r.P99), ms(r.Max), ms(r.AllP99), ratio,
 			r.Lost, r.Covered, r.Resyncs, r.CPU.Seconds(), float64(r.PeakRSS)/(1<<20))
 	}
 	return tw.Flush()
