@@ -17,6 +17,8 @@
 # 6. dpkg -r keeps /var/lib/posdisplay; dpkg -P removes it.
 # 7. Runs the arm64 (qemu-aarch64) and armhf (qemu-arm) agents' version and
 #    selfcheck.
+# 8. Starts the arm64 screen under qemu-aarch64 on Xvfb and checks that it
+#    draws (skipped without the arm64 GL libraries, xvfb and imagemagick).
 #
 # It installs and purges packages on this machine: run it as root on a
 # throwaway machine or CI runner. It refuses to touch a posdisplay-agent or
@@ -34,7 +36,7 @@ run_lintian=yes
 
 fail() { printf '\ntest-debs: FAIL: %s\n' "$*" >&2; exit 1; }
 note() { printf 'test-debs: %s\n' "$*" >&2; }
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -364,6 +366,45 @@ for a in $arches; do
 		--state-dir "$work/state-$a" 2>&1) || { echo "$out" >&2; fail "$a agent selfcheck under $q"; }
 	note "$a: $out"
 done
+
+# ---- 8. arm64 screen renders under qemu-aarch64 + Xvfb -----------------------
+
+# The cross-built Fyne binary starts and draws (software GL) with the arm64
+# libraries the cross build installed. Skipped where they are missing.
+case "$arches" in *arm64*)
+	phase "arm64 screen under qemu-aarch64 + Xvfb"
+	d=$work/x-posdisplay-screen-arm64
+	if [ ! -e /usr/lib/aarch64-linux-gnu/libGL.so.1 ] || ! command -v Xvfb >/dev/null || [ ! -x /usr/bin/import ]; then
+		note "skipped: needs libgl1:arm64 (cross build), xvfb and imagemagick"
+	else
+		dn=97
+		while [ -e "/tmp/.X$dn-lock" ]; do dn=$((dn + 1)); done
+		Xvfb ":$dn" -screen 0 1024x600x24 -nolisten tcp >/dev/null 2>&1 &
+		xvfb=$!
+		mkdir -p "$work/home"
+		HOME=$work/home DISPLAY=:$dn LANG=C.UTF-8 qemu-aarch64 -L / "$d/usr/bin/posdisplay-screen" \
+			>"$work/screen-arm64.log" 2>&1 &
+		scr=$!
+		ok=no
+		for _ in $(seq 1 30); do
+			sleep 1
+			kill -0 "$scr" 2>/dev/null || break
+			DISPLAY=:$dn /usr/bin/import -window root "$work/shot.png" 2>/dev/null || continue
+			colors=$(/usr/bin/convert "$work/shot.png" -format '%k' info: 2>/dev/null || echo 0)
+			if [ "${colors:-0}" -gt 1 ]; then ok=yes; break; fi
+		done
+		kill "$scr" 2>/dev/null || true
+		wait "$scr" 2>/dev/null || true
+		kill "$xvfb" 2>/dev/null || true
+		wait "$xvfb" 2>/dev/null || true
+		if [ "$ok" != yes ]; then
+			cat "$work/screen-arm64.log" >&2
+			fail "the arm64 screen did not draw a window within 30 s under qemu-aarch64"
+		fi
+		note "arm64 screen drew a window ($colors colours)"
+	fi
+	;;
+esac
 
 phase done
 total=$((($(date +%s%N) - t_start) / 1000000))
