@@ -106,7 +106,8 @@ func FingerprintDER(der []byte) string {
 // neither file exists. dir is created with mode 0700 if needed; both files
 // are written with mode 0600, atomically (temporary file, fsync, rename).
 // Existing but unusable files yield an error wrapping ErrCorrupt and are
-// left untouched.
+// left untouched. A loaded key file readable by group or others is set
+// back to 0600.
 func LoadOrCreate(dir string, opts Options) (*Identity, error) {
 	certPath := filepath.Join(dir, CertFile)
 	keyPath := filepath.Join(dir, KeyFile)
@@ -114,7 +115,18 @@ func LoadOrCreate(dir string, opts Options) (*Identity, error) {
 	keyPEM, keyErr := os.ReadFile(keyPath)
 	switch {
 	case certErr == nil && keyErr == nil:
-		return parse(certPEM, keyPEM, certPath, keyPath)
+		id, err := parse(certPEM, keyPEM, certPath, keyPath)
+		if err != nil {
+			return nil, err
+		}
+		// A key copied around (backup restore, manual edit) may have lost
+		// its mode: make it private again rather than serve with it.
+		if fi, err := os.Stat(keyPath); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(keyPath, 0o600); err != nil {
+				return nil, fmt.Errorf("tlsid: %s is readable by others and cannot be made private: %w", keyPath, err)
+			}
+		}
+		return id, nil
 	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
 		// first start
 	case errors.Is(certErr, fs.ErrNotExist) != errors.Is(keyErr, fs.ErrNotExist):

@@ -58,12 +58,18 @@ func TestLoadOrCreateCreatesThenLoads(t *testing.T) {
 		t.Errorf("certificate valid for %v, want about %v", got, Validity)
 	}
 
+	if err := os.Chmod(filepath.Join(dir, KeyFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	second, err := LoadOrCreate(dir, Options{})
 	if err != nil {
 		t.Fatalf("second LoadOrCreate: %v", err)
 	}
 	if second.Fingerprint != first.Fingerprint {
 		t.Errorf("reloaded fingerprint = %s, want %s (same identity)", second.Fingerprint, first.Fingerprint)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, KeyFile)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("key mode after loading a 0644 key = %v, want 0600", fi.Mode().Perm())
 	}
 }
 
