@@ -245,3 +245,27 @@ func TestVerifyPinNoCertificate(t *testing.T) {
 		t.Errorf("verifyPin(nil) = %v, want ErrUntrusted", err)
 	}
 }
+
+// FuzzParse feeds arbitrary file contents to the identity loader: a
+// damaged state directory must give ErrCorrupt, never a panic.
+func FuzzParse(f *testing.F) {
+	certPEM, keyPEM, err := create(time.Now(), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(certPEM, keyPEM)
+	f.Add(certPEM[:len(certPEM)/2], keyPEM)
+	f.Add([]byte{}, []byte("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"))
+	f.Fuzz(func(t *testing.T, certPEM, keyPEM []byte) {
+		id, err := parse(certPEM, keyPEM, "cert", "key")
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("parse error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		if id.Fingerprint != Fingerprint(id.Certificate.Leaf) {
+			t.Fatalf("fingerprint mismatch")
+		}
+	})
+}
