@@ -110,6 +110,9 @@ func (a *MDNSAdvertiser) Advertise(ctx context.Context, anns []Announcement) err
 		txts[i] = escapeTXT(raw)
 	}
 
+	if ctx.Err() != nil {
+		return nil
+	}
 	var (
 		servers  []*zeroconf.Server
 		curIfs   []string
