@@ -254,6 +254,15 @@ got=$(posdisplay-agent version) || fail "posdisplay-agent version failed"
 # directory be writable by the service user.
 out=$(runuser -u posdisplay -- posdisplay-agent selfcheck 2>&1) || { echo "$out" >&2; fail "selfcheck as posdisplay with the shipped conffile"; }
 note "$out"
+# Every documented default and the scanner examples, uncommented, must load
+# too: the file documents only keys the agent knows, with values it accepts.
+awk '/^# --- Barcode scanners/ {sc = 1}
+	!sc && /^# [a-z_]+ = / {sub(/^# /, "")}
+	sc && /^#( |   )(\[\[scanner\]\]|\[scanner\.|[a-z_]+ = )/ {sub(/^# ?/, "")}
+	{print}' /etc/posdisplay/agent.toml >"$work/agent-defaults.toml"
+grep -q '^\[\[scanner\]\]' "$work/agent-defaults.toml" || fail "test: scanner examples not found in agent.toml"
+out=$(posdisplay-agent selfcheck --config "$work/agent-defaults.toml" --state-dir "$work/state-defaults" 2>&1) ||
+	{ echo "$out" >&2; fail "agent.toml with every documented default uncommented does not load"; }
 # The conffile is not world-readable (it may hold tokens).
 runuser -u nobody -- cat /etc/posdisplay/agent.toml >/dev/null 2>&1 && fail "nobody can read agent.toml"
 # udev parses every rules file when it tests a device: our file must give no
