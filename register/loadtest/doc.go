@@ -9,6 +9,25 @@
 // POS sender, N displays or pollers) run in the parent and stamp send and
 // receipt times on the same monotonic clock.
 //
+// Latency runs from the POS sender's write of a change (a full cart on the
+// agent's real POS WebSocket, /v1/pos, with an allowed Origin) to a
+// display's receipt of the delta that carries it, so it includes the
+// agent's decoding and validation. A change a display receives through a
+// snapshot (after it fell behind) counts as delivered at the snapshot's
+// arrival and is reported as "via snapshot"; a change never seen within
+// Scenario.Settle counts as lost. The relay gets the agent's exact delta
+// bytes to broadcast; the polling server gets the bare cart.
+//
+// Usage (the table, about 2-3 minutes on 2 cores):
+//
+//	register/loadtest/bench.sh           # 1, 10, 100, 1000 displays
+//	register/loadtest/bench.sh -short    # 1 and 10 displays, 2 s steady: smoke run
+//
+// POSDISPLAY_LOADTEST_PROFILE_DIR=dir makes every child write CPU and heap
+// profiles and memory statistics there; POSDISPLAY_LOADTEST_AGENT_ENV adds
+// environment (e.g. "GOGC=50") to the agent child only;
+// POSDISPLAY_LOADTEST_QUEUE overrides the agent's display queue.
+//
 // The package owns only measurement: it never changes how the agent works,
 // binds only 127.0.0.1, and bounds every loop in count and time. It must not
 // be imported by product code.
