@@ -97,7 +97,9 @@ type Ingest struct {
 	// ScanAcks, when set, receives the ids of scans the page acknowledged.
 	ScanAcks func(register, id string)
 	// PageConnected, when set, is called when a page opens a socket for a
-	// register (the scan router re-sends unacknowledged scans).
+	// register, and when the newest page of a register closes while an
+	// older one stays open: in both cases the page that receives scans
+	// changed (the scan router re-sends unacknowledged scans).
 	PageConnected func(register string)
 
 	mu     sync.Mutex
@@ -285,7 +287,9 @@ func (in *Ingest) PageConnectedNow(register string) bool {
 }
 
 // Close sends every POS page a close frame (1001), refuses new sockets and
-// waits for the connection goroutines or ctx. Safe to call twice.
+// waits for the connection goroutines. When ctx ends first, the remaining
+// sockets are closed hard and Close returns ctx.Err() once their goroutines
+// are gone. Safe to call twice.
 func (in *Ingest) Close(ctx context.Context) error {
 	in.mu.Lock()
 	in.closed = true
@@ -303,6 +307,14 @@ func (in *Ingest) Close(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		in.mu.Lock()
+		for _, ps := range in.pages {
+			for _, p := range ps {
+				_ = p.ws.Close() // unblocks its reader and any write at once
+			}
+		}
+		in.mu.Unlock()
+		<-done
 		return ctx.Err()
 	}
 }

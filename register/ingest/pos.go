@@ -31,7 +31,23 @@ type posConn struct {
 	done      chan struct{}
 }
 
+// errClosing is returned for writes to a page that was sent a close frame:
+// nothing may follow it on the wire.
+var errClosing = errors.New("POS socket is closing")
+
+func (p *posConn) stopping() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (p *posConn) writeJSON(v any) error {
+	if p.stopping() {
+		return errClosing
+	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -144,6 +160,7 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 	err = p.readLoop()
 	in.mu.Lock()
 	ps := in.pages[p.register]
+	newest := len(ps) > 0 && ps[len(ps)-1] == p
 	for i, x := range ps {
 		if x == p {
 			in.pages[p.register] = append(ps[:i:i], ps[i+1:]...)
@@ -153,8 +170,14 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 	if len(in.pages[p.register]) == 0 {
 		delete(in.pages, p.register)
 	}
+	others := len(in.pages[p.register]) > 0
 	in.mu.Unlock()
 	gauge.Dec()
+	if newest && others && in.PageConnected != nil {
+		// Scans sent to this page and not acked go to the page that now
+		// receives scans; otherwise they would wait for their TTL.
+		in.PageConnected(p.register)
+	}
 	p.closeOnce.Do(func() {
 		close(p.done)
 		code := websocket.CloseNormalClosure
@@ -180,6 +203,14 @@ func (p *posConn) readLoop() error {
 		typ, r, err := ws.NextReader()
 		if err != nil {
 			return err
+		}
+		if p.stopping() {
+			// The close frame is out: keep reading only until the page
+			// answers it or the shutdown deadline passes; apply nothing.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return err
+			}
+			continue
 		}
 		extend()
 		buf = buf[:0]

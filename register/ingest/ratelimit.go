@@ -18,11 +18,13 @@ func (b *bucket) allow(now time.Time) bool {
 	if b.rate <= 0 {
 		return true
 	}
-	b.tokens += now.Sub(b.last).Seconds() * b.rate
-	if b.tokens > b.burst {
-		b.tokens = b.burst
+	if d := now.Sub(b.last); d > 0 { // a clock step back earns nothing, costs nothing
+		b.tokens += d.Seconds() * b.rate
+		if b.tokens > b.burst {
+			b.tokens = b.burst
+		}
+		b.last = now
 	}
-	b.last = now
 	if b.tokens < 1 {
 		return false
 	}
