@@ -167,7 +167,9 @@ func (r *Router) pump(register string) {
 
 // Run expires scans older than the TTL until ctx ends.
 func (r *Router) Run(ctx context.Context) error {
-	t := time.NewTicker(r.opts.TTL / 8)
+	// A scan is dropped at most TTL/8 late; the floor keeps a tiny
+	// configured TTL from panicking NewTicker or spinning.
+	t := time.NewTicker(max(r.opts.TTL/8, 10*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {

@@ -1,0 +1,443 @@
+package scanroute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+
+	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/scanner"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// tlogWriter writes slog records to t.Log until the test ends.
+type tlogWriter struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (w *tlogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	w := &tlogWriter{t: t}
+	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+var errNoPage = errors.New("no page")
+
+// fakePages is a hand-written Pages: it records what each register's page
+// was sent, and has no page for a register until connect.
+type fakePages struct {
+	mu        sync.Mutex
+	connected map[string]bool
+	sent      map[string][]string // scan ids in send order
+}
+
+func newFakePages() *fakePages {
+	return &fakePages{connected: map[string]bool{}, sent: map[string][]string{}}
+}
+
+func (p *fakePages) SendToPage(register string, v any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.connected[register] {
+		return errNoPage
+	}
+	s, ok := v.(protocol.Scan)
+	if !ok {
+		return fmt.Errorf("unexpected message %T", v)
+	}
+	p.sent[register] = append(p.sent[register], s.ID)
+	return nil
+}
+
+func (p *fakePages) set(register string, up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.connected[register] = up
+}
+
+// take returns and forgets what register's page was sent.
+func (p *fakePages) take(register string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.sent[register]
+	delete(p.sent, register)
+	return out
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type fixture struct {
+	r       *Router
+	pages   *fakePages
+	clock   *clock
+	metrics *metrics.Metrics
+	cues    *[]string
+}
+
+func newFixture(t *testing.T, opts Options) *fixture {
+	pages := newFakePages()
+	clk := &clock{now: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)}
+	m := metrics.New()
+	var mu sync.Mutex
+	cues := &[]string{}
+	opts.Now = clk.Now
+	opts.Cue = func(register string) { mu.Lock(); *cues = append(*cues, register); mu.Unlock() }
+	r := New(pages, m, testLogger(t), "ep", opts)
+	return &fixture{r: r, pages: pages, clock: clk, metrics: m, cues: cues}
+}
+
+// scan submits a scan read now and returns its id.
+func (f *fixture) scan(register, code string) string {
+	return f.r.Submit(register, scanner.Scan{Code: code, Symbology: "ean13", Source: "test", At: f.clock.Now()})
+}
+
+func (f *fixture) count(t *testing.T, outcome string) float64 {
+	t.Helper()
+	return counterValue(t, f.metrics.Scans.WithLabelValues(outcome))
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+func eq(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+func TestOneInFlightInOrder(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.pages.set("1", true)
+	a, b, c := f.scan("1", "A"), f.scan("1", "B"), f.scan("1", "C")
+	if got := f.pages.take("1"); !eq(got, []string{a}) {
+		t.Fatalf("before any ack: got %q, want only %q", got, a)
+	}
+	f.r.Ack("1", a)
+	if got := f.pages.take("1"); !eq(got, []string{b}) {
+		t.Fatalf("after ack of %s: got %q, want %q", a, got, b)
+	}
+	f.r.Ack("1", b)
+	f.r.Ack("1", c)
+	if got := f.pages.take("1"); !eq(got, []string{c}) {
+		t.Fatalf("after ack of %s: got %q, want %q", b, got, c)
+	}
+	if got := f.r.Pending("1"); got != 0 {
+		t.Errorf("pending: got %d, want 0", got)
+	}
+	if got := f.count(t, "acked"); got != 3 {
+		t.Errorf("acked: got %v, want 3", got)
+	}
+	if got := len(*f.cues); got != 3 {
+		t.Errorf("cues: got %d, want 3", got)
+	}
+}
+
+func TestIDsAreUniqueAndPrefixed(t *testing.T) {
+	f := newFixture(t, Options{})
+	seen := map[string]bool{}
+	for range 5 {
+		id := f.scan("1", "A")
+		if !strings.HasPrefix(id, "ep-") || seen[id] {
+			t.Fatalf("id %q: want unique, with prefix %q", id, "ep-")
+		}
+		seen[id] = true
+	}
+}
+
+func TestAckOfUnknownOrDuplicateIDChangesNothing(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.pages.set("1", true)
+	a, b := f.scan("1", "A"), f.scan("1", "B")
+	f.pages.take("1")
+	tests := []struct {
+		name, register, id string
+	}{
+		{"unknown id", "1", "ep-999"},
+		{"id of the next scan's register", "2", a},
+		{"empty id", "1", ""},
+	}
+	for _, tc := range tests {
+		f.r.Ack(tc.register, tc.id)
+		if got := f.r.Pending("1"); got != 2 {
+			t.Errorf("%s: pending got %d, want 2", tc.name, got)
+		}
+		if got := f.pages.take("1"); len(got) != 0 {
+			t.Errorf("%s: sent %q, want nothing", tc.name, got)
+		}
+	}
+	f.r.Ack("1", a)
+	f.r.Ack("1", a) // duplicate: the page acks a re-sent scan again
+	if got := f.r.Pending("1"); got != 1 {
+		t.Errorf("after duplicate ack: pending got %d, want 1", got)
+	}
+	if got := f.pages.take("1"); !eq(got, []string{b}) {
+		t.Errorf("after duplicate ack: sent %q, want %q once", got, b)
+	}
+	if got := f.count(t, "acked"); got != 1 {
+		t.Errorf("acked: got %v, want 1", got)
+	}
+}
+
+// A page may ack a later scan first (it took a re-sent scan out of order);
+// the head is still the one in flight.
+func TestAckOfQueuedScanKeepsHead(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.pages.set("1", true)
+	a, b, c := f.scan("1", "A"), f.scan("1", "B"), f.scan("1", "C")
+	f.pages.take("1")
+	f.r.Ack("1", b)
+	if got := f.pages.take("1"); len(got) != 0 {
+		t.Fatalf("head %s still in flight: sent %q, want nothing", a, got)
+	}
+	f.r.Ack("1", a)
+	if got := f.pages.take("1"); !eq(got, []string{c}) {
+		t.Fatalf("got %q, want %q", got, c)
+	}
+}
+
+func TestPageConnectedResendsInOrder(t *testing.T) {
+	f := newFixture(t, Options{})
+	a, b := f.scan("1", "A"), f.scan("1", "B") // no page yet
+	if got := f.pages.take("1"); len(got) != 0 {
+		t.Fatalf("without a page: sent %q", got)
+	}
+	f.pages.set("1", true)
+	f.r.PageConnected("1")
+	if got := f.pages.take("1"); !eq(got, []string{a}) {
+		t.Fatalf("page connected: got %q, want %q", got, a)
+	}
+	// The page reloads before acking: a is sent again, not b.
+	f.r.PageConnected("1")
+	if got := f.pages.take("1"); !eq(got, []string{a}) {
+		t.Fatalf("page reconnected: got %q, want %q again", got, a)
+	}
+	f.r.Ack("1", a)
+	if got := f.pages.take("1"); !eq(got, []string{b}) {
+		t.Fatalf("after ack: got %q, want %q", got, b)
+	}
+	f.r.PageConnected("2") // another register: nothing to send
+	if got := f.pages.take("2"); len(got) != 0 {
+		t.Errorf("register 2: sent %q, want nothing", got)
+	}
+}
+
+func TestRegistersAreIndependent(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.pages.set("1", true)
+	f.pages.set("2", true)
+	a1 := f.scan("1", "A")
+	a2 := f.scan("2", "A")
+	if got := f.pages.take("1"); !eq(got, []string{a1}) {
+		t.Errorf("register 1: got %q, want %q", got, a1)
+	}
+	if got := f.pages.take("2"); !eq(got, []string{a2}) {
+		t.Errorf("register 2: got %q, want %q", got, a2)
+	}
+	f.r.Ack("2", a1) // right id, wrong register
+	if got := f.r.Pending("1"); got != 1 {
+		t.Errorf("register 1 pending: got %d, want 1", got)
+	}
+}
+
+func TestExpireDropsOldestFirst(t *testing.T) {
+	const ttl = time.Minute
+	f := newFixture(t, Options{TTL: ttl})
+	f.pages.set("1", true)
+	a := f.scan("1", "A")
+	f.clock.advance(20 * time.Second)
+	b := f.scan("1", "B")
+	f.clock.advance(20 * time.Second)
+	c := f.scan("1", "C")
+	f.pages.take("1")
+
+	steps := []struct {
+		advance     time.Duration
+		wantPending int
+		wantSent    []string
+		wantDropped float64
+	}{
+		{20 * time.Second, 3, nil, 0},         // a is exactly TTL old: kept
+		{time.Second, 2, []string{b}, 1},      // a expired, b sent
+		{20 * time.Second, 1, []string{c}, 2}, // b expired, c sent
+		{10 * time.Second, 1, nil, 2},         // c is 51 s old
+		{11 * time.Second, 0, nil, 3},         // c expired
+	}
+	for i, s := range steps {
+		f.clock.advance(s.advance)
+		f.r.Expire()
+		if got := f.r.Pending("1"); got != s.wantPending {
+			t.Errorf("step %d: pending got %d, want %d", i, got, s.wantPending)
+		}
+		if got := f.pages.take("1"); !eq(got, s.wantSent) {
+			t.Errorf("step %d: sent %q, want %q", i, got, s.wantSent)
+		}
+		if got := f.count(t, "dropped"); got != s.wantDropped {
+			t.Errorf("step %d: dropped got %v, want %v", i, got, s.wantDropped)
+		}
+	}
+	f.r.Ack("1", a) // too late: ignored
+	if got := f.count(t, "acked"); got != 0 {
+		t.Errorf("late ack counted: got %v, want 0", got)
+	}
+}
+
+func TestMaxQueueDropsOldest(t *testing.T) {
+	f := newFixture(t, Options{MaxQueue: 3})
+	ids := []string{f.scan("1", "A"), f.scan("1", "B"), f.scan("1", "C")}
+	if got := f.count(t, "dropped"); got != 0 {
+		t.Fatalf("dropped at the limit: got %v, want 0", got)
+	}
+	d := f.scan("1", "D")
+	e := f.scan("1", "E")
+	if got := f.r.Pending("1"); got != 3 {
+		t.Errorf("pending: got %d, want 3", got)
+	}
+	if got := f.count(t, "dropped"); got != 2 {
+		t.Errorf("dropped: got %v, want 2", got)
+	}
+	f.pages.set("1", true)
+	f.r.PageConnected("1")
+	var got []string
+	for range 3 {
+		sent := f.pages.take("1")
+		got = append(got, sent...)
+		if len(sent) == 1 {
+			f.r.Ack("1", sent[0])
+		}
+	}
+	if want := []string{ids[2], d, e}; !eq(got, want) {
+		t.Errorf("delivered: got %q, want %q (oldest two dropped)", got, want)
+	}
+}
+
+func TestFailedSendIsRetriedOnReconnect(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.pages.set("1", true)
+	a := f.scan("1", "A")
+	f.pages.take("1")
+	f.pages.set("1", false) // page gone; the router hears nothing yet
+	f.r.Ack("1", "ep-unknown")
+	f.pages.set("1", true)
+	f.r.PageConnected("1")
+	if got := f.pages.take("1"); !eq(got, []string{a}) {
+		t.Fatalf("got %q, want %q re-sent", got, a)
+	}
+	if got := f.count(t, "delivered"); got != 2 {
+		t.Errorf("delivered: got %v, want 2 (first send and re-send)", got)
+	}
+}
+
+func TestRunDropsPendingOnShutdown(t *testing.T) {
+	f := newFixture(t, Options{TTL: time.Hour})
+	f.scan("1", "A")
+	f.scan("1", "B")
+	f.scan("2", "C")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.r.Run(ctx) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: got %v, want context.Canceled", err)
+	}
+	for _, reg := range []string{"1", "2"} {
+		if got := f.r.Pending(reg); got != 0 {
+			t.Errorf("register %s pending: got %d, want 0", reg, got)
+		}
+	}
+	if got := f.count(t, "dropped"); got != 3 {
+		t.Errorf("dropped: got %v, want 3", got)
+	}
+}
+
+func TestRunWithTinyTTL(t *testing.T) {
+	f := newFixture(t, Options{TTL: time.Nanosecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.r.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: got %v, want context.Canceled", err)
+	}
+}
+
+// Submit, Ack, PageConnected and Expire come from different goroutines in
+// the agent (scanner, POS reader, POS handler, Run). Whatever the
+// interleaving, every scan is acked or dropped exactly once, and the page
+// never sees a scan before the previous one was sent.
+func TestConcurrentUse(t *testing.T) {
+	f := newFixture(t, Options{MaxQueue: 1000})
+	f.pages.set("1", true)
+	const n = 200
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			f.scan("1", fmt.Sprint(i))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range 50 {
+			f.r.PageConnected("1")
+			f.r.Expire()
+		}
+	}()
+	acked := 0
+	for acked < n {
+		sent := f.pages.take("1")
+		for _, id := range sent {
+			f.r.Ack("1", id)
+		}
+		if len(sent) == 0 && f.r.Pending("1") > 0 {
+			f.r.PageConnected("1")
+		}
+		acked = int(f.count(t, "acked"))
+	}
+	wg.Wait()
+	if got := f.r.Pending("1"); got != 0 {
+		t.Errorf("pending: got %d, want 0", got)
+	}
+	if got := f.count(t, "dropped"); got != 0 {
+		t.Errorf("dropped: got %v, want 0", got)
+	}
+}
