@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make bench: the speed and memory targets, as benchmarks.
+#  1. agent fan-out table (POS accepted -> delta at every display, p50/p99/max,
+#     1/10/100/1000 displays, 50 changes/s and a burst of 500, agent CPU and
+#     peak RSS) against a bare relay and AJAX polling, measured in one run;
+#  2. discovery: agent start -> paired screen live (real mDNS in a private
+#     network namespace);
+#  3. scanner, stream, client and screen micro-benchmarks.
+# Extra arguments go to the fan-out run (e.g. -short for a smoke run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== fan-out (register/loadtest)"
+register/loadtest/bench.sh "$@"
+echo
+echo "== discovery: agent start -> screen live (display/enroll)"
+go test -run '^$' -bench 'BenchmarkDiscoveryConnect' -benchtime 10x ./display/enroll | grep -E 'Benchmark|ms/'
+echo
+echo "== micro-benchmarks"
+go test -run '^$' -bench . -benchmem -benchtime 2000x ./scanner ./register/stream ./display/client ./register/cart 2>&1 | grep -E '^(Benchmark|ok|FAIL)'
