@@ -144,6 +144,13 @@ func (c *conn) serve() {
 		c.closeWith(c.closeCode, c.closeText)
 		return
 	}
+	// A revocation whose Disconnect ran between Authorize and setting c.id
+	// did not see this connection; asking again closes that window (the
+	// registry forgets the token before Disconnect looks for connections).
+	if _, err := c.h.auth.Authorize(hello.Token, hello.Register); err != nil {
+		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
+		return
+	}
 
 	pos := st.Position()
 	if err := c.writeJSON(protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: c.h.opts.AgentID, Register: hello.Register, Position: pos}); err != nil {
@@ -178,7 +185,16 @@ func (c *conn) serve() {
 
 func (c *conn) readLoop() error {
 	ws := c.ws
-	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(c.h.opts.PongWait)) }
+	// Once the close frame is on its way the writer has set a short read
+	// deadline for the peer's answer; a display that keeps talking must not
+	// push it out again (it would hold Hub.Close for PongWait).
+	extend := func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.stopping() {
+			_ = ws.SetReadDeadline(time.Now().Add(c.h.opts.PongWait))
+		}
+	}
 	extend()
 	ws.SetPongHandler(func(string) error { extend(); return nil })
 	for {
@@ -236,7 +252,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 		}
 		// Give the peer a moment to answer the close, then unblock the reader.
+		c.mu.Lock() // ordered with readLoop's extend
 		_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+		c.mu.Unlock()
 		if err != nil {
 			_ = ws.Close()
 		}

@@ -473,3 +473,80 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// A display that ignores the close frame and keeps sending must not hold
+// Close until its pong deadline.
+func TestCloseDoesNotWaitForChattyDisplay(t *testing.T) {
+	f := newFixture(t, Options{})
+	ws := f.dial("tok-a", nil)
+	read(t, ws)
+	ws.SetCloseHandler(func(int, string) error { return nil }) // never answer the close
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- f.hub.Close(ctx) }()
+	if code, _ := readClose(t, ws); code != websocket.CloseGoingAway {
+		t.Fatalf("close code: got %d, want %d", code, websocket.CloseGoingAway)
+	}
+	var err error
+	for running := true; running; {
+		if werr := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"resync"}`)); werr != nil {
+			err = <-closed
+			break
+		}
+		select {
+		case err = <-closed:
+			running = false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		t.Fatalf("Close: got %v, want nil (the display's messages kept pushing the read deadline out)", err)
+	}
+}
+
+// revokingAuth authorizes once, then revokes the display (forgets the token
+// and calls Disconnect) before Authorize returns: the revocation races the
+// hello, as when store IT revokes a display that is just reconnecting.
+type revokingAuth struct {
+	hub     *Hub
+	mu      sync.Mutex
+	revoked bool
+}
+
+func (a *revokingAuth) Authorize(token, register string) (string, error) {
+	a.mu.Lock()
+	if a.revoked {
+		a.mu.Unlock()
+		return "", ErrUnauthorized
+	}
+	a.revoked = true
+	a.mu.Unlock()
+	a.hub.Disconnect("disp-a")
+	return "disp-a", nil
+}
+
+func TestRevocationDuringHelloIsNotMissed(t *testing.T) {
+	st := stream.New("1", "ep1", cart.Empty("1", "USD"), 16)
+	auth := &revokingAuth{}
+	h := New(map[string]*stream.Stream{"1": st}, auth, metrics.New(), testLogger(t), Options{})
+	auth.hub = h
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer h.Close(context.Background())
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","register":"1","token":"tok-a"}`)); err != nil {
+		t.Fatal(err)
+	}
+	got := read(t, ws)
+	if got.Type != protocol.TypeError || got.Code != protocol.CodeUnauthorized {
+		t.Fatalf("got %+v, want error %s", got, protocol.CodeUnauthorized)
+	}
+	if code, _ := readClose(t, ws); code != websocket.ClosePolicyViolation {
+		t.Errorf("close: got %d, want %d", code, websocket.ClosePolicyViolation)
+	}
+}
