@@ -16,4 +16,9 @@ echo "== discovery: agent start -> screen live (display/enroll)"
 go test -run '^$' -bench 'BenchmarkDiscoveryConnect' -benchtime 10x ./display/enroll | grep -E 'Benchmark|ms/'
 echo
 echo "== micro-benchmarks"
-go test -run '^$' -bench . -benchmem -benchtime 2000x ./scanner ./register/stream ./display/client ./register/cart 2>&1 | grep -E '^(Benchmark|ok|FAIL)'
+{
+  go test -run '^$' -bench 'Latency|Decode' -benchmem -benchtime 20000x ./scanner
+  go test -run '^$' -bench 'TwoScanners20PerSecond' -benchtime 5x ./scanner # each op is one second of scans
+  go test -run '^$' -bench . -benchmem ./register/stream ./register/cart ./display/client
+  go test -run '^$' -bench . -benchmem ./display
+} 2>&1 | grep -E '^(Benchmark|ok|FAIL)'
