@@ -70,12 +70,13 @@ func (s *Store) Load(register string) (cart.Cart, error) {
 // Save queues c to be written. It never blocks on the disk.
 func (s *Store) Save(c cart.Cart) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return
 	}
 	s.pending[c.Register] = c.Clone()
-	s.mu.Unlock()
+	// Under mu: Close closes wake only after setting closed under mu, so
+	// this send never hits a closed channel. It does not block.
 	select {
 	case s.wake <- struct{}{}:
 	default:
