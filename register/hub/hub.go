@@ -64,6 +64,11 @@ func (o *Options) defaults() {
 	if o.PongWait <= 0 {
 		o.PongWait = 60 * time.Second
 	}
+	if o.PongWait <= o.PingInterval {
+		// A ping interval configured above the pong wait would drop every
+		// idle display before its next ping: give it three pings.
+		o.PongWait = 3 * o.PingInterval
+	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = 10 * time.Second
 	}

@@ -550,3 +550,25 @@ func TestRevocationDuringHelloIsNotMissed(t *testing.T) {
 		t.Errorf("close: got %d, want %d", code, websocket.ClosePolicyViolation)
 	}
 }
+
+func TestOptionsDefaults(t *testing.T) {
+	tests := []struct {
+		name         string
+		in           Options
+		wantPing     time.Duration
+		wantPongWait time.Duration
+		wantQueue    int
+	}{
+		{"zero", Options{}, 20 * time.Second, 60 * time.Second, 64},
+		{"short ping", Options{PingInterval: 5 * time.Second}, 5 * time.Second, 60 * time.Second, 64},
+		{"ping above the pong wait", Options{PingInterval: 2 * time.Minute}, 2 * time.Minute, 6 * time.Minute, 64},
+		{"explicit", Options{PingInterval: time.Second, PongWait: 2 * time.Second, QueueFrames: 8}, time.Second, 2 * time.Second, 8},
+	}
+	for _, tc := range tests {
+		o := tc.in
+		o.defaults()
+		if o.PingInterval != tc.wantPing || o.PongWait != tc.wantPongWait || o.QueueFrames != tc.wantQueue {
+			t.Errorf("%s: got ping %v, pong wait %v, queue %d; want %v, %v, %d", tc.name, o.PingInterval, o.PongWait, o.QueueFrames, tc.wantPing, tc.wantPongWait, tc.wantQueue)
+		}
+	}
+}
