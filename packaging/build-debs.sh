@@ -95,9 +95,9 @@ apt_install() {
 		[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
 		apt-get update -qq >/dev/null 2>&1 || note "apt-get update reported errors (continuing with the indexes it got)"
 	fi
-	local pins=() log names n v i
+	local pins=() log names n v
 	log=$(mktemp)
-	for i in 1 2 3 4 5 6; do
+	for _ in 1 2 3 4 5 6; do
 		if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			"${missing[@]}" "${pins[@]}" >"$log" 2>&1; then
 			rm -f "$log"
@@ -107,7 +107,7 @@ apt_install() {
 		[ -n "$names" ] || break
 		for n in $names; do
 			v=$(apt-cache policy "$n" | awk '/Candidate:/ {print $2}')
-			[ -n "$v" ] && [ "$v" != "(none)" ] || continue
+			if [ -z "$v" ] || [ "$v" = "(none)" ]; then continue; fi
 			pins+=("${n%%:*}=$v" "$n=$v")
 			for fa in $(dpkg --print-foreign-architectures); do pins+=("${n%%:*}:$fa=$v"); done
 		done
@@ -216,7 +216,7 @@ retry() {
 ldflags_version="-X github.com/posdisplay/posdisplay/register/agent.Version=$version -X main.version=$version"
 
 build_agent() {
-	local a=$1 stage=$2 goarch goarm=
+	local a=$1 stage=$2 goarch goarm=""
 	case "$a" in amd64) goarch=amd64 ;; arm64) goarch=arm64 ;; armhf) goarch=arm goarm=7 ;; esac
 	[ -d cmd/posdisplay-agent ] || die "cmd/posdisplay-agent does not exist"
 	CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
@@ -225,7 +225,7 @@ build_agent() {
 }
 
 build_screen() {
-	local a=$1 stage=$2 goarch goarm= cc pkgconfig
+	local a=$1 stage=$2 goarch goarm="" cc pkgconfig
 	case "$a" in
 	amd64) goarch=amd64 cc=gcc pkgconfig=pkg-config ;;
 	arm64) goarch=arm64 cc=aarch64-linux-gnu-gcc pkgconfig=aarch64-linux-gnu-pkg-config ;;

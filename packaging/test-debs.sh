@@ -415,7 +415,7 @@ case "$arches" in *arm64*)
 	;;
 esac
 
-phase done
+phase "done"
 total=$((($(date +%s%N) - t_start) / 1000000))
 printf '\ntest-debs: PASS (%s)\n' "$version" >&2
 printf '  %s\n' "${timings[@]}" >&2
