@@ -3,8 +3,12 @@
 // directory), so that a restarted agent shows the right cart at once.
 //
 // Saves are asynchronous and coalesced: the caller never waits for the disk,
-// and while a write is in progress only the newest cart of a register is
-// kept for the next one. Close writes whatever is pending.
+// a register's file is written at most every WriteInterval (a cashier
+// scanning fast would otherwise fsync dozens of times a second, which costs
+// CPU and wears a Raspberry Pi's SD card), and only the newest cart of a
+// register is kept for the next write. Close writes whatever is pending. A
+// crash can thus lose at most the last WriteInterval of changes on disk;
+// the POS page re-sends its cart when it reconnects.
 package store
 
 import (
@@ -16,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/posdisplay/posdisplay/register/cart"
 )
@@ -28,9 +33,13 @@ type Store struct {
 	mu      sync.Mutex
 	pending map[string]cart.Cart
 	wake    chan struct{}
+	stop    chan struct{}
 	closed  bool
 	done    chan struct{}
 }
+
+// WriteInterval is the shortest time between two writes of the store.
+const WriteInterval = 250 * time.Millisecond
 
 // Open creates dir/carts if needed and starts the writer goroutine.
 func Open(dir string, logger *slog.Logger) (*Store, error) {
@@ -38,7 +47,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(d, 0o750); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	s := &Store{dir: d, log: logger, pending: map[string]cart.Cart{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &Store{dir: d, log: logger, pending: map[string]cart.Cart{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.loop()
 	return s, nil
 }
@@ -93,6 +102,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	close(s.stop)
 	close(s.wake)
 	<-s.done
 	return nil
@@ -100,10 +110,19 @@ func (s *Store) Close() error {
 
 func (s *Store) loop() {
 	defer close(s.done)
-	for range s.wake {
+	for {
+		_, open := <-s.wake
 		s.flush()
+		if !open {
+			return
+		}
+		t := time.NewTimer(WriteInterval)
+		select {
+		case <-t.C:
+		case <-s.stop:
+			t.Stop()
+		}
 	}
-	s.flush()
 }
 
 func (s *Store) flush() {
