@@ -93,11 +93,19 @@ type Stream struct {
 	mu      sync.Mutex
 	seq     uint64
 	cur     cart.Cart
-	hist    []*Frame // ring of the last histMax deltas, oldest first
+	hist    []*Frame // the last histMax deltas, oldest first
+	histLen int      // bytes of encoded deltas in hist
 	subs    map[*Sub]struct{}
 	snap    *Frame // cached snapshot of cur at seq
 	changed time.Time
 }
+
+// maxHistoryBytes bounds the encoded deltas kept per register, whatever the
+// history length: a delta that replaces a worst-case cart is about 2 MiB, so
+// 256 of them (a POS page alternating two such carts for five seconds) held
+// 550 MiB per register. 16 MiB keeps hundreds of ordinary deltas; a display
+// whose resume point was evicted gets a snapshot, as after any overrun.
+const maxHistoryBytes = 16 << 20
 
 // New returns the stream of register starting at seq 0 in epoch with initial
 // as its cart (the persisted cart of the last run, or an empty one).
@@ -156,11 +164,12 @@ func (s *Stream) Publish(c cart.Cart, at time.Time) (Result, error) {
 	s.snap = nil
 	s.changed = at
 	f := &Frame{Kind: protocol.TypeDelta, Seq: s.seq, Data: data, At: at}
-	if len(s.hist) == s.histMax {
-		copy(s.hist, s.hist[1:])
-		s.hist[len(s.hist)-1] = f
-	} else {
-		s.hist = append(s.hist, f)
+	s.hist = append(s.hist, f)
+	s.histLen += len(data)
+	for len(s.hist) > s.histMax || (s.histLen > maxHistoryBytes && len(s.hist) > 1) {
+		s.histLen -= len(s.hist[0].Data)
+		s.hist[0] = nil
+		s.hist = s.hist[1:]
 	}
 	for sub := range s.subs {
 		sub.push(f)
