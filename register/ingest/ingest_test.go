@@ -618,8 +618,11 @@ func TestCloseIgnoresMessagesAfterCloseFrame(t *testing.T) {
 	f := newFixture(t, Options{})
 	ws := f.dial()
 	ws.SetCloseHandler(func(int, string) error { return nil }) // do not answer the close
+	// Far below the 60 s read deadline that a page's messages used to renew.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	closed := make(chan error, 1)
-	go func() { closed <- f.in.Close(context.Background()) }()
+	go func() { closed <- f.in.Close(ctx) }()
 	if got := readClose(t, ws); got != websocket.CloseGoingAway {
 		t.Fatalf("close: got %d, want %d", got, websocket.CloseGoingAway)
 	}

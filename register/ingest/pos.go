@@ -27,6 +27,7 @@ type posConn struct {
 	remote   string
 
 	wmu       sync.Mutex
+	dmu       sync.Mutex // orders read-deadline updates (see extend)
 	closeOnce sync.Once
 	done      chan struct{}
 }
@@ -63,7 +64,9 @@ func (p *posConn) shutdown() {
 	p.closeOnce.Do(func() {
 		close(p.done)
 		_ = p.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "agent shutting down"), time.Now().Add(time.Second))
+		p.dmu.Lock()
 		_ = p.ws.SetReadDeadline(time.Now().Add(time.Second))
+		p.dmu.Unlock()
 	})
 }
 
@@ -194,7 +197,16 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 func (p *posConn) readLoop() error {
 	in, ws := p.in, p.ws
 	ws.SetReadLimit(in.opts.HardLimit)
-	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(posPongWait)) }
+	// Once shutdown has set the short deadline for the page's answer to the
+	// close frame, nothing may push it out again (not even this loop's
+	// first extend, when Close came before the reader started).
+	extend := func() {
+		p.dmu.Lock()
+		defer p.dmu.Unlock()
+		if !p.stopping() {
+			_ = ws.SetReadDeadline(time.Now().Add(posPongWait))
+		}
+	}
 	extend()
 	ws.SetPongHandler(func(string) error { extend(); return nil })
 	limiter := newBucket(in.opts.Rate, in.opts.Burst, in.opts.Now())
