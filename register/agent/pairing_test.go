@@ -157,6 +157,11 @@ func TestPairingEndToEnd(t *testing.T) {
 	if st := e.call(http.DefaultClient, "DELETE", e.adminBase()+"/v1/admin/displays/"+p.Display, e.admin, "", nil, nil); st != http.StatusOK {
 		t.Fatalf("revoke: %d", st)
 	}
+	var bye protocol.Error
+	readJSON(t, ws, &bye)
+	if bye.Type != protocol.TypeError || bye.Code != protocol.CodeUnauthorized {
+		t.Fatalf("after revoke: got %+v, want an unauthorized error", bye)
+	}
 	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, _, err := ws.ReadMessage(); !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
 		t.Fatalf("after revoke: got %v, want close 1008", err)

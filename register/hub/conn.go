@@ -31,6 +31,7 @@ type conn struct {
 	closeOnce sync.Once
 	closeCode int
 	closeText string
+	farewell  *protocol.Error // sent before the close frame, if set
 	resync    chan struct{}
 }
 
@@ -48,9 +49,13 @@ func (c *conn) displayID() string {
 // the connection. Only the first call's code is used. Before the hello has
 // been accepted there is no writer: shutdown then ends the pending hello read
 // at once, and serve sends the close frame.
-func (c *conn) shutdown(code int, text string) {
+func (c *conn) shutdown(code int, text string) { c.shutdownWith(code, text, nil) }
+
+// shutdownWith is shutdown that first sends farewell (an error message) when
+// the display is live, so that it can tell why it was dropped.
+func (c *conn) shutdownWith(code int, text string, farewell *protocol.Error) {
 	c.closeOnce.Do(func() {
-		c.closeCode, c.closeText = code, text
+		c.closeCode, c.closeText, c.farewell = code, text, farewell
 		close(c.done)
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -97,44 +102,49 @@ func (c *conn) write(data []byte) error {
 	return c.ws.WriteMessage(websocket.TextMessage, data)
 }
 
-func (c *conn) serve() {
+// serve answers the hello on the HTTP handler's goroutine. Once the display
+// is accepted it hands the connection to two fresh goroutines (reader and
+// writer) and returns true, so that net/http releases the buffers a running
+// handler pins (about 10 KB per display, and a deep TLS handshake stack).
+// It returns false when the connection was refused and is already closed.
+func (c *conn) serve() bool {
 	ws := c.ws
 	ws.SetReadLimit(maxDisplayMessage)
 	_ = ws.SetReadDeadline(time.Now().Add(c.h.opts.HelloWait))
 	// Checked after setting the deadline: a shutdown from now on moves it.
 	if c.stopping() {
 		c.closeWith(c.closeCode, c.closeText)
-		return
+		return false
 	}
 	_, data, err := ws.ReadMessage()
 	if err != nil {
 		if c.stopping() {
 			c.closeWith(c.closeCode, c.closeText)
-			return
+			return false
 		}
 		c.h.log.Debug("display left before hello", "remote", c.remote, "err", err)
 		_ = ws.Close()
-		return
+		return false
 	}
 	msg, perr := protocol.DecodeDisplay(data)
 	if perr != nil {
 		c.reject(perr.Code, perr.Field, perr.Message)
-		return
+		return false
 	}
 	if msg.Type != protocol.TypeHello {
 		c.reject(protocol.CodeBadHello, "type", "the first message must be a hello")
-		return
+		return false
 	}
 	hello := msg.Hello
 	st, ok := c.h.streams[hello.Register]
 	if !ok {
 		c.reject(protocol.CodeUnknownRegister, "register", "this agent has no register "+hello.Register)
-		return
+		return false
 	}
 	id, err := c.h.auth.Authorize(hello.Token, hello.Register)
 	if err != nil {
 		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
-		return
+		return false
 	}
 	c.mu.Lock()
 	c.id = id
@@ -142,20 +152,20 @@ func (c *conn) serve() {
 	c.mu.Unlock()
 	if c.stopping() { // revoked or shutting down while we were checking
 		c.closeWith(c.closeCode, c.closeText)
-		return
+		return false
 	}
 	// A revocation whose Disconnect ran between Authorize and setting c.id
 	// did not see this connection; asking again closes that window (the
 	// registry forgets the token before Disconnect looks for connections).
 	if _, err := c.h.auth.Authorize(hello.Token, hello.Register); err != nil {
 		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
-		return
+		return false
 	}
 
 	pos := st.Position()
 	if err := c.writeJSON(protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: c.h.opts.AgentID, Register: hello.Register, Position: pos}); err != nil {
 		_ = ws.Close()
-		return
+		return false
 	}
 	sub := stream.NewSub(c.h.opts.QueueFrames)
 	catchup, err := st.Subscribe(hello.Resume, sub)
@@ -163,12 +173,10 @@ func (c *conn) serve() {
 		c.h.log.Error("subscribe failed", "register", hello.Register, "err", err)
 		c.writeJSON(protocol.NewError(nil, protocol.CodeInternal, "", "could not build the snapshot"))
 		c.closeWith(websocket.CloseInternalServerErr, "internal")
-		return
+		return false
 	}
-	defer st.Unsubscribe(sub)
 	gauge := c.h.metrics.DisplaysConnected.WithLabelValues(hello.Register)
 	gauge.Inc()
-	defer gauge.Dec()
 	c.h.log.Info("display connected", "remote", c.remote, "display", id, "register", hello.Register, "resumed", len(catchup) > 0 && catchup[0].Kind == protocol.TypeResumed)
 
 	writerDone := make(chan struct{})
@@ -176,11 +184,17 @@ func (c *conn) serve() {
 		defer close(writerDone)
 		c.writeLoop(st, sub, catchup)
 	}()
-	err = c.readLoop()
-	c.shutdown(websocket.CloseNormalClosure, "")
-	<-writerDone
-	_ = ws.Close()
-	c.h.log.Info("display disconnected", "remote", c.remote, "display", id, "register", hello.Register, "err", err)
+	go func() {
+		defer c.h.remove(c)
+		err := c.readLoop()
+		c.shutdown(websocket.CloseNormalClosure, "")
+		<-writerDone
+		_ = ws.Close()
+		st.Unsubscribe(sub)
+		gauge.Dec()
+		c.h.log.Info("display disconnected", "remote", c.remote, "display", id, "register", hello.Register, "err", err)
+	}()
+	return true
 }
 
 func (c *conn) readLoop() error {
@@ -248,6 +262,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		}
 		// done is closed now, so closeCode and closeText are settled.
 		code, text := c.closeCode, c.closeText
+		if err == nil && c.farewell != nil {
+			_ = c.writeJSON(c.farewell)
+		}
 		if err == nil || code != websocket.CloseInternalServerErr {
 			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/stream"
 )
 
@@ -89,16 +90,18 @@ type Hub struct {
 	metrics  *metrics.Metrics
 	upgrader websocket.Upgrader
 
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu         sync.Mutex
+	conns      map[*conn]struct{}
+	pendingAll int
+	pendingIP  map[string]int
+	closed     bool
+	wg         sync.WaitGroup
 }
 
 // New returns a hub serving the given register streams.
 func New(streams map[string]*stream.Stream, auth Authorizer, m *metrics.Metrics, logger *slog.Logger, opts Options) *Hub {
 	opts.defaults()
-	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}}
+	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}, pendingIP: map[string]int{}}
 	h.upgrader = websocket.Upgrader{
 		// Displays send only a hello and pongs: a small read buffer keeps
 		// 1000 displays cheap. Writes of prepared frames bypass the write
@@ -144,8 +147,57 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.closeWith(websocket.CloseGoingAway, "shutting down")
 		return
 	}
-	defer h.remove(c)
-	c.serve()
+	if !h.admit(r.RemoteAddr) {
+		h.log.Warn("too many displays waiting for their hello; refusing", "remote", r.RemoteAddr)
+		c.closeWith(websocket.CloseTryAgainLater, "busy")
+		h.remove(c)
+		return
+	}
+	accepted := c.serve()
+	h.admitted(r.RemoteAddr)
+	if !accepted {
+		h.remove(c)
+	}
+}
+
+// Limits on sockets that have not said hello yet: the display listener is
+// on the store network, and each such socket holds a goroutine and buffers
+// for up to HelloWait.
+const (
+	maxPending      = 256
+	maxPendingPerIP = 16
+)
+
+// admit counts a socket waiting for its hello, or refuses it.
+func (h *Hub) admit(remote string) bool {
+	ip := hostOf(remote)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pendingAll >= maxPending || h.pendingIP[ip] >= maxPendingPerIP {
+		return false
+	}
+	h.pendingAll++
+	h.pendingIP[ip]++
+	return true
+}
+
+// admitted ends the hello phase of a socket counted by admit.
+func (h *Hub) admitted(remote string) {
+	ip := hostOf(remote)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pendingAll--
+	if h.pendingIP[ip]--; h.pendingIP[ip] <= 0 {
+		delete(h.pendingIP, ip)
+	}
+}
+
+func hostOf(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
 }
 
 func (h *Hub) add(c *conn) bool {
@@ -178,7 +230,8 @@ func (h *Hub) Disconnect(displayID string) int {
 	}
 	h.mu.Unlock()
 	for _, c := range victims {
-		c.shutdown(websocket.ClosePolicyViolation, "token revoked")
+		c.shutdownWith(websocket.ClosePolicyViolation, protocol.CodeUnauthorized,
+			protocol.NewError(nil, protocol.CodeUnauthorized, "token", "display token revoked"))
 	}
 	return len(victims)
 }

@@ -371,8 +371,8 @@ func TestDisconnectClosesOnlyThatDisplay(t *testing.T) {
 	if got := f.hub.Disconnect("disp-a"); got != 1 {
 		t.Fatalf("Disconnect: got %d, want 1", got)
 	}
-	if code, text := readClose(t, a); code != websocket.ClosePolicyViolation || text != "token revoked" {
-		t.Errorf("revoked display: got close %d %q, want %d %q", code, text, websocket.ClosePolicyViolation, "token revoked")
+	if code, text := readClose(t, a); code != websocket.ClosePolicyViolation || text != protocol.CodeUnauthorized {
+		t.Errorf("revoked display: got close %d %q, want %d %q", code, text, websocket.ClosePolicyViolation, protocol.CodeUnauthorized)
 	}
 	s := f.publish()
 	if got := read(t, b); got.Type != protocol.TypeDelta || got.Seq != s {
@@ -571,4 +571,56 @@ func TestOptionsDefaults(t *testing.T) {
 			t.Errorf("%s: got ping %v, pong wait %v, queue %d; want %v, %v, %d", tc.name, o.PingInterval, o.PongWait, o.QueueFrames, tc.wantPing, tc.wantPongWait, tc.wantQueue)
 		}
 	}
+}
+
+// TestSilentSocketsAreCapped: sockets that never say hello are limited per
+// address, so one device on the store network cannot pin unbounded
+// goroutines and buffers; a display that says hello frees its place.
+func TestSilentSocketsAreCapped(t *testing.T) {
+	f := newFixture(t, Options{})
+	var silent []*websocket.Conn
+	for i := 0; i < maxPendingPerIP; i++ {
+		ws, _, err := websocket.DefaultDialer.Dial(f.url, nil)
+		if err != nil {
+			t.Fatalf("silent socket %d: %v", i, err)
+		}
+		defer ws.Close()
+		silent = append(silent, ws)
+	}
+	// The hub counts a socket after its upgrade: wait until it has seen
+	// all of them, then one more is refused with 1013 (try again later).
+	waitPending := func(want int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			f.hub.mu.Lock()
+			n := f.hub.pendingAll
+			f.hub.mu.Unlock()
+			if n == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pending sockets: got %d, want %d", n, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitPending(maxPendingPerIP)
+	extra, _, err := websocket.DefaultDialer.Dial(f.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	if code, _ := readClose(t, extra); code != websocket.CloseTryAgainLater {
+		t.Fatalf("socket over the cap: got close %d, want 1013", code)
+	}
+	// One silent socket says hello: it is served, and frees a place.
+	hello, _ := json.Marshal(protocol.Hello{Type: protocol.TypeHello, Register: "1", Token: "tok-a"})
+	if err := silent[0].WriteMessage(websocket.TextMessage, hello); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, silent[0]); got.Type != protocol.TypeWelcome {
+		t.Fatalf("got %+v, want welcome", got)
+	}
+	waitPending(maxPendingPerIP - 1)
+	f.dial("tok-b", nil)
 }
