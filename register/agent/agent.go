@@ -271,44 +271,47 @@ func (a *Agent) Stream(register string) (*stream.Stream, bool) {
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent started", "version", Version, "agent", a.cfg.AgentID, "epoch", a.epoch,
 		"pos", a.posLn.Addr().String(), "display", a.dispLn.Addr().String(), "registers", a.cfg.Registers)
-	var wg sync.WaitGroup
+	// srv: the two HTTP servers; aux: the parts that feed them (scan
+	// router, scanners, mDNS, demo cashier), stopped first so that nothing
+	// is saved or sent after the sockets close.
+	var srv, aux sync.WaitGroup
 	errc := make(chan error, 3)
-	serve := func(srv *http.Server, ln net.Listener) {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	serve := func(hs *http.Server, ln net.Listener) {
+		defer srv.Done()
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}
-	wg.Add(2)
+	srv.Add(2)
 	go serve(a.posSrv, a.posLn)
 	go serve(a.dispSrv, a.dispLn)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wg.Add(1)
+	aux.Add(1)
 	go func() {
-		defer wg.Done()
+		defer aux.Done()
 		_ = a.router.Run(runCtx)
 	}()
 	if a.scanners != nil {
-		wg.Add(1)
+		aux.Add(1)
 		go func() {
-			defer wg.Done()
+			defer aux.Done()
 			_ = a.scanners.Run(runCtx, func(s scanner.Scan) { a.router.Submit(a.scanReg[s.Source], s) })
 		}()
 	}
 	if a.advertiser != nil {
-		wg.Add(1)
+		aux.Add(1)
 		go func() {
-			defer wg.Done()
+			defer aux.Done()
 			if err := a.advertiser.Advertise(runCtx, a.announcements()); err != nil {
 				a.log.Error("mDNS announcement failed; displays need a configured agent URL", "err", err)
 			}
 		}()
 	}
 	if a.cfg.Demo.Cashier {
-		wg.Add(1)
+		aux.Add(1)
 		go func() {
-			defer wg.Done()
+			defer aux.Done()
 			sim := &Cashier{Register: a.cfg.Registers[0], Currency: a.cfg.Currency, Pace: a.cfg.Demo.Pace.Duration, Submit: a.Submit}
 			if err := sim.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("demo cashier stopped", "err", err)
@@ -322,8 +325,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Error("listener failed", "err", runErr)
 	}
 	cancel()
+	aux.Wait()
 	a.shutdown()
-	wg.Wait()
+	srv.Wait()
 	a.log.Info("agent stopped")
 	return runErr
 }

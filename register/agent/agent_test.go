@@ -565,6 +565,7 @@ func TestConfigValidation(t *testing.T) {
 		{"short token", func(c *Config) { c.Display.Tokens = []string{"abc"} }},
 		{"listen", func(c *Config) { c.POS.Listen = "7421" }},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }},
+		{"POS on the network without a bridge token", func(c *Config) { c.POS.Listen = ":7421" }},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()

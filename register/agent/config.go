@@ -232,6 +232,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q must be host:port: %w", l.key, l.v, err))
 		}
 	}
+	if host, _, err := net.SplitHostPort(c.POS.Listen); err == nil && c.POS.BridgeToken == "" {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			errs = append(errs, fmt.Errorf("pos.listen: %q is reachable from the network, where anyone can fake an Origin header: set pos.bridge_token, or listen on 127.0.0.1", c.POS.Listen))
+		}
+	}
 	for _, o := range c.POS.AllowedOrigins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {

@@ -188,3 +188,27 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestScanAcksAreNotRateLimited: a page that used up its message budget can
+// still ack scans, or the scan queue would stall.
+func TestScanAcksAreNotRateLimited(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.POS.RateLimit, cfg.POS.RateBurst = 0.001, 1
+	r := start(t, cfg)
+	pageWS := dialPOS(t, r, "1")
+	writeJSON(t, pageWS, protocol.ClearMsg{Type: protocol.TypeClear, ID: protocol.StringID("a")}) // the whole budget
+	if _, e := answer(t, pageWS); e != nil {
+		t.Fatalf("first message: %+v", e)
+	}
+	writeJSON(t, pageWS, protocol.ClearMsg{Type: protocol.TypeClear, ID: protocol.StringID("b")})
+	if _, e := answer(t, pageWS); e == nil || e.Code != protocol.CodeRateLimited {
+		t.Fatalf("second message: got %+v, want rate_limited", e)
+	}
+	page := readPage(t, pageWS)
+	id := r.router.Submit("1", scanner.Scan{Code: "A", Source: "s"})
+	if s := readScan(t, page); s.ID != id {
+		t.Fatalf("got %+v", s)
+	}
+	ack(t, pageWS, id)
+	waitFor(t, func() bool { return r.router.Pending("1") == 0 })
+}

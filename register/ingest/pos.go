@@ -238,6 +238,16 @@ func (p *posConn) readLoop() error {
 			return err
 		}
 		buf = data[:0]
+		// Scan acks answer the agent's own messages: they never count
+		// against the rate limit (a dropped ack would hold the scan queue).
+		if len(data) <= maxAckSize && typ == websocket.TextMessage {
+			if msg, perr := protocol.DecodePOS(data); perr == nil && msg.Type == protocol.TypeAck {
+				if in.ScanAcks != nil {
+					in.ScanAcks(p.register, ackID(msg.ID))
+				}
+				continue
+			}
+		}
 		if !limiter.allow(in.opts.Now()) {
 			p.answer(protocol.NewError(peekID(data), protocol.CodeRateLimited, "", "too many messages per second"))
 			continue
@@ -276,6 +286,10 @@ func (p *posConn) answer(e *protocol.Error) {
 }
 
 var errTooLarge = errors.New("message too large")
+
+// maxAckSize bounds the messages checked for being a scan ack before the
+// rate limiter: an ack is {"type":"ack","id":"<64 bytes>"} at most.
+const maxAckSize = 256
 
 // readLimited reads r into buf up to limit bytes; more is errTooLarge.
 func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {

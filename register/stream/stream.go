@@ -151,6 +151,10 @@ func (s *Stream) Publish(c cart.Cart, at time.Time) (Result, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.publishLocked(c, at)
+}
+
+func (s *Stream) publishLocked(c cart.Cart, at time.Time) (Result, error) {
 	ops := cart.Diff(s.cur, c)
 	if len(ops) == 0 {
 		return Result{Seq: s.seq}, nil
@@ -180,9 +184,8 @@ func (s *Stream) Publish(c cart.Cart, at time.Time) (Result, error) {
 // Clear ends the sale: the cart becomes empty and idle, keeping its currency.
 func (s *Stream) Clear(at time.Time) (Result, error) {
 	s.mu.Lock()
-	currency := s.cur.Currency
-	s.mu.Unlock()
-	return s.Publish(cart.Empty(s.register, currency), at)
+	defer s.mu.Unlock()
+	return s.publishLocked(cart.Empty(s.register, s.cur.Currency), at)
 }
 
 // Snapshot returns a snapshot frame of the current cart.
