@@ -67,6 +67,26 @@ func startAgent(t testing.TB, stateDir, listen string) *runningAgent {
 	return r
 }
 
+// startPlainTLSAgent runs a TLS agent that announces nothing (for tests
+// outside a network namespace).
+func startPlainTLSAgent(t testing.TB, stateDir string) *runningAgent {
+	t.Helper()
+	cfg := agent.DefaultConfig()
+	cfg.AgentID = "till"
+	cfg.POS.Listen = "127.0.0.1:0"
+	cfg.Display.Listen = "127.0.0.1:0"
+	cfg.Display.TLS = true
+	cfg.State.Dir = stateDir
+	a, err := agent.New(cfg, logger(t), agent.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runningAgent{Agent: a, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- a.Run(ctx) }()
+	return r
+}
+
 func (r *runningAgent) stop() {
 	r.cancel()
 	<-r.done
@@ -153,14 +173,35 @@ func TestDiscoverPairFollow(t *testing.T) {
 	if svc.Name != "Front till" || svc.Fingerprint != a.Fingerprint() || svc.AgentID != "till" {
 		t.Fatalf("discovered %+v", svc)
 	}
-	p, err := enroll.Request(ctx, svc.Endpoints()[0].String(), "Lane 1 screen", svc.Fingerprint)
-	if err != nil {
-		t.Fatal(err)
+	// The screen shows a code for every agent it sees; store IT approves.
+	offers := make(chan []enroll.Offer, 16)
+	paired := make(chan enroll.Credentials, 1)
+	go func() {
+		c, err := enroll.Pair(ctx, tracker, enroll.PairOptions{Name: "Lane 1 screen", Poll: 50 * time.Millisecond,
+			OnOffers: func(o []enroll.Offer) { offers <- o }, Logger: logger(t)})
+		if err != nil {
+			t.Errorf("Pair: %v", err)
+		}
+		paired <- c
+	}()
+	var offer enroll.Offer
+	for offer.Code == "" {
+		select {
+		case o := <-offers:
+			if len(o) == 1 {
+				offer = o[0]
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("no pairing code offered")
+		}
 	}
-	a.approve(t, stateA, p.Code)
-	creds, err := p.Wait(ctx, 50*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
+	if offer.Agent != "till" || offer.Name != "Front till" {
+		t.Fatalf("offer: %+v", offer)
+	}
+	a.approve(t, stateA, offer.Code)
+	creds := <-paired
+	if creds.Fingerprint != a.Fingerprint() || creds.Register != "1" || creds.Token == "" {
+		t.Fatalf("credentials: %+v", creds)
 	}
 	credPath := filepath.Join(dir, "pairing.json")
 	if err := enroll.Save(credPath, creds); err != nil {
