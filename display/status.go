@@ -48,6 +48,8 @@ func statusText(st client.Status) (headline, help string, imp widget.Importance)
 		return "Display not paired with this register", "Please ask staff for help.", widget.DangerImportance
 	case client.StatusRejected:
 		return "Display not accepted by the register", "Please ask staff for help.", widget.DangerImportance
+	case client.StatusPairing:
+		return "This display is not paired yet", "Staff: on the register, run  posdisplay-agent pair CODE", widget.MediumImportance
 	case client.StatusLive:
 		return "Waiting for the register…", "", widget.MediumImportance
 	}

@@ -18,6 +18,9 @@ const (
 	StatusReconnecting Status = "reconnecting" // stream interrupted; the cart shown is stale
 	StatusUntrusted    Status = "untrusted"    // the agent's identity does not match the pairing
 	StatusRejected     Status = "rejected"     // the agent refused us (token revoked, unknown register)
+	// StatusPairing is set by the screen, not the client: the display is
+	// not paired yet and shows pairing codes (in View.Err) for store IT.
+	StatusPairing Status = "pairing"
 )
 
 // View is everything a screen needs to draw, as one immutable value. The

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/posdisplay/posdisplay/display"
+)
+
+// DefaultConfigPath is where the Debian package installs the config file.
+const DefaultConfigPath = "/etc/posdisplay/screen.toml"
+
+// fileConfig is /etc/posdisplay/screen.toml: how to reach the register, and
+// the look of the screens. Every key is documented in screen.toml.example.
+type fileConfig struct {
+	Connection     connection `toml:"connection"`
+	display.Config `toml:",inline"`
+}
+
+type connection struct {
+	// Name is how this screen is listed to store IT when pairing.
+	Name string `toml:"name"`
+	// StateDir keeps the pairing (token and pinned certificate, 0600) and
+	// the last good agent address.
+	StateDir string `toml:"state_dir"`
+	// Discovery finds the paired register over mDNS (default true).
+	Discovery bool `toml:"discovery"`
+	// Interfaces restricts mDNS browsing to these interfaces.
+	Interfaces []string `toml:"interfaces"`
+	// Fallback is the agent's address (host:port or wss:// URL) to try when
+	// multicast does not reach the register (VLANs), and to pair with.
+	Fallback string `toml:"fallback"`
+	// AgentURL, Register, Token and Fingerprint connect without pairing or
+	// discovery (a second screen on the register itself, or tests).
+	AgentURL    string `toml:"agent_url"`
+	Register    string `toml:"register"`
+	Token       string `toml:"token"`
+	Fingerprint string `toml:"fingerprint"`
+}
+
+func defaultFileConfig() fileConfig {
+	return fileConfig{
+		Connection: connection{Name: hostName(), StateDir: "/var/lib/posdisplay-screen", Discovery: true},
+		Config:     display.DefaultConfig(),
+	}
+}
+
+func loadConfig(path string, cfg *fileConfig) error {
+	md, err := toml.DecodeFile(path, cfg)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+func (c *fileConfig) validate() error {
+	var errs []error
+	if err := c.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	cn := c.Connection
+	if cn.AgentURL != "" && (cn.Register == "" || cn.Token == "") {
+		errs = append(errs, errors.New("connection.agent_url needs connection.register and connection.token"))
+	}
+	if cn.AgentURL == "" && cn.StateDir == "" {
+		errs = append(errs, errors.New("connection.state_dir must be set"))
+	}
+	if cn.AgentURL == "" && !cn.Discovery && cn.Fallback == "" {
+		errs = append(errs, errors.New("with connection.discovery off, set connection.fallback (or agent_url)"))
+	}
+	return errors.Join(errs...)
+}

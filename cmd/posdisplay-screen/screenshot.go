@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
+// screenshots saves the window's canvas as PNG files every interval, for
+// demos and tests without a monitor: shot-0001.png, … and latest.png.
+func screenshots(ctx context.Context, w fyne.Window, dir string, every time.Duration, log *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		imgs := make(chan image.Image, 1)
+		fyne.Do(func() { imgs <- w.Canvas().Capture() })
+		var img image.Image
+		select {
+		case img = <-imgs:
+		case <-ctx.Done():
+			return nil
+		}
+		if err := savePNG(filepath.Join(dir, fmt.Sprintf("shot-%04d.png", n)), img); err != nil {
+			log.Warn("screenshot failed", "err", err)
+			continue
+		}
+		_ = savePNG(filepath.Join(dir, "latest.png"), img)
+	}
+}
+
+func savePNG(path string, img image.Image) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".shot*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	// Renaming keeps readers from ever seeing half a PNG.
+	return os.Rename(f.Name(), path)
+}
