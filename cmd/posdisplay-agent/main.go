@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,10 +15,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/posdisplay/posdisplay/register/agent"
+	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
 func main() {
@@ -197,5 +201,29 @@ func selfcheck(args []string, stdout, stderr io.Writer) error {
 	f.Close()
 	os.Remove(f.Name())
 	fmt.Fprintf(stdout, "ok: posdisplay-agent %s, config valid, registers %s, state dir %s writable\n", agent.Version, strings.Join(cfg.Registers, ","), cfg.State.Dir)
+	if cfg.Display.TLS {
+		if fp, err := certFingerprint(filepath.Join(cfg.State.Dir, "tls", tlsid.CertFile)); err == nil {
+			fmt.Fprintf(stdout, "display TLS certificate fingerprint (sha256): %s\n", fp)
+		} else {
+			fmt.Fprintf(stdout, "display TLS certificate: not created yet (the agent creates it on its first start): %v\n", err)
+		}
+	}
 	return nil
+}
+
+// certFingerprint reads a PEM certificate and returns its fingerprint.
+func certFingerprint(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return "", fmt.Errorf("%s: no PEM certificate", path)
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return "", err
+	}
+	return tlsid.Fingerprint(c), nil
 }
