@@ -171,7 +171,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	pairSrv := &pairing.Server{
 		Pairer: pairing.NewPairer(a.registry, nil), Registry: a.registry, AgentID: cfg.AgentID,
 		Fingerprint: a.Fingerprint(), AdminToken: adminToken, Log: logger.With("part", "pairing"),
-		Revoked: func(id string) { a.hub.Disconnect(id) },
+		Revoked: func(id string) { a.hub.Revoke(id) },
 	}
 	if cfg.Discovery.Advertise {
 		if opts.Advertiser != nil {

@@ -154,9 +154,9 @@ func (c *conn) serve() bool {
 		c.closeWith(c.closeCode, c.closeText)
 		return false
 	}
-	// A revocation whose Disconnect ran between Authorize and setting c.id
+	// A revocation whose Revoke ran between Authorize and setting c.id
 	// did not see this connection; asking again closes that window (the
-	// registry forgets the token before Disconnect looks for connections).
+	// registry forgets the token before Revoke looks for connections).
 	if _, err := c.h.auth.Authorize(hello.Token, hello.Register); err != nil {
 		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
 		return false

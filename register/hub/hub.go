@@ -218,9 +218,22 @@ func (h *Hub) remove(c *conn) {
 	h.wg.Done()
 }
 
-// Disconnect closes every connection of the display with this id, at once
-// (used when its token is revoked). It returns how many were closed.
+// Revoke closes every connection of the display with this id at once,
+// telling it why (an unauthorized error, then close 1008): its token was
+// revoked. It returns how many were closed.
+func (h *Hub) Revoke(displayID string) int {
+	return h.closeDisplay(displayID, websocket.ClosePolicyViolation, protocol.CodeUnauthorized,
+		protocol.NewError(nil, protocol.CodeUnauthorized, "token", "display token revoked"))
+}
+
+// Disconnect closes every connection of the display with this id with
+// 1001 (going away); the display may reconnect and resume. It returns how
+// many were closed.
 func (h *Hub) Disconnect(displayID string) int {
+	return h.closeDisplay(displayID, websocket.CloseGoingAway, "disconnected by the agent", nil)
+}
+
+func (h *Hub) closeDisplay(displayID string, code int, text string, farewell *protocol.Error) int {
 	h.mu.Lock()
 	var victims []*conn
 	for c := range h.conns {
@@ -230,8 +243,7 @@ func (h *Hub) Disconnect(displayID string) int {
 	}
 	h.mu.Unlock()
 	for _, c := range victims {
-		c.shutdownWith(websocket.ClosePolicyViolation, protocol.CodeUnauthorized,
-			protocol.NewError(nil, protocol.CodeUnauthorized, "token", "display token revoked"))
+		c.shutdownWith(code, text, farewell)
 	}
 	return len(victims)
 }

@@ -362,14 +362,14 @@ func TestHelloRejected(t *testing.T) {
 	}
 }
 
-func TestDisconnectClosesOnlyThatDisplay(t *testing.T) {
+func TestRevokeClosesOnlyThatDisplay(t *testing.T) {
 	f := newFixture(t, Options{})
 	a := f.dial("tok-a", nil)
 	b := f.dial("tok-b", nil)
 	read(t, a)
 	read(t, b)
-	if got := f.hub.Disconnect("disp-a"); got != 1 {
-		t.Fatalf("Disconnect: got %d, want 1", got)
+	if got := f.hub.Revoke("disp-a"); got != 1 {
+		t.Fatalf("Revoke: got %d, want 1", got)
 	}
 	if code, text := readClose(t, a); code != websocket.ClosePolicyViolation || text != protocol.CodeUnauthorized {
 		t.Errorf("revoked display: got close %d %q, want %d %q", code, text, websocket.ClosePolicyViolation, protocol.CodeUnauthorized)
@@ -378,8 +378,8 @@ func TestDisconnectClosesOnlyThatDisplay(t *testing.T) {
 	if got := read(t, b); got.Type != protocol.TypeDelta || got.Seq != s {
 		t.Errorf("other display: got %+v, want delta %d", got, s)
 	}
-	if got := f.hub.Disconnect("nobody"); got != 0 {
-		t.Errorf("Disconnect(nobody): got %d, want 0", got)
+	if got := f.hub.Revoke("nobody"); got != 0 {
+		t.Errorf("Revoke(nobody): got %d, want 0", got)
 	}
 }
 
@@ -506,7 +506,7 @@ func TestCloseDoesNotWaitForChattyDisplay(t *testing.T) {
 }
 
 // revokingAuth authorizes once, then revokes the display (forgets the token
-// and calls Disconnect) before Authorize returns: the revocation races the
+// and calls Revoke) before Authorize returns: the revocation races the
 // hello, as when store IT revokes a display that is just reconnecting.
 type revokingAuth struct {
 	hub     *Hub
@@ -522,7 +522,7 @@ func (a *revokingAuth) Authorize(token, register string) (string, error) {
 	}
 	a.revoked = true
 	a.mu.Unlock()
-	a.hub.Disconnect("disp-a")
+	a.hub.Revoke("disp-a")
 	return "disp-a", nil
 }
 
@@ -623,4 +623,26 @@ func TestSilentSocketsAreCapped(t *testing.T) {
 	}
 	waitPending(maxPendingPerIP - 1)
 	f.dial("tok-b", nil)
+}
+
+// TestDisconnectLetsTheDisplayResume: a plain Disconnect (not a revocation)
+// closes with 1001, and the display may come back and resume.
+func TestDisconnectLetsTheDisplayResume(t *testing.T) {
+	f := newFixture(t, Options{})
+	a := f.dial("tok-a", nil)
+	snap := read(t, a)
+	if got := f.hub.Disconnect("disp-a"); got != 1 {
+		t.Fatalf("Disconnect: got %d, want 1", got)
+	}
+	if code, _ := readClose(t, a); code != websocket.CloseGoingAway {
+		t.Fatalf("got close %d, want 1001", code)
+	}
+	seq := f.publish()
+	b := f.dial("tok-a", &protocol.Position{Epoch: snap.Epoch, Seq: snap.Seq})
+	if got := read(t, b); got.Type != protocol.TypeResumed {
+		t.Fatalf("after Disconnect: got %+v, want resumed", got)
+	}
+	if got := read(t, b); got.Type != protocol.TypeDelta || got.Seq != seq {
+		t.Fatalf("got %+v, want delta %d", got, seq)
+	}
 }
