@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -43,9 +45,22 @@ type connection struct {
 
 func defaultFileConfig() fileConfig {
 	return fileConfig{
-		Connection: connection{Name: hostName(), StateDir: "/var/lib/posdisplay-screen", Discovery: true},
+		Connection: connection{Name: hostName(), StateDir: defaultStateDir(), Discovery: true},
 		Config:     display.DefaultConfig(),
 	}
+}
+
+// defaultStateDir is the user's state directory: the kiosk runs the screen
+// as the desktop user, so the pairing lives in $XDG_STATE_HOME (by default
+// ~/.local/state)/posdisplay-screen.
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "posdisplay-screen")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "posdisplay-screen")
+	}
+	return filepath.Join(os.TempDir(), "posdisplay-screen")
 }
 
 func loadConfig(path string, cfg *fileConfig) error {
