@@ -94,14 +94,17 @@ type Hub struct {
 	conns      map[*conn]struct{}
 	pendingAll int
 	pendingIP  map[string]int
-	closed     bool
-	wg         sync.WaitGroup
+	// loopbackExempt spares loopback peers the per-address limit (tests
+	// of the limit turn it off).
+	loopbackExempt bool
+	closed         bool
+	wg             sync.WaitGroup
 }
 
 // New returns a hub serving the given register streams.
 func New(streams map[string]*stream.Stream, auth Authorizer, m *metrics.Metrics, logger *slog.Logger, opts Options) *Hub {
 	opts.defaults()
-	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}, pendingIP: map[string]int{}}
+	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}, pendingIP: map[string]int{}, loopbackExempt: true}
 	h.upgrader = websocket.Upgrader{
 		// Displays send only a hello and pongs: a small read buffer keeps
 		// 1000 displays cheap. Writes of prepared frames bypass the write
@@ -161,10 +164,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Limits on sockets that have not said hello yet: the display listener is
-// on the store network, and each such socket holds a goroutine and buffers
-// for up to HelloWait.
+// on the store network, and each such socket holds a goroutine and about
+// 20 KB for up to HelloWait. Loopback peers (this machine's own processes,
+// e.g. a second screen on the register) only count towards the total.
 const (
-	maxPending      = 256
+	maxPending      = 1024
 	maxPendingPerIP = 16
 )
 
@@ -173,7 +177,7 @@ func (h *Hub) admit(remote string) bool {
 	ip := hostOf(remote)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.pendingAll >= maxPending || h.pendingIP[ip] >= maxPendingPerIP {
+	if h.pendingAll >= maxPending || (h.pendingIP[ip] >= maxPendingPerIP && !(h.loopbackExempt && isLoopback(ip))) {
 		return false
 	}
 	h.pendingAll++
@@ -190,6 +194,11 @@ func (h *Hub) admitted(remote string) {
 	if h.pendingIP[ip]--; h.pendingIP[ip] <= 0 {
 		delete(h.pendingIP, ip)
 	}
+}
+
+func isLoopback(ip string) bool {
+	a := net.ParseIP(ip)
+	return a != nil && a.IsLoopback()
 }
 
 func hostOf(remote string) string {

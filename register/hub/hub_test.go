@@ -578,6 +578,7 @@ func TestOptionsDefaults(t *testing.T) {
 // goroutines and buffers; a display that says hello frees its place.
 func TestSilentSocketsAreCapped(t *testing.T) {
 	f := newFixture(t, Options{})
+	f.hub.loopbackExempt = false // the test's sockets all come from 127.0.0.1
 	var silent []*websocket.Conn
 	for i := 0; i < maxPendingPerIP; i++ {
 		ws, _, err := websocket.DefaultDialer.Dial(f.url, nil)
