@@ -30,10 +30,12 @@ for _ in $(seq 50); do curl -fs "http://$pos/healthz" >/dev/null 2>&1 && break; 
 
 screen_flags=(--agent "ws://$disp/v1/display" --register 1 --token "$token")
 if [ -z "${DISPLAY:-}" ]; then
-  Xvfb :97 -screen 0 1024x600x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
+  n=97
+  while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+  Xvfb ":$n" -screen 0 1024x600x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
   pids+=($!)
-  sleep 1
-  DISPLAY=:97 bin/posdisplay-screen "${screen_flags[@]}" --screenshot-dir "$out/shots" --screenshot-every 5s 2>"$out/screen.log" &
+  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
+  DISPLAY=":$n" bin/posdisplay-screen "${screen_flags[@]}" --screenshot-dir "$out/shots" --screenshot-every 5s 2>"$out/screen.log" &
   pids+=($!)
   shots="no DISPLAY: the screen runs under Xvfb; screenshots every 5 s in $out/shots/"
 else
