@@ -19,8 +19,8 @@ const (
 	DefaultMinBackoff       = 100 * time.Millisecond
 	DefaultMaxBackoff       = 5 * time.Second
 	DefaultRejectedBackoff  = 30 * time.Second // a revoked token will not fix itself in 5 s
-	DefaultReadTimeout      = 15 * time.Second // three missed pongs
-	DefaultPingInterval     = 5 * time.Second
+	DefaultReadTimeout      = 6 * time.Second // three missed pongs: a silently dead link shows stale within 6 s
+	DefaultPingInterval     = 2 * time.Second
 	DefaultWriteTimeout     = 5 * time.Second
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultResyncTimeout    = 5 * time.Second
