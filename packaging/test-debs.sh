@@ -391,7 +391,10 @@ case "$arches" in *arm64*)
 		Xvfb ":$dn" -screen 0 1024x600x24 -nolisten tcp >/dev/null 2>&1 &
 		xvfb=$!
 		mkdir -p "$work/home"
+		# A fixed, unreachable agent address: the screen must not browse
+		# mDNS on this machine's real interfaces (it shows "connecting").
 		HOME=$work/home DISPLAY=:$dn LANG=C.UTF-8 qemu-aarch64 -L / "$d/usr/bin/posdisplay-screen" \
+			-config "$d/etc/posdisplay/screen.toml" -agent ws://127.0.0.1:9/v1/display -register 1 -token not-used-here \
 			>"$work/screen-arm64.log" 2>&1 &
 		scr=$!
 		ok=no
