@@ -19,7 +19,7 @@ const (
 	DefaultMinBackoff       = 100 * time.Millisecond
 	DefaultMaxBackoff       = 5 * time.Second
 	DefaultRejectedBackoff  = 30 * time.Second // a revoked token will not fix itself in 5 s
-	DefaultReadTimeout      = 6 * time.Second // three missed pongs: a silently dead link shows stale within 6 s
+	DefaultReadTimeout      = 6 * time.Second  // three missed pongs: a silently dead link shows stale within 6 s
 	DefaultPingInterval     = 2 * time.Second
 	DefaultWriteTimeout     = 5 * time.Second
 	DefaultHandshakeTimeout = 5 * time.Second
