@@ -106,6 +106,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Stop feeding the UI as soon as Fyne stops it (for example on
+	// SIGTERM, which Fyne handles itself).
+	a.Lifecycle().SetOnStopped(cancel)
 	conn, err := newConnector(o, log, d.Update)
 	if err != nil {
 		return err
@@ -157,10 +160,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	close(loopDone)
 	cancel()
 	<-quitter
-	<-done
-	log.Info("screen stopped")
+	// The background parts stop on ctx; one caught inside a fyne.Do while
+	// Fyne was shutting down may not come back, and must not keep a
+	// stopped screen from exiting (systemd would then have to kill it).
+	select {
+	case <-done:
+		log.Info("screen stopped")
+	case <-time.After(shutdownGrace):
+		log.Warn("screen stopped; a background part did not finish in time")
+	}
 	return nil
 }
+
+// shutdownGrace bounds how long a stopping screen waits for its parts.
+const shutdownGrace = 3 * time.Second
 
 func hostName() string {
 	h, err := os.Hostname()

@@ -28,11 +28,23 @@ func screenshots(ctx context.Context, w fyne.Window, dir string, every time.Dura
 		case <-t.C:
 		}
 		imgs := make(chan image.Image, 1)
-		fyne.Do(func() { imgs <- w.Canvas().Capture() })
+		fyne.Do(func() {
+			// While Fyne shuts down it runs queued calls after GL is gone;
+			// Capture then panics, and there is nothing left to capture.
+			defer func() {
+				if recover() != nil {
+					imgs <- nil
+				}
+			}()
+			imgs <- w.Canvas().Capture()
+		})
 		var img image.Image
 		select {
 		case img = <-imgs:
 		case <-ctx.Done():
+			return nil
+		}
+		if img == nil {
 			return nil
 		}
 		if err := savePNG(filepath.Join(dir, fmt.Sprintf("shot-%04d.png", n)), img); err != nil {
