@@ -406,6 +406,17 @@ case "$arches" in *arm64*)
 			if [ "${colors:-0}" -gt 1 ]; then ok=yes; break; fi
 		done
 		kill "$scr" 2>/dev/null || true
+		# It must stop on SIGTERM; do not let a hang block the whole run.
+		stopped=no
+		for _ in $(seq 1 40); do
+			kill -0 "$scr" 2>/dev/null || { stopped=yes; break; }
+			sleep 0.5
+		done
+		if [ "$stopped" != yes ]; then
+			kill -9 "$scr" 2>/dev/null || true
+			ok=no
+			note "the arm64 screen did not stop within 20 s of SIGTERM"
+		fi
 		wait "$scr" 2>/dev/null || true
 		kill "$xvfb" 2>/dev/null || true
 		wait "$xvfb" 2>/dev/null || true
