@@ -10,10 +10,11 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/posdisplay/posdisplay/register/atomicfile"
 )
 
 // Pairing is what a display learned when it was paired: which register,
@@ -356,23 +357,5 @@ func (f AddrFile) Load() (string, error) {
 
 // Save implements AddrStore.
 func (f AddrFile) Save(addr string) error {
-	dir := filepath.Dir(string(f))
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(string(f))+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	err = tmp.Chmod(0o600)
-	if err == nil {
-		if _, err = tmp.WriteString(addr + "\n"); err == nil {
-			err = tmp.Sync()
-		}
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), string(f))
+	return atomicfile.Write(string(f), []byte(addr+"\n"), 0o600)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+
+	"github.com/posdisplay/posdisplay/register/atomicfile"
 )
 
 // screenshots saves the window's canvas as PNG files every interval, for
@@ -56,18 +59,10 @@ func screenshots(ctx context.Context, w fyne.Window, dir string, every time.Dura
 }
 
 func savePNG(path string, img image.Image) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".shot*")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	// Renaming keeps readers from ever seeing half a PNG.
-	return os.Rename(f.Name(), path)
+	// Replaced atomically: a viewer never sees half a PNG.
+	return atomicfile.Write(path, buf.Bytes(), 0o644)
 }

@@ -23,9 +23,9 @@ import (
 	"time"
 
 	"github.com/posdisplay/posdisplay/discovery"
+	"github.com/posdisplay/posdisplay/register/atomicfile"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/pairing"
-	"github.com/posdisplay/posdisplay/register/store"
 	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
@@ -84,7 +84,7 @@ func Save(path string, c Credentials) error {
 	if err != nil {
 		return err
 	}
-	return store.WriteFileAtomic(path, append(data, '\n'), 0o600)
+	return atomicfile.Write(path, append(data, '\n'), 0o600)
 }
 
 // ErrFingerprintMismatch means the agent answering the pairing request did

@@ -27,8 +27,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/posdisplay/posdisplay/register/atomicfile"
 	"github.com/posdisplay/posdisplay/register/cart"
-	"github.com/posdisplay/posdisplay/register/store"
 )
 
 // File names in the state directory.
@@ -197,7 +197,7 @@ func (r *Registry) save(ds []Display) error {
 	if err != nil {
 		return err
 	}
-	if err := store.WriteFileAtomic(r.path, append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(r.path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("pairing: saving %s: %w", r.path, err)
 	}
 	return nil
@@ -220,7 +220,7 @@ func LoadOrCreateAdminToken(dir string) (string, error) {
 		return "", fmt.Errorf("pairing: %w", err)
 	}
 	t := NewToken()
-	if err := store.WriteFileAtomic(p, []byte(t+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(p, []byte(t+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("pairing: %w", err)
 	}
 	return t, nil

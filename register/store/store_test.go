@@ -84,23 +84,3 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		}
 	}
 }
-
-func TestWriteFileAtomicReplaces(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	for _, body := range []string{"first", "second"} {
-		if err := WriteFileAtomic(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		got, _ := os.ReadFile(p)
-		if string(got) != body {
-			t.Fatalf("got %q, want %q", got, body)
-		}
-	}
-	st, _ := os.Stat(p)
-	if st.Mode().Perm() != 0o600 {
-		t.Fatalf("perm got %v, want 0600", st.Mode().Perm())
-	}
-	if err := WriteFileAtomic(filepath.Join(t.TempDir(), "missing", "f"), nil, 0o600); err == nil {
-		t.Fatal("write into a missing directory: got nil error")
-	}
-}

@@ -30,6 +30,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/posdisplay/posdisplay/register/atomicfile"
 )
 
 // File names inside the state directory.
@@ -148,11 +150,11 @@ func LoadOrCreate(dir string, opts Options) (*Identity, error) {
 	}
 	// Key first: a crash between the two writes leaves "only key exists",
 	// which is reported as corrupt rather than silently regenerated.
-	if err := writeFileAtomic(keyPath, keyPEM); err != nil {
-		return nil, err
+	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("tlsid: writing %s: %w", keyPath, err)
 	}
-	if err := writeFileAtomic(certPath, certPEM); err != nil {
-		return nil, err
+	if err := atomicfile.Write(certPath, certPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("tlsid: writing %s: %w", certPath, err)
 	}
 	return parse(certPEM, keyPEM, certPath, keyPath)
 }
@@ -232,46 +234,6 @@ func parse(certPEM, keyPEM []byte, certPath, keyPath string) (*Identity, error) 
 		Certificate: tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: ek, Leaf: leaf},
 		Fingerprint: Fingerprint(leaf),
 	}, nil
-}
-
-// writeFileAtomic writes data to path with mode 0600 via a temporary file
-// in the same directory, fsyncs it, renames it into place and fsyncs the
-// directory, so a crash leaves either the old or the new file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("tlsid: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("tlsid: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("tlsid: writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("tlsid: syncing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("tlsid: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("tlsid: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // best effort: not every file system supports it
-		d.Close()
-	}
-	return nil
 }
 
 // ServerConfig returns a tls.Config for the agent's display listener.
