@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -78,47 +76,6 @@ func TestBucket(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestReadLimited(t *testing.T) {
-	const limit = 10
-	wrap := map[string]func(io.Reader) io.Reader{
-		"plain":     func(r io.Reader) io.Reader { return r },
-		"one byte":  iotest.OneByteReader,
-		"data+EOF":  iotest.DataErrReader,
-		"half read": iotest.HalfReader,
-	}
-	tests := []struct {
-		size    int
-		wantErr error
-	}{
-		{0, nil},
-		{1, nil},
-		{limit - 1, nil},
-		{limit, nil},
-		{limit + 1, errTooLarge},
-		{10 * limit, errTooLarge},
-	}
-	for name, w := range wrap {
-		for _, tc := range tests {
-			t.Run(fmt.Sprintf("%s/%d", name, tc.size), func(t *testing.T) {
-				in := strings.Repeat("x", tc.size)
-				for _, capacity := range []int{0, 4, 64} {
-					got, err := readLimited(w(strings.NewReader(in)), make([]byte, 0, capacity), limit)
-					if !errors.Is(err, tc.wantErr) {
-						t.Fatalf("cap %d: got err %v, want %v", capacity, err, tc.wantErr)
-					}
-					if err == nil && string(got) != in {
-						t.Fatalf("cap %d: got %q, want %q", capacity, got, in)
-					}
-				}
-			})
-		}
-	}
-	boom := errors.New("boom")
-	if _, err := readLimited(iotest.ErrReader(boom), nil, limit); !errors.Is(err, boom) {
-		t.Errorf("reader error: got %v, want %v", err, boom)
 	}
 }
 

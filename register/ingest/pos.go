@@ -210,7 +210,6 @@ func (p *posConn) readLoop() error {
 	extend()
 	ws.SetPongHandler(func(string) error { extend(); return nil })
 	limiter := newBucket(in.opts.Rate, in.opts.Burst, in.opts.Now())
-	buf := make([]byte, 0, 4096)
 	for {
 		typ, r, err := ws.NextReader()
 		if err != nil {
@@ -225,26 +224,27 @@ func (p *posConn) readLoop() error {
 			continue
 		}
 		extend()
-		buf = buf[:0]
-		data, err := readLimited(r, buf, in.opts.SoftLimit)
-		if errors.Is(err, errTooLarge) {
+		data, err := io.ReadAll(io.LimitReader(r, in.opts.SoftLimit+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(data)) > in.opts.SoftLimit {
 			if _, err := io.Copy(io.Discard, r); err != nil {
 				return err
 			}
 			p.answer(protocol.NewError(nil, protocol.CodeTooLarge, "", "message larger than the limit"))
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		buf = data[:0]
-		// Scan acks answer the agent's own messages: they never count
-		// against the rate limit (a dropped ack would hold the scan queue).
-		if len(data) <= maxAckSize && typ == websocket.TextMessage {
-			if msg, perr := protocol.DecodePOS(data); perr == nil && msg.Type == protocol.TypeAck {
-				if in.ScanAcks != nil {
-					in.ScanAcks(p.register, ackID(msg.ID))
-				}
+		text := typ == websocket.TextMessage
+		// A small message is decoded before the rate limiter so that scan
+		// acks, which answer the agent's own messages, never count against
+		// it (a dropped ack would hold the scan queue). It is decoded once.
+		var msg protocol.PosMessage
+		var perr *protocol.Error
+		decoded := text && len(data) <= maxAckSize
+		if decoded {
+			if msg, perr = protocol.DecodePOS(data); perr == nil && msg.Type == protocol.TypeAck {
+				p.ack(msg)
 				continue
 			}
 		}
@@ -252,19 +252,19 @@ func (p *posConn) readLoop() error {
 			p.answer(protocol.NewError(peekID(data), protocol.CodeRateLimited, "", "too many messages per second"))
 			continue
 		}
-		if typ != websocket.TextMessage {
+		if !text {
 			p.answer(protocol.NewError(nil, protocol.CodeBadJSON, "", "messages must be JSON text frames"))
 			continue
 		}
-		msg, perr := protocol.DecodePOS(data)
+		if !decoded {
+			msg, perr = protocol.DecodePOS(data)
+		}
 		if perr != nil {
 			p.answer(perr)
 			continue
 		}
 		if msg.Type == protocol.TypeAck {
-			if in.ScanAcks != nil {
-				in.ScanAcks(p.register, ackID(msg.ID))
-			}
+			p.ack(msg)
 			continue
 		}
 		seq, perr := in.apply(p.register, msg)
@@ -279,44 +279,33 @@ func (p *posConn) readLoop() error {
 	}
 }
 
+// ack hands a scan ack from the page to the scan router.
+func (p *posConn) ack(msg protocol.PosMessage) {
+	if p.in.ScanAcks != nil {
+		p.in.ScanAcks(p.register, ackID(msg.ID))
+	}
+}
+
 func (p *posConn) answer(e *protocol.Error) {
 	p.in.rejected(e)
 	p.in.log.Debug("POS message rejected", "register", p.register, "code", e.Code, "field", e.Field, "reason", e.Message)
 	_ = p.writeJSON(e)
 }
 
-var errTooLarge = errors.New("message too large")
-
 // maxAckSize bounds the messages checked for being a scan ack before the
 // rate limiter: an ack is {"type":"ack","id":"<64 bytes>"} at most.
 const maxAckSize = 256
 
-// readLimited reads r into buf up to limit bytes; more is errTooLarge.
-func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
-	for {
-		if int64(len(buf)) > limit {
-			return buf, errTooLarge
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			if int64(len(buf)) > limit {
-				return buf, errTooLarge
-			}
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
+// maxPeekSize bounds the rate-limited messages parsed for their id.
+const maxPeekSize = 64 << 10
 
 // peekID recovers a message id for error answers when the message was not
-// decoded (rate limited).
+// decoded (rate limited). Only small messages are looked at: parsing a
+// large one to answer "too many messages" would cost what the limit saves.
 func peekID(data []byte) protocol.ID {
+	if len(data) > maxPeekSize {
+		return nil
+	}
 	var env struct {
 		ID protocol.ID `json:"id"`
 	}
