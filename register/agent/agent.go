@@ -357,19 +357,11 @@ func (a *Agent) Submit(c cart.Cart) (uint64, error) {
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
-	st, ok := a.streams[c.Register]
-	if !ok {
-		return 0, fmt.Errorf("unknown register %q", c.Register)
+	seq, perr := a.ingest.Apply(c.Register, protocol.PosMessage{Type: protocol.TypeCart, Cart: &c})
+	if perr != nil {
+		return 0, perr
 	}
-	res, err := st.Publish(c, time.Now())
-	if err != nil {
-		return 0, err
-	}
-	if res.Changed {
-		a.store.Save(st.Cart())
-		a.metrics.Events.WithLabelValues("accepted", "cart").Inc()
-	}
-	return res.Seq, nil
+	return seq, nil
 }
 
 // announcements describe every register for mDNS.

@@ -121,8 +121,11 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/registers/{id}/cart", in.serveREST)
 }
 
-// result applies one decoded message to its register's stream.
-func (in *Ingest) apply(register string, msg protocol.PosMessage) (uint64, *protocol.Error) {
+// Apply applies one decoded, validated message (a cart or a clear) to
+// register's stream, persists the result and counts it as accepted. Every
+// way a cart enters the agent goes through here: the POS socket, the REST
+// endpoint and the demo cashier.
+func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *protocol.Error) {
 	st, ok := in.streams[register]
 	if !ok {
 		return 0, protocol.NewError(msg.ID, protocol.CodeUnknownRegister, "register", "this agent has no register "+register)
@@ -148,11 +151,8 @@ func (in *Ingest) apply(register string, msg protocol.PosMessage) (uint64, *prot
 	if res.Changed && in.saver != nil {
 		in.saver.Save(st.Cart())
 	}
+	in.metrics.Events.WithLabelValues("accepted", msg.Type).Inc()
 	return res.Seq, nil
-}
-
-func (in *Ingest) accepted(kind string) {
-	in.metrics.Events.WithLabelValues("accepted", kind).Inc()
 }
 
 func (in *Ingest) rejected(e *protocol.Error) {
@@ -196,12 +196,11 @@ func (in *Ingest) serveREST(w http.ResponseWriter, r *http.Request) {
 		}
 		msg = protocol.PosMessage{Type: protocol.TypeCart, Cart: c}
 	}
-	seq, perr := in.apply(register, msg)
+	seq, perr := in.Apply(register, msg)
 	if perr != nil {
 		fail(StatusFor(perr.Code), perr)
 		return
 	}
-	in.accepted(msg.Type)
 	writeJSON(w, http.StatusOK, protocol.Ack{Type: protocol.TypeAck, Seq: seq})
 }
 

@@ -267,12 +267,11 @@ func (p *posConn) readLoop() error {
 			p.ack(msg)
 			continue
 		}
-		seq, perr := in.apply(p.register, msg)
+		seq, perr := in.Apply(p.register, msg)
 		if perr != nil {
 			p.answer(perr)
 			continue
 		}
-		in.accepted(msg.Type)
 		if err := p.writeJSON(protocol.Ack{Type: protocol.TypeAck, ID: msg.ID, Seq: seq}); err != nil {
 			return err
 		}
