@@ -52,8 +52,40 @@ func (c *Credentials) Validate() error {
 		return errors.New("token")
 	case discovery.ValidateFingerprint(c.Fingerprint) != nil:
 		return errors.New("fingerprint")
+	case c.DisplayID != "" && !cart.ValidID(c.DisplayID):
+		return errors.New("display id")
 	}
 	return nil
+}
+
+// validOpen checks what an agent not yet trusted answers to a pairing
+// request: the code is shown on screen, the request id goes into a URL and
+// the secret into a header.
+func validOpen(o pairing.OpenResponse) error {
+	switch {
+	case len(o.Code) > 16 || len(pairing.NormalizeCode(o.Code)) != 8:
+		return errors.New("pairing code")
+	case !isHex(o.Request, 64):
+		return errors.New("request id")
+	case !isHex(o.Secret, 128):
+		return errors.New("request secret")
+	case discovery.ValidateID(o.Agent) != nil:
+		return errors.New("agent id")
+	}
+	return nil
+}
+
+// isHex reports whether s is 1 to max lowercase hex digits.
+func isHex(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrNotPaired is returned by Load when the screen has no credentials yet.
@@ -149,6 +181,9 @@ func Request(ctx context.Context, addr, name, expectFP string) (*Pending, error)
 	}
 	if !strings.EqualFold(o.Fingerprint, seen) {
 		return nil, fmt.Errorf("%w: agent says %s, presented %s", ErrFingerprintMismatch, o.Fingerprint, seen)
+	}
+	if err := validOpen(o); err != nil {
+		return nil, fmt.Errorf("enroll: the agent sent a bad %v", err)
 	}
 	return &Pending{Code: o.Code, Agent: o.Agent, Fingerprint: strings.ToLower(seen), Addr: addr, client: c, id: o.Request, secret: o.Secret}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/posdisplay/posdisplay/display/enroll"
+	"github.com/posdisplay/posdisplay/register/pairing"
 )
 
 func TestRequestChecksTheAnnouncedCertificate(t *testing.T) {
@@ -62,6 +63,26 @@ func TestCredentialsFile(t *testing.T) {
 		os.WriteFile(p, []byte(bad), 0o600)
 		if _, err := enroll.Load(p); err == nil || errors.Is(err, enroll.ErrNotPaired) {
 			t.Errorf("Load(%s): got %v, want a corrupt-file error", bad, err)
+		}
+	}
+}
+
+func TestValidOpenRejectsHostileAnswers(t *testing.T) {
+	good := pairing.OpenResponse{Request: "0123456789abcdef", Secret: strings.Repeat("ab", 16), Code: "ABCD-EFGH", Agent: "till"}
+	if err := enroll.ValidOpenForTest(good); err != nil {
+		t.Fatalf("good answer: %v", err)
+	}
+	for name, edit := range map[string]func(o *pairing.OpenResponse){
+		"code with controls": func(o *pairing.OpenResponse) { o.Code = "AB\x1b[2JCD" },
+		"long code":          func(o *pairing.OpenResponse) { o.Code = strings.Repeat("A", 4000) },
+		"path in request":    func(o *pairing.OpenResponse) { o.Request = "../../v1/admin/displays" },
+		"header in secret":   func(o *pairing.OpenResponse) { o.Secret = "ab\r\nX-Evil: 1" },
+		"agent with spaces":  func(o *pairing.OpenResponse) { o.Agent = "a b" },
+	} {
+		o := good
+		edit(&o)
+		if err := enroll.ValidOpenForTest(o); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }

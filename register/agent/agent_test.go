@@ -566,6 +566,9 @@ func TestConfigValidation(t *testing.T) {
 		{"listen", func(c *Config) { c.POS.Listen = "7421" }},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }},
 		{"POS on the network without a bridge token", func(c *Config) { c.POS.Listen = ":7421" }},
+		{"ping interval", func(c *Config) { c.Display.PingInterval = Duration{time.Nanosecond} }},
+		{"scan ttl", func(c *Config) { c.ScanTTL = Duration{-time.Second} }},
+		{"demo pace", func(c *Config) { c.Demo.Pace = Duration{time.Microsecond} }},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()

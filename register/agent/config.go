@@ -273,8 +273,20 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("scanner: %w", err))
 		}
 	}
-	if c.ScanTTL.Duration < 0 {
-		errs = append(errs, errors.New("scan_ttl: must be >= 0"))
+	// Durations: 0 takes the default; anything else within sane bounds (a
+	// 1 ns ping interval or cashier pace would spin a CPU).
+	for _, d := range []struct {
+		key      string
+		v        time.Duration
+		min, max time.Duration
+	}{
+		{"scan_ttl", c.ScanTTL.Duration, 100 * time.Millisecond, time.Hour},
+		{"display.ping_interval", c.Display.PingInterval.Duration, time.Second, 5 * time.Minute},
+		{"demo.pace", c.Demo.Pace.Duration, 50 * time.Millisecond, time.Minute},
+	} {
+		if d.v != 0 && (d.v < d.min || d.v > d.max) {
+			errs = append(errs, fmt.Errorf("%s: %v must be between %v and %v", d.key, d.v, d.min, d.max))
+		}
 	}
 	if c.State.Dir == "" {
 		errs = append(errs, errors.New("state.dir: must be set"))

@@ -1,0 +1,4 @@
+package enroll
+
+// ValidOpenForTest exposes validOpen to the external tests.
+var ValidOpenForTest = validOpen
