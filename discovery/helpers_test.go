@@ -3,26 +3,15 @@ package discovery_test
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/posdisplay/posdisplay/discovery"
+	"github.com/posdisplay/posdisplay/register/testlog"
 )
 
 const fp1 = "1111111111111111111111111111111111111111111111111111111111111111"
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tLogWriter struct{ t testing.TB }
-
-func (w tLogWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(b), "\n"))
-	return len(b), nil
-}
 
 func ann(agent, reg, name string, port int) discovery.Announcement {
 	return discovery.Announcement{
@@ -86,3 +75,5 @@ func run(t *testing.T, f func(ctx context.Context) error) (stop func()) {
 	t.Cleanup(stop)
 	return stop
 }
+
+func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }

@@ -15,6 +15,7 @@ import (
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/testlog"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -27,17 +28,6 @@ type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) Now() time.Time          { return c.t }
 func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
-
-type logWriter struct{ tb testing.TB }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.tb.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(logWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
 
 // newTestDisplay builds a Display in a headless test window of the given size.
 func newTestDisplay(tb testing.TB, size fyne.Size, cfg Config) (*Display, fyne.Window, *fakeClock) {
@@ -192,3 +182,5 @@ func hostileCart() cart.Cart {
 	}
 	return c
 }
+
+func testLogger(tb testing.TB) *slog.Logger { return testlog.New(tb, slog.LevelWarn) }

@@ -17,6 +17,7 @@ import (
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/register/agent"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/testlog"
 )
 
 const (
@@ -25,18 +26,6 @@ const (
 	register     = "1"
 	waitLong     = 10 * time.Second
 )
-
-// tlogWriter sends slog records to t.Log.
-type tlogWriter struct{ t testing.TB }
-
-func (w tlogWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
 
 // freeAddr reserves a loopback port and releases it, so that an agent (and
 // its restarted successor) can be told its address before it binds: the
@@ -269,3 +258,5 @@ func demoURL(a *testAgent) string {
 func displayURL(a *testAgent) string {
 	return fmt.Sprintf("http://%s/display#register=%s&token=%s", a.dispAddr, register, displayToken)
 }
+
+func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelWarn) }

@@ -22,6 +22,7 @@ import (
 	"github.com/posdisplay/posdisplay/display/client/clienttest"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/testlog"
 	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
@@ -31,17 +32,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // waitLimit only stops a broken test from hanging; nothing asserts speed.
 const waitLimit = 10 * time.Second
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // running is a Client under test with its Run goroutine.
 type running struct {
@@ -843,3 +833,5 @@ func TestSourceFeedback(t *testing.T) {
 		t.Errorf("Failed calls: got %q, want only the dead address", src.failed)
 	}
 }
+
+func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }

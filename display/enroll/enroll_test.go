@@ -23,19 +23,9 @@ import (
 	"github.com/posdisplay/posdisplay/register/agent"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/pairing"
+	"github.com/posdisplay/posdisplay/register/testlog"
 	"github.com/posdisplay/posdisplay/register/tlsid"
 )
-
-type tlog struct{ t testing.TB }
-
-func (w tlog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func logger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
 
 type runningAgent struct {
 	*agent.Agent
@@ -298,3 +288,5 @@ func BenchmarkDiscoveryConnect(b *testing.B) {
 	b.ReportMetric(float64(worst.Milliseconds()), "ms/worst")
 	fmt.Fprintln(os.Stderr, "start-to-live:", total/time.Duration(b.N), "worst:", worst)
 }
+
+func logger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelInfo) }

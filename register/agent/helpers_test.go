@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -28,18 +28,6 @@ const (
 	testOrigin = "http://pos.test"
 	testToken  = "display-token-0123456789"
 )
-
-// tlog writes slog records to t.Log.
-type tlogWriter struct{ t testing.TB }
-
-func (w tlogWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 func testConfig(t testing.TB) Config {
 	cfg := DefaultConfig()
@@ -299,3 +287,5 @@ func counterValue(t testing.TB, r *running, name string) float64 {
 	}
 	return 0
 }
+
+func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }

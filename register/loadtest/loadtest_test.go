@@ -12,17 +12,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/posdisplay/posdisplay/register/loadtest"
+	"github.com/posdisplay/posdisplay/register/testlog"
 )
 
 func TestMain(m *testing.M) {
 	loadtest.MaybeChild() // a server child never returns from here
 	goleak.VerifyTestMain(m)
 }
-
-// tlog sends the children's logs to the test log.
-type tlog struct{ tb testing.TB }
-
-func (w tlog) Write(p []byte) (int, error) { w.tb.Log(string(p)); return len(p), nil }
 
 // TestScenarios runs each server kind once with a few displays and checks
 // that the harness sees every change exactly once. It asserts no times.
@@ -51,7 +47,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, tt := range tests {
 		sc := loadtest.Scenario{Impl: tt.impl, Shape: tt.shape, TLS: tt.tls, Displays: 3, Changes: tt.changes, Rate: tt.rate,
-			Settle: 20 * time.Second, Stderr: tlog{t}}
+			Settle: 20 * time.Second, Stderr: testlog.Writer(t)}
 		t.Run(sc.Server()+"/"+tt.shape, func(t *testing.T) {
 			const displays = 3
 			res, err := loadtest.Run(t.Context(), sc)

@@ -16,33 +16,12 @@ import (
 
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/testlog"
 	"github.com/posdisplay/posdisplay/scanner"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// tlogWriter writes slog records to t.Log until the test ends.
-type tlogWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *tlogWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	w := &tlogWriter{t: t}
-	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 var errNoPage = errors.New("no page")
@@ -441,3 +420,5 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("dropped: got %v, want 0", got)
 	}
 }
+
+func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }
