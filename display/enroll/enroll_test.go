@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,42 +32,26 @@ type runningAgent struct {
 	*agent.Agent
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
 }
 
-// startAgent runs an agent that announces itself over mDNS on lo (inside
-// the test's private network namespace only).
-func startAgent(t testing.TB, stateDir, listen string) *runningAgent {
+// startAgent runs a TLS agent for register 1. With announce it also
+// announces itself over mDNS on lo, which only tests inside their own
+// network namespace may do.
+func startAgent(t testing.TB, stateDir string, announce bool) *runningAgent {
 	t.Helper()
 	cfg := agent.DefaultConfig()
 	cfg.AgentID = "till"
 	cfg.Registers = []string{"1"}
 	cfg.POS.Listen = "127.0.0.1:0"
-	cfg.Display.Listen = listen
-	cfg.State.Dir = stateDir
-	cfg.Display.TLS = true
-	cfg.Discovery.Advertise = true // inside the test's own network namespace
-	cfg.Discovery.Interfaces = []string{"lo"}
-	cfg.Discovery.Names = map[string]string{"1": "Front till"}
-	a, err := agent.New(cfg, logger(t), agent.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &runningAgent{Agent: a, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- a.Run(ctx) }()
-	return r
-}
-
-// startPlainTLSAgent runs a TLS agent that announces nothing (for tests
-// outside a network namespace).
-func startPlainTLSAgent(t testing.TB, stateDir string) *runningAgent {
-	t.Helper()
-	cfg := agent.DefaultConfig()
-	cfg.AgentID = "till"
-	cfg.POS.Listen = "127.0.0.1:0"
 	cfg.Display.Listen = "127.0.0.1:0"
-	cfg.Display.TLS = true
 	cfg.State.Dir = stateDir
+	cfg.Display.TLS = true
+	if announce {
+		cfg.Discovery.Advertise = true
+		cfg.Discovery.Interfaces = []string{"lo"}
+		cfg.Discovery.Names = map[string]string{"1": "Front till"}
+	}
 	a, err := agent.New(cfg, logger(t), agent.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -77,9 +62,12 @@ func startPlainTLSAgent(t testing.TB, stateDir string) *runningAgent {
 	return r
 }
 
+// stop stops the agent and waits for it; it is safe to call twice.
 func (r *runningAgent) stop() {
-	r.cancel()
-	<-r.done
+	r.once.Do(func() {
+		r.cancel()
+		<-r.done
+	})
 }
 
 func (r *runningAgent) approve(t testing.TB, stateDir, code string) {
@@ -127,7 +115,7 @@ func TestDiscoverPairFollow(t *testing.T) {
 	}
 	dir := t.TempDir()
 	stateA := filepath.Join(dir, "agent")
-	a := startAgent(t, stateA, "127.0.0.1:0")
+	a := startAgent(t, stateA, true)
 	defer func() { a.stop() }()
 	c := cart.Empty("1", "EUR")
 	c.State = cart.StateOpen
@@ -218,7 +206,7 @@ func TestDiscoverPairFollow(t *testing.T) {
 	// 3. The agent restarts on another port: the screen follows it.
 	a.stop()
 	waitView(t, cl, "stale", func(v client.View) bool { return v.Stale() })
-	a = startAgent(t, stateA, "127.0.0.1:0")
+	a = startAgent(t, stateA, true)
 	waitView(t, cl, "live again", func(v client.View) bool {
 		return v.Status == client.StatusLive && v.Position.Epoch != epoch && cart.Equal(v.Cart, c)
 	})
@@ -226,13 +214,12 @@ func TestDiscoverPairFollow(t *testing.T) {
 	// 4. A rogue agent announces the same register with its own
 	// certificate; the real one goes away: the screen refuses the rogue.
 	a.stop()
-	rogue := startAgent(t, filepath.Join(dir, "rogue"), "127.0.0.1:0")
+	rogue := startAgent(t, filepath.Join(dir, "rogue"), true)
 	defer rogue.stop()
 	v = waitView(t, cl, "untrusted", func(v client.View) bool { return v.Status == client.StatusUntrusted })
 	if !strings.Contains(v.Err, "untrusted") {
 		t.Fatalf("untrusted view: %+v", v)
 	}
-	a = startAgent(t, stateA, "127.0.0.1:0") // for the deferred stop
 }
 
 // BenchmarkDiscoveryConnect measures, over real mDNS in a private network
@@ -246,7 +233,7 @@ func BenchmarkDiscoveryConnect(b *testing.B) {
 	dir := b.TempDir()
 	state := filepath.Join(dir, "agent")
 	// Pair once, headlessly.
-	a := startAgent(b, state, "127.0.0.1:0")
+	a := startAgent(b, state, true)
 	fp := a.Fingerprint()
 	a.stop()
 	registry, err := pairing.OpenRegistry(state, []string{"1"})
@@ -275,7 +262,7 @@ func BenchmarkDiscoveryConnect(b *testing.B) {
 	var worst time.Duration
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
-		a = startAgent(b, state, "127.0.0.1:0")
+		a = startAgent(b, state, true)
 		epoch := a.Epoch()
 		waitView(b, cl, "live", func(v client.View) bool { return v.Status == client.StatusLive && v.Position.Epoch == epoch })
 		el := time.Since(start)

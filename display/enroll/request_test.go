@@ -16,7 +16,7 @@ import (
 
 func TestRequestChecksTheAnnouncedCertificate(t *testing.T) {
 	dir := t.TempDir()
-	a := startPlainTLSAgent(t, dir)
+	a := startAgent(t, dir, false)
 	defer a.stop()
 	addr := a.DisplayAddr().String()
 	ctx := context.Background()
