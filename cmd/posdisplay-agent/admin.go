@@ -19,11 +19,6 @@ import (
 	"github.com/posdisplay/posdisplay/register/pairing"
 )
 
-func init() {
-	extraCommands["pair"] = pairCmd
-	extraCommands["displays"] = displaysCmd
-}
-
 // adminClient talks to the running agent's local admin endpoint with the
 // token from its state directory.
 type adminClient struct {
@@ -31,7 +26,18 @@ type adminClient struct {
 	http        *http.Client
 }
 
-func newAdminClient(cfg agent.Config) (*adminClient, error) {
+// newAdminClient loads the config the parsed flags name and returns a
+// client for that agent's admin endpoint.
+func newAdminClient(cf *configFlags) (*adminClient, agent.Config, error) {
+	cfg, err := cf.load()
+	if err != nil {
+		return nil, cfg, err
+	}
+	c, err := adminClientFor(cfg)
+	return c, cfg, err
+}
+
+func adminClientFor(cfg agent.Config) (*adminClient, error) {
 	tokPath := filepath.Join(cfg.State.Dir, pairing.AdminTokenFile)
 	tok, err := os.ReadFile(tokPath)
 	if err != nil {
@@ -91,11 +97,7 @@ func pairCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cf.fs.NArg() != 1 {
 		return errors.New("usage: posdisplay-agent pair [-register ID] CODE   (the code the screen shows)")
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	c, err := newAdminClient(cfg)
+	c, _, err := newAdminClient(cf)
 	if err != nil {
 		return err
 	}
@@ -119,11 +121,7 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := cf.fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	c, err := newAdminClient(cfg)
+	c, cfg, err := newAdminClient(cf)
 	if err != nil {
 		return err
 	}

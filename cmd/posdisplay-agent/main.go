@@ -47,25 +47,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return selfcheck(rest, stdout, stderr)
 		case "watch":
 			return watch(ctx, rest, stdout, stderr)
+		case "pair":
+			return pairCmd(ctx, rest, stdout, stderr)
+		case "displays":
+			return displaysCmd(ctx, rest, stdout, stderr)
+		case "scanners":
+			return listScanners(ctx, rest, stdout, stderr)
+		case "scan-test":
+			return scanTest(ctx, rest, stdout, stderr)
 		default:
-			if sub, ok := extraCommands[cmd]; ok {
-				return sub(ctx, rest, stdout, stderr)
-			}
-			return fmt.Errorf("unknown command %q (want serve, version, selfcheck, watch%s)", cmd, extraNames())
+			return fmt.Errorf("unknown command %q (want serve, version, selfcheck, watch, pair, displays, scanners or scan-test)", cmd)
 		}
 	}
 	return serve(ctx, args, stderr)
-}
-
-// extraCommands are subcommands registered by other files (scanners, pairing).
-var extraCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{}
-
-func extraNames() string {
-	var b strings.Builder
-	for k := range extraCommands {
-		b.WriteString(", " + k)
-	}
-	return b.String()
 }
 
 // configFlags binds the flags shared by serve and selfcheck; after parsing,

@@ -11,11 +11,6 @@ import (
 	"github.com/posdisplay/posdisplay/scanner"
 )
 
-func init() {
-	extraCommands["scanners"] = listScanners
-	extraCommands["scan-test"] = scanTest
-}
-
 // listScanners prints candidate scanner devices for store IT.
 func listScanners(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("scanners", flag.ContinueOnError)
