@@ -28,7 +28,7 @@ type Metrics struct {
 	// Resyncs counts fresh snapshots sent because a display fell behind
 	// or asked for one, by reason.
 	Resyncs *prometheus.CounterVec
-	// Scans counts scans by outcome (delivered, acked, dropped).
+	// Scans counts scans by outcome (delivered, acked, dropped, rejected).
 	Scans *prometheus.CounterVec
 }
 

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
@@ -78,7 +79,18 @@ func New(pages Pages, m *metrics.Metrics, logger *slog.Logger, idPrefix string, 
 // Submit queues a scan for register's page and sends it at once when no
 // earlier scan is waiting for its ack. It never blocks on the network for
 // longer than one write to the local page.
+//
+// A scan whose code is empty or not valid UTF-8 (a serial scanner sending
+// Latin-1 or binary data) is refused, reported and not sent: JSON would
+// silently turn the bad bytes into U+FFFD and the POS would look up a code
+// nobody scanned. Submit then returns "".
 func (r *Router) Submit(register string, s scanner.Scan) string {
+	if s.Code == "" || s.InvalidUTF8 || !utf8.ValidString(s.Code) {
+		r.metrics.Scans.WithLabelValues("rejected").Inc()
+		r.log.Warn("scan refused: empty or not valid UTF-8 (check the scanner's character set)",
+			"register", register, "source", s.Source, "symbology", s.Symbology, "bytes", len(s.Code))
+		return ""
+	}
 	r.mu.Lock()
 	r.next++
 	e := &entry{msg: protocol.Scan{

@@ -422,3 +422,28 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }
+
+// TestGarbledScansAreRefused: a code that is empty or not valid UTF-8 is
+// refused and counted, never sent (JSON would turn it into another code).
+func TestGarbledScansAreRefused(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.pages.set("1", true)
+	for _, s := range []scanner.Scan{
+		{Code: "", Source: "test"},
+		{Code: "AB\xe9CD", Source: "test"}, // Latin-1 é
+		{Code: "4006381333931", Source: "test", InvalidUTF8: true},
+	} {
+		if id := f.r.Submit("1", s); id != "" {
+			t.Errorf("Submit(%q): got id %q, want refused", s.Code, id)
+		}
+	}
+	if got := f.pages.take("1"); len(got) != 0 {
+		t.Fatalf("sent %v, want nothing", got)
+	}
+	if got := f.count(t, "rejected"); got != 3 {
+		t.Fatalf("rejected metric: got %v, want 3", got)
+	}
+	if id := f.scan("1", "4006381333931"); id == "" || !eq(f.pages.take("1"), []string{id}) {
+		t.Fatal("a good scan after refused ones was not sent")
+	}
+}
