@@ -248,7 +248,7 @@ func TestMoneyByCurrency(t *testing.T) {
 	}{
 		{"en-US", "USD", 123456, "$1,234.56"},
 		{"de-DE", "EUR", 123456, "1.234,56\u00a0€"},
-		{"ja-JP", "JPY", 1235, "￥1,235"},
+		{"ja-JP", "JPY", 1235, "¥1,235"},
 		{"en-US", "BHD", 1234567, "BHD\u00a01,234.567"},
 		{"en-US", "ZZZ", 100, hidden},   // unknown currency: never guess the minor digits
 		{"en-US", "", 100, hidden},      // missing currency
@@ -366,4 +366,55 @@ func TestRunStopsWithContext(t *testing.T) {
 		t.Errorf("Run = %v, want nil", err)
 	}
 	goleak.VerifyNone(t, ignore)
+}
+
+// A rest of the UI thread ends as soon as a View arrives, however long the
+// slice, so pacing an idle screen never delays a scan.
+func TestRestEndsOnUpdate(t *testing.T) {
+	d, _, _ := newTestDisplay(t, fyne.NewSize(800, 480), testConfig())
+	d.restSlice = time.Hour
+	d.lastTick = time.Now() // no tick inside the rest: this test is about waking
+	rested := make(chan struct{})
+	go func() { defer close(rested); d.rest(context.Background()) }()
+	d.Update(live(sampleCart(), "l1"))
+	select {
+	case <-rested:
+	case <-time.After(10 * time.Second):
+		t.Fatal("an Update did not end the rest")
+	}
+	if got := screenName(d); got != "cart" {
+		t.Errorf("screen after Update = %s, want cart", got)
+	}
+}
+
+func TestRestEndsWithContext(t *testing.T) {
+	d, _, _ := newTestDisplay(t, fyne.NewSize(800, 480), testConfig())
+	d.restSlice = time.Hour
+	d.lastTick = time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	rested := make(chan struct{})
+	go func() { defer close(rested); d.rest(ctx) }()
+	cancel()
+	select {
+	case <-rested:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the end of ctx did not end the rest")
+	}
+}
+
+func TestQuietFollowsUpdates(t *testing.T) {
+	d, _, _ := newTestDisplay(t, fyne.NewSize(800, 480), testConfig())
+	d.quietAfter = time.Hour
+	if d.quiet() {
+		t.Error("quiet right after start: the first frames would wait for rests")
+	}
+	d.quietAfter = 0
+	if !d.quiet() {
+		t.Error("not quiet after QuietAfter without a View")
+	}
+	d.quietAfter = time.Hour
+	d.Update(live(sampleCart()))
+	if d.quiet() {
+		t.Error("quiet right after an Update")
+	}
 }

@@ -42,6 +42,10 @@ func newTestDisplay(tb testing.TB, size fyne.Size, cfg Config) (*Display, fyne.W
 	w.Resize(size)
 	clock := &fakeClock{t: t0}
 	d.now = clock.Now
+	// New drew its first frame by the real clock: start over on the fake
+	// one, or staleness would be timed from the day the test runs.
+	d.wasStale = false
+	d.render(clock.Now())
 	return d, w, clock
 }
 

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 	"golang.org/x/text/number"
+	"golang.org/x/text/width"
 
 	"github.com/posdisplay/posdisplay/register/cart"
 )
@@ -33,7 +34,7 @@ var ErrCurrency = errors.New("money: bad currency")
 // SymbolStyle chooses how the currency is named next to an amount.
 type SymbolStyle string
 
-// Symbol styles. Symbol is the locale's usual sign ($, €, ￥); Narrow is the
+// Symbol styles. Symbol is the locale's usual sign ($, €, ¥); Narrow is the
 // shortest sign that is unambiguous in context; ISO is the three-letter code,
 // useful when the screen font lacks a script (an Arabic sign on a Latin font).
 const (
@@ -108,6 +109,10 @@ func New(locale, code string, opt Options) (*Formatter, error) {
 	default:
 		return nil, fmt.Errorf("money: unknown symbol style %q (want symbol, narrow or iso)", clip(string(opt.Style)))
 	}
+	// CLDR gives some locales a full-width sign (ja: "￥" U+FFE5). Screens
+	// draw it from fonts that rarely carry full-width forms, and a missing
+	// glyph would show the customer a box: use the ordinary sign ("¥").
+	f.symbol = width.Narrow.String(f.symbol)
 	if f.symbol == "" {
 		f.symbol = unit.String()
 	}
@@ -170,7 +175,7 @@ func (f *Formatter) Scale() int { return f.scale }
 func (f *Formatter) Symbol() string { return f.symbol }
 
 // Format returns m, in minor units, as the customer reads it: "$1,234.56",
-// "1.234,56 €", "￥1,235", "1,234.567 BHD".
+// "1.234,56 €", "¥1,235", "1,234.567 BHD".
 func (f *Formatter) Format(m cart.Money) string {
 	return f.wrap(m < 0, f.Number(m, false))
 }
