@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -18,12 +19,27 @@ import (
 )
 
 // TickInterval is how often Run re-evaluates time-based state (clock, stale
-// timer, highlights, promotion rotation): fine enough for a 1.5 s highlight,
-// coarse enough to keep an idle screen well under 1% CPU.
+// timer, highlights, promotion rotation): fine enough for a 1.5 s highlight
+// and a 3 s stale limit, coarse enough to cost nothing measurable.
 const TickInterval = 250 * time.Millisecond
 
 // maxChanged bounds the changed-line ids merged across coalesced updates.
 const maxChanged = 64
+
+// Idle pacing. Fyne's GLFW loop wakes 60 times a second to poll for input
+// and look for changes, whether or not anything changed: on its own that is
+// about 2% of a core on the 2-core reference machine. A customer screen has
+// no input devices and, between sales, changes once a minute (the clock). So
+// once no View has arrived for QuietAfter, Run keeps the UI thread in rests
+// of up to RestSlice, during which the loop does not tick, with a gap of
+// RestGap (longer than a 60 Hz frame) between rests for the loop to poll
+// events and draw. Update ends a rest at once, so a scan reaches the screen
+// as fast as before; only window-system events wait, for up to RestSlice.
+const (
+	QuietAfter = 2 * time.Second
+	RestSlice  = 250 * time.Millisecond
+	RestGap    = 20 * time.Millisecond
+)
 
 // Display is the customer display: it owns the window's content and picks
 // the screen for each View.
@@ -57,6 +73,14 @@ type Display struct {
 	mu        sync.Mutex
 	pending   client.View
 	scheduled bool
+	// lastUpdate is when Update last handed over a View (guarded by mu);
+	// wake ends a rest of the UI thread (see RestSlice).
+	lastUpdate time.Time
+	wake       chan struct{}
+	// lastTick is when Tick last ran (UI thread).
+	lastTick time.Time
+	// quietAfter and restSlice are QuietAfter and RestSlice (tests change them).
+	quietAfter, restSlice time.Duration
 }
 
 // New builds the screens, applies the store theme to app and sets the
@@ -87,7 +111,8 @@ func New(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger) (*Display,
 		return nil, err
 	}
 	e := &env{landscape: true, cfg: cfg, th: th, log: log, logo: logo, formatters: map[string]*money.Formatter{}, badCodes: map[string]bool{}}
-	d := &Display{app: app, win: win, e: e, now: time.Now}
+	d := &Display{app: app, win: win, e: e, now: time.Now, wake: make(chan struct{}, 1), lastUpdate: time.Now(),
+		quietAfter: QuietAfter, restSlice: RestSlice}
 	app.Settings().SetTheme(th)
 
 	d.idle = newIdleScreen(e, loadPromos(cfg.Idle.PromoDir, log))
@@ -135,9 +160,14 @@ func (d *Display) Update(v client.View) {
 	d.pending = v
 	schedule := !d.scheduled
 	d.scheduled = true
+	d.lastUpdate = time.Now()
 	d.mu.Unlock()
 	if schedule {
 		fyne.Do(d.flush)
+	}
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -165,12 +195,33 @@ func mergeChanged(a, b []string) []string {
 }
 
 // Run drives the time-based parts of the screens (clock, stale timer, end
-// of "thank you", highlights, promotions) until ctx is done. It returns nil
-// when ctx ends and leaves no goroutine behind.
+// of "thank you", highlights, promotions) until ctx is done, and paces the
+// UI thread while the screen is quiet (see QuietAfter). It returns nil when
+// ctx ends and leaves no goroutine behind.
 func (d *Display) Run(ctx context.Context) error {
 	t := time.NewTicker(TickInterval)
 	defer t.Stop()
+	gap := time.NewTimer(RestGap)
+	defer gap.Stop()
+	rested := false
 	for {
+		if d.quiet() {
+			if !rested {
+				// The screen just went quiet after a start or a sale: give
+				// the memory that drawing it freed back to the system.
+				debug.FreeOSMemory()
+				rested = true
+			}
+			fyne.DoAndWait(func() { d.rest(ctx) })
+			gap.Reset(RestGap)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-gap.C:
+			}
+			continue
+		}
+		rested = false
 		select {
 		case <-ctx.Done():
 			return nil
@@ -180,9 +231,32 @@ func (d *Display) Run(ctx context.Context) error {
 	}
 }
 
+// quiet reports whether no View has arrived for QuietAfter.
+func (d *Display) quiet() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return time.Since(d.lastUpdate) >= d.quietAfter
+}
+
+// rest runs on the UI thread: it ticks when a tick is due, then holds the
+// thread for up to RestSlice, until an Update or the end of ctx.
+func (d *Display) rest(ctx context.Context) {
+	if ctx.Err() == nil && time.Since(d.lastTick) >= TickInterval {
+		d.Tick()
+	}
+	t := time.NewTimer(d.restSlice)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-d.wake:
+	case <-t.C:
+	}
+}
+
 // Tick re-evaluates time-based state now. Run calls it on the UI thread;
 // it must run there.
 func (d *Display) Tick() {
+	d.lastTick = time.Now()
 	now := d.now()
 	scr, f := d.decide(now)
 	if d.rescaled() || scr != d.current || f.hideMoney != d.last.hideMoney {

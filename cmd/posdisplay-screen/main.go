@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -107,8 +108,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Stop feeding the UI as soon as Fyne stops it (for example on
-	// SIGTERM, which Fyne handles itself).
-	a.Lifecycle().SetOnStopped(cancel)
+	// SIGTERM, which Fyne handles itself). Its loop is then ending on its
+	// own and must not be asked to quit: a late fyne.Do would run a.Quit
+	// off the UI thread.
+	var fyneStopped atomic.Bool
+	a.Lifecycle().SetOnStopped(func() { fyneStopped.Store(true); cancel() })
 	conn, err := newConnector(o, log, d.Update)
 	if err != nil {
 		return err
@@ -140,6 +144,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		defer close(quitter)
 		select {
 		case <-ctx.Done():
+			if fyneStopped.Load() {
+				return
+			}
 			select {
 			case <-loopDone:
 				return
