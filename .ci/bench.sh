@@ -5,7 +5,8 @@
 #     peak RSS) against a bare relay and AJAX polling, measured in one run;
 #  2. discovery: agent start -> paired screen live (real mDNS in a private
 #     network namespace);
-#  3. scanner, stream, client and screen micro-benchmarks.
+#  3. the screen idle in a real window under Xvfb: CPU, memory, first frame;
+#  4. scanner, stream, client and screen micro-benchmarks.
 # Extra arguments go to the fan-out run (e.g. -short for a smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ register/loadtest/bench.sh "$@"
 echo
 echo "== discovery: agent start -> screen live (display/enroll)"
 go test -run '^$' -bench 'BenchmarkDiscoveryConnect' -benchtime 10x ./display/enroll | grep -E 'Benchmark|ms/'
+echo
+echo "== screen idle in a real window (Xvfb, software GL): CPU % of one core, RSS, first frame"
+LANG=en_US.UTF-8 go test -tags "${SCREEN_TAGS:-gles,no_emoji}" -run '^$' -bench 'BenchmarkIdleWindow' -benchtime 1x ./cmd/posdisplay-screen | grep -E '^Benchmark'
 echo
 echo "== micro-benchmarks"
 {

@@ -5,8 +5,8 @@
 #   packaging/build-debs.sh [--arch amd64|arm64|armhf|all] [--version V]
 #                           [--out DIR] [--only agent|screen] [--no-deps]
 #
-# The agent is pure Go (CGO_ENABLED=0). The screen is Fyne (cgo, -tags gles),
-# cross-compiled with Debian's cross toolchains and multiarch -dev packages.
+# The agent is pure Go (CGO_ENABLED=0). The screen is Fyne (cgo, with the
+# Makefile's SCREEN_TAGS), cross-compiled with Debian's cross toolchains and multiarch -dev packages.
 # Missing apt packages are installed (as root) unless --no-deps is given.
 # nfpm comes from the pinned tools module packaging/tools (built once into
 # packaging/tools/bin, which git ignores).
@@ -239,7 +239,7 @@ build_screen() {
 	# full RELRO, fortified and stack-protected C (GLFW, cgo glue).
 	CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm CC=$cc PKG_CONFIG=$pkgconfig \
 		CGO_CFLAGS="-O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong" \
-		retry go -C "$dir" build -tags gles -trimpath -buildvcs=false -buildmode=pie \
+		retry go -C "$dir" build -tags "${SCREEN_TAGS:-gles,no_emoji}" -trimpath -buildvcs=false -buildmode=pie \
 		-ldflags "-s -w -buildid= $ldflags_version -extldflags=-Wl,-z,relro,-z,now" \
 		-o "$stage/posdisplay-screen" .
 	# As dh_strip does: drop the compiler's .comment and .note sections.

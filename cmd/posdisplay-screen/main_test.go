@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"image"
 	"image/png"
@@ -11,11 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/posdisplay/posdisplay/display"
 	"github.com/posdisplay/posdisplay/register/agent"
 	"github.com/posdisplay/posdisplay/register/cart"
 )
@@ -32,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 // startXvfb runs a virtual X server and returns its DISPLAY.
-func startXvfb(t *testing.T, w, h int) string {
+func startXvfb(t testing.TB, w, h int) string {
 	t.Helper()
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Skip("Xvfb is not installed (apt-get install xvfb); make test installs it")
@@ -57,83 +61,153 @@ func startXvfb(t *testing.T, w, h int) string {
 	return ":" + strings.TrimSpace(line)
 }
 
-// TestRealWindow starts the real binary in a real (virtual) X server against
-// a real agent: it must go fullscreen, draw the live cart (not a blank
-// frame), and stop cleanly on SIGTERM.
-func TestRealWindow(t *testing.T) {
-	const w, h = 1024, 600
-	disp := startXvfb(t, w, h)
+// screen is the real binary's main, run in a child process against a real
+// agent in a real (virtual) X server.
+type screen struct {
+	cmd   *exec.Cmd
+	lines chan string // the child's log, line by line; closed when it exits
+	log   []string    // the lines read so far
+	rest  chan []string
+}
+
+// startScreen starts Xvfb at w x h, an agent showing c on register 1, and
+// the screen on them: the binary bin, or with bin "" this test binary's
+// main. extra are more screen flags. The cleanup kills whatever is still
+// running.
+func startScreen(tb testing.TB, bin string, w, h int, c cart.Cart, extra ...string) *screen {
+	tb.Helper()
+	disp := startXvfb(tb, w, h)
 
 	cfg := agent.DefaultConfig()
 	cfg.POS.Listen, cfg.Display.Listen = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.State.Dir = t.TempDir()
+	cfg.State.Dir = tb.TempDir()
 	cfg.Display.Tokens = []string{"screen-test-token-0001"}
 	a, err := agent.New(cfg, slog.New(slog.DiscardHandler), agent.Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- a.Run(ctx) }()
-	defer func() { cancel(); <-ran }()
-	c := cart.Empty("1", "USD")
-	c.State = cart.StateOpen
-	c.Lines = []cart.Line{{ID: "a", Title: "Organic whole milk", Quantity: 2000, UnitPrice: 149, Total: 298}}
-	c.Subtotal, c.Total = 298, 298
+	tb.Cleanup(func() { cancel(); <-ran })
 	if _, err := a.Submit(c); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 
-	shots := t.TempDir()
-	emptyConfig := filepath.Join(t.TempDir(), "screen.toml")
+	emptyConfig := filepath.Join(tb.TempDir(), "screen.toml")
 	if err := os.WriteFile(emptyConfig, nil, 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	// The child runs main, which parses these flags as the screen's own.
-	child := exec.Command(os.Args[0],
-		"-agent", "ws://"+a.DisplayAddr().String()+"/v1/display", "-register", "1", "-token", "screen-test-token-0001",
-		"-config", emptyConfig, "-screenshot-dir", shots, "-screenshot-every", "300ms")
-	child.Env = append(os.Environ(), childEnv+"=1", "DISPLAY="+disp, "LANG=en_US.UTF-8")
-	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	logs, _ := child.StderrPipe()
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
+	args := append([]string{"-agent", "ws://" + a.DisplayAddr().String() + "/v1/display", "-register", "1",
+		"-token", "screen-test-token-0001", "-config", emptyConfig}, extra...)
+	if bin == "" {
+		bin = os.Args[0]
 	}
-	logc := make(chan string, 256)
+	s := &screen{cmd: exec.Command(bin, args...), lines: make(chan string, 256)}
+	s.cmd.Env = append(os.Environ(), childEnv+"=1", "DISPLAY="+disp, "LANG=en_US.UTF-8")
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	logs, _ := s.cmd.StderrPipe()
+	if err := s.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+		}
+	})
 	go func() {
 		sc := bufio.NewScanner(logs)
 		for sc.Scan() {
-			logc <- sc.Text()
+			s.lines <- sc.Text()
 		}
-		close(logc)
+		close(s.lines)
 	}()
-	var log []string
-	defer func() {
-		if t.Failed() {
-			t.Logf("screen log:\n%s", strings.Join(log, "\n"))
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("screen log:\n%s", strings.Join(s.log, "\n"))
 		}
-	}()
-	// Wait for the first frame (fullscreen) and the live stream, in
-	// whichever order they come.
+	})
+	return s
+}
+
+// started waits for the first frame and the live stream, in whichever order
+// they come, and returns the first-frame line.
+func (s *screen) started(tb testing.TB) string {
+	tb.Helper()
 	var first string
 	live := false
 	timeout := time.After(60 * time.Second)
 	for first == "" || !live {
 		select {
-		case l, ok := <-logc:
+		case l, ok := <-s.lines:
 			if !ok {
-				t.Fatal("screen exited early")
+				tb.Fatal("screen exited early")
 			}
-			log = append(log, l)
+			s.log = append(s.log, l)
 			if strings.Contains(l, `msg="first frame"`) {
 				first = l
 			}
 			live = live || strings.Contains(l, "status=live")
 		case <-timeout:
-			t.Fatal("no first frame and live status in the screen's log")
+			tb.Fatal("no first frame and live status in the screen's log")
 		}
 	}
-	if !strings.Contains(first, "fullscreen=true") {
+	// Keep reading, so the child never blocks on a full pipe.
+	s.rest = make(chan []string, 1)
+	go func() {
+		var rest []string
+		for l := range s.lines {
+			rest = append(rest, l)
+		}
+		s.rest <- rest
+	}()
+	return first
+}
+
+// stop sends SIGTERM: the screen must exit cleanly within 20 s.
+func (s *screen) stop(tb testing.TB) {
+	tb.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		tb.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- s.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			tb.Fatalf("screen exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		tb.Fatal("screen did not stop within 20 s of SIGTERM")
+	}
+	if s.rest == nil {
+		return
+	}
+	s.log = append(s.log, <-s.rest...)
+	// Fyne reports UI calls from the wrong thread, and other faults, on
+	// the log: a clean stop has none.
+	for _, l := range s.log {
+		if strings.Contains(l, "Fyne error") || strings.Contains(l, "Error in Fyne call thread") || strings.Contains(l, "level=ERROR") {
+			tb.Errorf("screen log: %s", l)
+		}
+	}
+}
+
+// TestRealWindow starts the real binary in a real (virtual) X server against
+// a real agent: it must go fullscreen, draw the live cart (not a blank
+// frame), and stop cleanly on SIGTERM.
+func TestRealWindow(t *testing.T) {
+	const w, h = 1024, 600
+	shots := t.TempDir()
+	c := cart.Empty("1", "USD")
+	c.State = cart.StateOpen
+	c.Lines = []cart.Line{{ID: "a", Title: "Organic whole milk", Quantity: 2000, UnitPrice: 149, Total: 298}}
+	c.Subtotal, c.Total = 298, 298
+	s := startScreen(t, "", w, h, c, "-screenshot-dir", shots, "-screenshot-every", "300ms")
+	if first := s.started(t); !strings.Contains(first, "fullscreen=true") {
 		t.Fatalf("not fullscreen: %s", first)
 	}
 
@@ -149,28 +223,108 @@ func TestRealWindow(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	s.stop(t)
+}
+
+var idleFor = flag.Duration("idle-for", 20*time.Second, "how long BenchmarkIdleWindow measures each idle screen")
+
+// BenchmarkIdleWindow measures the real binary showing the idle (branding)
+// screen in a real window under Xvfb with software GL, at the smallest and
+// the largest supported size: CPU (percent of one core) over -idle-for, once
+// the screen has gone quiet; resident memory then, and its peak; and cold
+// start to first frame. It measures the binary as make build makes it, not
+// this test binary (which also holds the agent). Run it with -benchtime 1x
+// (make bench does).
+func BenchmarkIdleWindow(b *testing.B) {
+	tags := os.Getenv("SCREEN_TAGS")
+	if tags == "" {
+		tags = "gles,no_emoji" // the Makefile's
 	}
-	rest := make(chan []string, 1)
-	go func() {
-		var ls []string
-		for l := range logc {
-			ls = append(ls, l)
-		}
-		rest <- ls
-	}()
-	exited := make(chan error, 1)
-	go func() { err := child.Wait(); log = append(log, <-rest...); exited <- err }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("screen exit after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		child.Process.Kill()
-		t.Fatal("screen did not stop within 20 s of SIGTERM")
+	bin := filepath.Join(b.TempDir(), "posdisplay-screen")
+	build := exec.Command("go", "build", "-tags", tags, "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
 	}
+	for _, size := range []struct{ w, h int }{{800, 480}, {1920, 1080}} {
+		b.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(b *testing.B) {
+			var cpu, rss, peak, first float64
+			for range b.N {
+				s := startScreen(b, bin, size.w, size.h, cart.Empty("1", "USD"))
+				ff, err := time.ParseDuration(field(s.started(b), "since_start"))
+				if err != nil {
+					b.Fatalf("first frame line: %v", err)
+				}
+				first += float64(ff.Milliseconds())
+				// Quiet: pacing has begun and startup garbage is returned.
+				time.Sleep(display.QuietAfter + 3*time.Second)
+				pid := s.cmd.Process.Pid
+				c0, t0 := cpuTime(b, pid), time.Now()
+				time.Sleep(*idleFor)
+				cpu += 100 * (cpuTime(b, pid) - c0).Seconds() / time.Since(t0).Seconds()
+				rss += procStatusMB(b, pid, "VmRSS")
+				peak += procStatusMB(b, pid, "VmHWM")
+				s.stop(b)
+			}
+			n := float64(b.N)
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(cpu/n, "cpu-%")
+			b.ReportMetric(rss/n, "rss-MB")
+			b.ReportMetric(peak/n, "peak-rss-MB")
+			b.ReportMetric(first/n, "first-frame-ms")
+		})
+	}
+}
+
+// field returns key's value in a logfmt line.
+func field(line, key string) string {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// cpuTime is the user plus system CPU time pid has used.
+func cpuTime(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14 and stime 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		tb.Fatalf("short /proc/%d/stat", pid)
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		tb.Fatalf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
+	}
+	const clockTick = 100 // USER_HZ on every Linux architecture Debian ships
+	return time.Duration(u+s) * time.Second / clockTick
+}
+
+// procStatusMB reads a kB line of /proc/pid/status, in MB.
+func procStatusMB(tb testing.TB, pid int, key string) float64 {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, key+":"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			if err != nil {
+				tb.Fatalf("/proc/%d/status %s: %v", pid, key, err)
+			}
+			return kb / 1000
+		}
+	}
+	tb.Fatalf("/proc/%d/status has no %s", pid, key)
+	return 0
 }
 
 func readPNG(path string) (image.Image, error) {
