@@ -83,6 +83,11 @@ type Result struct {
 	PeakRSS           int64         // server VmHWM over its whole life, bytes
 	Elapsed           time.Duration // first send to last receipt (or Settle)
 	ConnectTime       time.Duration // time to connect every display
+	Rounds            int           // runs pooled into this result (see Merge)
+
+	// lat holds every delivery's latency and last each change's latency
+	// to its last display (0: not complete), in nanoseconds, for Merge.
+	lat, last []int64
 }
 
 // Run performs one scenario. It starts the server child, connects the POS
@@ -301,6 +306,14 @@ func summarize(res *Result, sent []int64, recs []*record) {
 		}
 	}
 	res.Deliveries = len(all)
+	res.Rounds = 1
+	res.lat = all // sorted below
+	res.last = make([]int64, len(last))
+	for i, ok := range complete {
+		if ok {
+			res.last[i] = last[i]
+		}
+	}
 	if lastT > 0 {
 		res.Elapsed = time.Duration(lastT - sent[0])
 	}
@@ -362,4 +375,56 @@ func parallel(n int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// Merge pools runs of one scenario (same server, shape and display count)
+// into one result: latency percentiles over every delivery of every run,
+// losses and counts summed, CPU averaged per run, peak memory the highest.
+// Runs that alternate with their relay's runs spread the machine's noise
+// (another process, a GC, a timer tick) over both instead of one.
+func Merge(rs ...Result) (Result, error) {
+	if len(rs) == 0 {
+		return Result{}, errors.New("nothing to merge")
+	}
+	out := rs[0]
+	out.lat, out.last = nil, nil
+	out.Deliveries, out.Covered, out.Lost, out.Resyncs, out.Duplicates, out.Rejected, out.Changes = 0, 0, 0, 0, 0, 0, 0
+	out.CPU, out.Elapsed, out.ConnectTime, out.PeakRSS, out.Rounds = 0, 0, 0, 0, 0
+	var all, per []int64
+	for _, r := range rs {
+		if r.Impl != out.Impl || r.TLS != out.TLS || r.Shape != out.Shape || r.Displays != out.Displays {
+			return Result{}, fmt.Errorf("merging %s-%s-%d with %s-%s-%d", r.Server(), r.Shape, r.Displays, out.Server(), out.Shape, out.Displays)
+		}
+		all = append(all, r.lat...)
+		for _, l := range r.last {
+			if l > 0 {
+				per = append(per, l)
+			}
+		}
+		out.Deliveries += r.Deliveries
+		out.Covered += r.Covered
+		out.Lost += r.Lost
+		out.Resyncs += r.Resyncs
+		out.Duplicates += r.Duplicates
+		out.Rejected += r.Rejected
+		out.Changes += r.Changes
+		out.CPU += r.CPU
+		out.Elapsed += r.Elapsed
+		out.ConnectTime = max(out.ConnectTime, r.ConnectTime)
+		out.PeakRSS = max(out.PeakRSS, r.PeakRSS)
+		out.Rounds += r.Rounds
+	}
+	out.CPU /= time.Duration(len(rs))
+	out.Elapsed /= time.Duration(len(rs))
+	slices.Sort(all)
+	slices.Sort(per)
+	out.lat = all
+	out.P50 = time.Duration(percentile(all, 0.50))
+	out.P99 = time.Duration(percentile(all, 0.99))
+	out.Max = 0
+	if len(all) > 0 {
+		out.Max = time.Duration(all[len(all)-1])
+	}
+	out.AllP99 = time.Duration(percentile(per, 0.99))
+	return out, nil
 }

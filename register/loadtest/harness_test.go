@@ -98,3 +98,45 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("all-p99: got %v, want 2ms", res.AllP99)
 	}
 }
+
+// Merge pools the deliveries of its runs: the p99 of the pool, not the mean
+// or the best of the runs' p99s.
+func TestMerge(t *testing.T) {
+	ms := int64(time.Millisecond)
+	run := func(lats ...int64) Result {
+		sent := make([]int64, len(lats))
+		rec := newRecord(len(lats))
+		for i, l := range lats {
+			rec.see(i, l*ms, false)
+		}
+		res := Result{Impl: ImplAgent, Shape: "steady", Displays: 1, Changes: len(lats), CPU: time.Duration(len(lats)) * time.Second, PeakRSS: int64(len(lats))}
+		summarize(&res, sent, []*record{rec})
+		return res
+	}
+	// 100 fast deliveries, then a run whose every delivery is slow.
+	fast := make([]int64, 100)
+	for i := range fast {
+		fast[i] = 1
+	}
+	got, err := Merge(run(fast...), run(9, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Deliveries != 102 || got.Changes != 102 || got.Rounds != 2 {
+		t.Errorf("counts: got deliveries %d changes %d rounds %d, want 102 102 2", got.Deliveries, got.Changes, got.Rounds)
+	}
+	if got.P50 != time.Millisecond || got.P99 != 9*time.Millisecond || got.Max != 9*time.Millisecond || got.AllP99 != 9*time.Millisecond {
+		t.Errorf("latency: got p50 %v p99 %v max %v all-p99 %v, want 1ms 9ms 9ms 9ms", got.P50, got.P99, got.Max, got.AllP99)
+	}
+	if got.CPU != 51*time.Second || got.PeakRSS != 100 {
+		t.Errorf("usage: got cpu %v peak %d, want the mean 51s and the highest 100", got.CPU, got.PeakRSS)
+	}
+	other := run(1)
+	other.TLS = true
+	if _, err := Merge(run(1), other); err == nil {
+		t.Error("Merge of an agent and an agent+tls run: want an error")
+	}
+	if _, err := Merge(); err == nil {
+		t.Error("Merge of nothing: want an error")
+	}
+}
