@@ -105,7 +105,10 @@ func startScreen(tb testing.TB, bin string, w, h int, c cart.Cart, extra ...stri
 		bin = os.Args[0]
 	}
 	s := &screen{cmd: exec.Command(bin, args...), lines: make(chan string, 256)}
-	s.cmd.Env = append(os.Environ(), childEnv+"=1", "DISPLAY="+disp, "LANG=en_US.UTF-8")
+	// Fyne keeps its preferences under the user's config directory: each
+	// screen gets its own, so runs neither share nor touch the real one
+	// (two screens saving one file raced Fyne's reload of it).
+	s.cmd.Env = append(os.Environ(), childEnv+"=1", "DISPLAY="+disp, "LANG=en_US.UTF-8", "XDG_CONFIG_HOME="+tb.TempDir())
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logs, _ := s.cmd.StderrPipe()
 	if err := s.cmd.Start(); err != nil {
