@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,16 +28,34 @@ type conn struct {
 	id   string
 	live bool // the writer owns the close; before that, shutdown unblocks the hello read
 
+	// sub is the display's queue once it is live (guarded by mu). Its
+	// writer blocks on sub.C alone; shutdown, a resync request and the ping
+	// timer set their mark and wake it with a wakeFrame.
+	sub       *stream.Sub
+	resyncReq atomic.Bool
+	pingDue   atomic.Bool
+
 	done      chan struct{}
 	closeOnce sync.Once
 	closeCode int
 	closeText string
 	farewell  *protocol.Error // sent before the close frame, if set
-	resync    chan struct{}
 }
 
+// wakeFrame is never sent: it only wakes a writer blocked on its queue.
+var wakeFrame = &stream.Frame{Kind: "wake"}
+
 func newConn(h *Hub, ws *websocket.Conn, remote string) *conn {
-	return &conn{h: h, ws: ws, remote: remote, done: make(chan struct{}), resync: make(chan struct{}, 1)}
+	return &conn{h: h, ws: ws, remote: remote, done: make(chan struct{})}
+}
+
+// wake makes the writer look at its marks (stopping, resyncReq, pingDue).
+func (c *conn) wake() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sub != nil {
+		c.sub.Wake(wakeFrame)
+	}
 }
 
 func (c *conn) displayID() string {
@@ -61,6 +80,9 @@ func (c *conn) shutdownWith(code int, text string, farewell *protocol.Error) {
 		defer c.mu.Unlock()
 		if !c.live {
 			_ = c.ws.SetReadDeadline(time.Now())
+		}
+		if c.sub != nil {
+			c.sub.Wake(wakeFrame)
 		}
 	})
 }
@@ -168,6 +190,11 @@ func (c *conn) serve() bool {
 		return false
 	}
 	sub := stream.NewSub(c.h.opts.QueueFrames)
+	// From here a shutdown wakes the writer; one before finds it checking
+	// stopping before it ever blocks.
+	c.mu.Lock()
+	c.sub = sub
+	c.mu.Unlock()
 	catchup, err := st.Subscribe(hello.Resume, sub)
 	if err != nil {
 		c.h.log.Error("subscribe failed", "register", hello.Register, "err", err)
@@ -224,10 +251,8 @@ func (c *conn) readLoop() error {
 			c.h.log.Debug("display sent an unexpected message", "remote", c.remote, "err", perr)
 			continue
 		}
-		select {
-		case c.resync <- struct{}{}:
-		default:
-		}
+		c.resyncReq.Store(true)
+		c.wake()
 	}
 }
 
@@ -282,27 +307,29 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			return
 		}
 	}
-	ping := time.NewTicker(c.h.opts.PingInterval)
+	// One blocking receive on the queue, as lean as a bare relay's writer:
+	// everything else arrives as a mark plus a wakeFrame.
+	ping := time.AfterFunc(c.h.opts.PingInterval, func() { c.pingDue.Store(true); c.wake() })
 	defer ping.Stop()
 	for {
 		var err error
-		select {
-		case <-c.done:
+		switch {
+		case c.stopping():
 			finish(nil)
 			return
-		case <-ping.C:
-			err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait))
-		case <-c.resync:
+		case sub.TakeOverflow():
+			err = resync("slow")
+		case c.resyncReq.Swap(false):
 			err = resync("requested")
-		case <-sub.Kick:
-			if sub.TakeOverflow() {
-				err = resync("slow")
-			}
-		case f := <-sub.C:
-			switch {
+		case c.pingDue.Swap(false):
+			err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait))
+			ping.Reset(c.h.opts.PingInterval)
+		default:
+			switch f := <-sub.C; {
+			case f == wakeFrame:
 			case f.Kind == protocol.TypeCue:
 				err = c.write(f.Data)
-			case sub.TakeOverflow():
+			case sub.TakeOverflow(): // frames after f were dropped: f is stale too
 				err = resync("slow")
 			case f.Seq <= last:
 			case f.Seq != last+1:

@@ -628,3 +628,53 @@ func TestDisconnectLetsTheDisplayResume(t *testing.T) {
 }
 
 func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }
+
+// The writer pings on its timer, between frames, and keeps streaming after.
+func TestPingsKeepComing(t *testing.T) {
+	f := newFixture(t, Options{PingInterval: 20 * time.Millisecond})
+	ws := f.dial("tok-a", nil)
+	pings := make(chan struct{}, 16)
+	ws.SetPingHandler(func(string) error {
+		select {
+		case pings <- struct{}{}:
+		default:
+		}
+		return ws.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+	})
+	read(t, ws) // the snapshot
+	// Control frames are handled inside reads: keep one going.
+	frames := make(chan frame, 16)
+	go func() {
+		defer close(frames)
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			var fr frame
+			if err := json.Unmarshal(data, &fr); err != nil {
+				return
+			}
+			frames <- fr
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		select {
+		case <-pings:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d pings in 10 s, want 3", i)
+		}
+	}
+	s := f.publish()
+	select {
+	case m := <-frames:
+		if m.Type != protocol.TypeDelta || m.Seq != s {
+			t.Fatalf("after pings: got %+v, want delta %d", m, s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delta after the pings")
+	}
+	ws.Close()
+	for range frames {
+	}
+}

@@ -31,14 +31,12 @@ type Frame struct {
 
 // Sub is one subscriber's bounded queue. The publisher never blocks on it:
 // when it is full, the subscriber is marked as overflowed and must take a
-// fresh snapshot (see TakeOverflow).
+// fresh snapshot (see TakeOverflow). A full queue means its reader is busy,
+// so the reader finds the mark when it next looks, before its next frame.
 type Sub struct {
 	// C carries frames in stream order.
 	C        chan *Frame
 	overflow atomic.Bool
-	// Kick is signalled (non-blocking, capacity 1) when the subscriber
-	// overflowed, so an idle writer notices without waiting for a frame.
-	Kick chan struct{}
 }
 
 // NewSub returns a subscriber with a queue of n frames.
@@ -46,7 +44,7 @@ func NewSub(n int) *Sub {
 	if n < 1 {
 		n = 1
 	}
-	return &Sub{C: make(chan *Frame, n), Kick: make(chan struct{}, 1)}
+	return &Sub{C: make(chan *Frame, n)}
 }
 
 // TakeOverflow reports whether the subscriber overflowed since the last call
@@ -64,15 +62,21 @@ func (s *Sub) Drain() {
 	}
 }
 
+// Wake queues f, a frame of the reader's own (not part of the stream), if
+// there is room: it wakes a reader blocked on C. When C is full the reader is
+// not blocked and nothing is queued.
+func (s *Sub) Wake(f *Frame) {
+	select {
+	case s.C <- f:
+	default:
+	}
+}
+
 func (s *Sub) push(f *Frame) {
 	select {
 	case s.C <- f:
 	default:
 		s.overflow.Store(true)
-		select {
-		case s.Kick <- struct{}{}:
-		default:
-		}
 	}
 }
 
