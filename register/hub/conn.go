@@ -251,8 +251,12 @@ func (c *conn) readLoop() error {
 			c.h.log.Debug("display sent an unexpected message", "remote", c.remote, "err", perr)
 			continue
 		}
-		c.resyncReq.Store(true)
-		c.wake()
+		// A display repeating its request before the writer got to it
+		// adds nothing: only a new mark queues a wake frame, so requests
+		// cannot fill the display's queue.
+		if !c.resyncReq.Swap(true) {
+			c.wake()
+		}
 	}
 }
 
