@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -13,8 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +22,7 @@ import (
 	"github.com/posdisplay/posdisplay/display"
 	"github.com/posdisplay/posdisplay/register/agent"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/procstat"
 )
 
 const childEnv = "POSDISPLAY_SCREEN_MAIN"
@@ -64,10 +65,19 @@ func startXvfb(t testing.TB, w, h int) string {
 // screen is the real binary's main, run in a child process against a real
 // agent in a real (virtual) X server.
 type screen struct {
-	cmd   *exec.Cmd
-	lines chan string // the child's log, line by line; closed when it exits
-	log   []string    // the lines read so far
-	rest  chan []string
+	cmd    *exec.Cmd
+	more   chan struct{} // signalled when a log line arrives
+	exited chan struct{} // closed once the child has exited and its log is read
+	err    error         // the child's exit, once exited is closed
+
+	mu  sync.Mutex
+	log []string // the child's log so far
+}
+
+func (s *screen) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
 }
 
 // startScreen starts Xvfb at w x h, an agent showing c on register 1, and
@@ -104,7 +114,7 @@ func startScreen(tb testing.TB, bin string, w, h int, c cart.Cart, extra ...stri
 	if bin == "" {
 		bin = os.Args[0]
 	}
-	s := &screen{cmd: exec.Command(bin, args...), lines: make(chan string, 256)}
+	s := &screen{cmd: exec.Command(bin, args...), more: make(chan struct{}, 1), exited: make(chan struct{})}
 	// Fyne keeps its preferences under the user's config directory: each
 	// screen gets its own, so runs neither share nor touch the real one
 	// (two screens saving one file raced Fyne's reload of it).
@@ -114,22 +124,26 @@ func startScreen(tb testing.TB, bin string, w, h int, c cart.Cart, extra ...stri
 	if err := s.cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.cmd.Process.Kill()
-			s.cmd.Wait()
-		}
-	})
+	// One goroutine reads the log to its end, then reaps the child.
 	go func() {
+		defer close(s.exited)
 		sc := bufio.NewScanner(logs)
 		for sc.Scan() {
-			s.lines <- sc.Text()
+			s.mu.Lock()
+			s.log = append(s.log, sc.Text())
+			s.mu.Unlock()
+			select {
+			case s.more <- struct{}{}:
+			default:
+			}
 		}
-		close(s.lines)
+		s.err = s.cmd.Wait()
 	}()
 	tb.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
 		if tb.Failed() {
-			tb.Logf("screen log:\n%s", strings.Join(s.log, "\n"))
+			tb.Logf("screen log:\n%s", strings.Join(s.lines(), "\n"))
 		}
 	})
 	return s
@@ -139,60 +153,46 @@ func startScreen(tb testing.TB, bin string, w, h int, c cart.Cart, extra ...stri
 // they come, and returns the first-frame line.
 func (s *screen) started(tb testing.TB) string {
 	tb.Helper()
-	var first string
-	live := false
 	timeout := time.After(60 * time.Second)
-	for first == "" || !live {
-		select {
-		case l, ok := <-s.lines:
-			if !ok {
-				tb.Fatal("screen exited early")
-			}
-			s.log = append(s.log, l)
+	for {
+		first, live := "", false
+		for _, l := range s.lines() {
 			if strings.Contains(l, `msg="first frame"`) {
 				first = l
 			}
 			live = live || strings.Contains(l, "status=live")
+		}
+		if first != "" && live {
+			return first
+		}
+		select {
+		case <-s.more:
+		case <-s.exited:
+			tb.Fatalf("screen exited early: %v", s.err)
 		case <-timeout:
 			tb.Fatal("no first frame and live status in the screen's log")
 		}
 	}
-	// Keep reading, so the child never blocks on a full pipe.
-	s.rest = make(chan []string, 1)
-	go func() {
-		var rest []string
-		for l := range s.lines {
-			rest = append(rest, l)
-		}
-		s.rest <- rest
-	}()
-	return first
 }
 
-// stop sends SIGTERM: the screen must exit cleanly within 20 s.
+// stop sends SIGTERM: the screen must exit cleanly within 20 s, with no
+// error on its log.
 func (s *screen) stop(tb testing.TB) {
 	tb.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		tb.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- s.cmd.Wait() }()
 	select {
-	case err := <-exited:
-		if err != nil {
-			tb.Fatalf("screen exit after SIGTERM: %v", err)
+	case <-s.exited:
+		if s.err != nil {
+			tb.Fatalf("screen exit after SIGTERM: %v", s.err)
 		}
 	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
 		tb.Fatal("screen did not stop within 20 s of SIGTERM")
 	}
-	if s.rest == nil {
-		return
-	}
-	s.log = append(s.log, <-s.rest...)
 	// Fyne reports UI calls from the wrong thread, and other faults, on
 	// the log: a clean stop has none.
-	for _, l := range s.log {
+	for _, l := range s.lines() {
 		if strings.Contains(l, "Fyne error") || strings.Contains(l, "Error in Fyne call thread") || strings.Contains(l, "level=ERROR") {
 			tb.Errorf("screen log: %s", l)
 		}
@@ -261,11 +261,12 @@ func BenchmarkIdleWindow(b *testing.B) {
 				// Quiet: pacing has begun and startup garbage is returned.
 				time.Sleep(display.QuietAfter + 3*time.Second)
 				pid := s.cmd.Process.Pid
-				c0, t0 := cpuTime(b, pid), time.Now()
+				u0, t0 := usage(b, pid), time.Now()
 				time.Sleep(*idleFor)
-				cpu += 100 * (cpuTime(b, pid) - c0).Seconds() / time.Since(t0).Seconds()
-				rss += procStatusMB(b, pid, "VmRSS")
-				peak += procStatusMB(b, pid, "VmHWM")
+				u1 := usage(b, pid)
+				cpu += 100 * (u1.CPU - u0.CPU).Seconds() / time.Since(t0).Seconds()
+				rss += float64(u1.RSS) / 1e6
+				peak += float64(u1.PeakRSS) / 1e6
 				s.stop(b)
 			}
 			n := float64(b.N)
@@ -288,46 +289,13 @@ func field(line, key string) string {
 	return ""
 }
 
-// cpuTime is the user plus system CPU time pid has used.
-func cpuTime(tb testing.TB, pid int) time.Duration {
+func usage(tb testing.TB, pid int) procstat.Usage {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	u, err := procstat.Read(pid)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: state is field 3, utime 14 and stime 15.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		tb.Fatalf("short /proc/%d/stat", pid)
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		tb.Fatalf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
-	}
-	const clockTick = 100 // USER_HZ on every Linux architecture Debian ships
-	return time.Duration(u+s) * time.Second / clockTick
-}
-
-// procStatusMB reads a kB line of /proc/pid/status, in MB.
-func procStatusMB(tb testing.TB, pid int, key string) float64 {
-	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, key+":"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			if err != nil {
-				tb.Fatalf("/proc/%d/status %s: %v", pid, key, err)
-			}
-			return kb / 1000
-		}
-	}
-	tb.Fatalf("/proc/%d/status has no %s", pid, key)
-	return 0
+	return u
 }
 
 func readPNG(path string) (image.Image, error) {

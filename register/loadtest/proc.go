@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +11,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
-)
 
-// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat. It
-// is 100 on every Linux architecture Go supports.
-const clockTick = 10 * time.Millisecond
+	"github.com/posdisplay/posdisplay/register/procstat"
+)
 
 // child is a server process under test.
 type child struct {
@@ -82,40 +79,8 @@ func startChild(kind, name string, useTLS bool, queueFrames int, stderr io.Write
 
 // usage returns the child's CPU time (user+system) and peak RSS (VmHWM).
 func (c *child) usage() (cpu time.Duration, peakRSS int64, err error) {
-	pid := c.cmd.Process.Pid
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	// The command name (field 2) may hold spaces: fields count from the
-	// last ')'. utime and stime are fields 14 and 15.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, 0, errors.New("malformed /proc/PID/stat")
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 13 {
-		return 0, 0, errors.New("short /proc/PID/stat")
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, 0, fmt.Errorf("/proc/PID/stat: %w", err)
-	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, l := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0, 0, fmt.Errorf("VmHWM: %w", err)
-			}
-			peakRSS = kb << 10
-		}
-	}
-	return time.Duration(ut+st) * clockTick, peakRSS, nil
+	u, err := procstat.Read(c.cmd.Process.Pid)
+	return u.CPU, u.PeakRSS, err
 }
 
 // stop closes the child's stdin, which makes it shut down, and waits for it
