@@ -86,6 +86,12 @@ type Display struct {
 // New builds the screens, applies the store theme to app and sets the
 // window's content. It must run on the UI thread (or before the app runs).
 func New(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger) (*Display, error) {
+	return newDisplay(app, win, cfg, log, time.Now)
+}
+
+// newDisplay is New with the display's clock (tests give a fake one, which
+// must time even the first frame).
+func newDisplay(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger, now func() time.Time) (*Display, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -111,7 +117,7 @@ func New(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger) (*Display,
 		return nil, err
 	}
 	e := &env{landscape: true, cfg: cfg, th: th, log: log, logo: logo, formatters: map[string]*money.Formatter{}, badCodes: map[string]bool{}}
-	d := &Display{app: app, win: win, e: e, now: time.Now, wake: make(chan struct{}, 1), lastUpdate: time.Now(),
+	d := &Display{app: app, win: win, e: e, now: now, wake: make(chan struct{}, 1), lastUpdate: time.Now(),
 		quietAfter: QuietAfter, restSlice: RestSlice}
 	app.Settings().SetTheme(th)
 

@@ -35,17 +35,12 @@ func newTestDisplay(tb testing.TB, size fyne.Size, cfg Config) (*Display, fyne.W
 	a := test.NewTempApp(tb)
 	w := test.NewTempWindow(tb, widget.NewLabel(""))
 	w.Resize(size)
-	d, err := New(a, w, cfg, testLogger(tb))
+	clock := &fakeClock{t: t0}
+	d, err := newDisplay(a, w, cfg, testLogger(tb), clock.Now)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
 	w.Resize(size)
-	clock := &fakeClock{t: t0}
-	d.now = clock.Now
-	// New drew its first frame by the real clock: start over on the fake
-	// one, or staleness would be timed from the day the test runs.
-	d.wasStale = false
-	d.render(clock.Now())
 	return d, w, clock
 }
 
