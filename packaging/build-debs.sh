@@ -6,7 +6,9 @@
 #                           [--out DIR] [--only agent|screen] [--no-deps]
 #
 # The agent is pure Go (CGO_ENABLED=0). The screen is Fyne (cgo, with the
-# Makefile's SCREEN_TAGS), cross-compiled with Debian's cross toolchains and multiarch -dev packages.
+# Makefile's SCREEN_TAGS), cross-compiled with Debian's cross compilers against
+# a sysroot of the target's -dev packages (packaging/sysroot.sh): the host
+# installs no foreign-architecture package.
 # Missing apt packages are installed (as root) unless --no-deps is given.
 # nfpm comes from the pinned tools module packaging/tools (built once into
 # packaging/tools/bin, which git ignores).
@@ -61,77 +63,28 @@ want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 # ---- apt packages -----------------------------------------------------------
 
-# installed PKG: is the dpkg package (name or name:arch) installed?
-installed() {
-	local p=$1
-	case "$p" in *:*) ;; *) p=$p:$(dpkg --print-architecture) ;; esac
-	dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed ||
-		dpkg-query -W -f='${db:Status-Status}\n' "$1" 2>/dev/null | grep -qx installed
-}
+# shellcheck source=apt.sh
+. "$here/apt.sh"
 
-# apt_install PKG...: install the missing ones, quietly. Multiarch -dev
-# packages need the same version of each Multi-Arch: same library on every
-# architecture; when the mirror's indexes disagree (a security index missing
-# for one architecture), pin each conflicting library to the candidate
-# version of the foreign architecture and retry.
-apt_install() {
-	local missing=() p
-	for p in "$@"; do installed "$p" || missing+=("$p"); done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	[ "$install_deps" = yes ] || die "missing apt packages: ${missing[*]} (run without --no-deps as root to install them)"
-	[ "$(id -u)" -eq 0 ] || die "missing apt packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}"
-	note "installing apt packages: ${missing[*]}"
-	local fa need_update=no
-	for p in "${missing[@]}"; do
-		case "$p" in *:*)
-			fa=${p##*:}
-			if ! dpkg --print-foreign-architectures | grep -qx "$fa"; then
-				dpkg --add-architecture "$fa"
-				need_update=yes
-			fi ;;
-		esac
-	done
-	if [ "$need_update" = yes ] || ! apt-cache show "${missing[0]}" >/dev/null 2>&1 ||
-		[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
-		apt-get update -qq >/dev/null 2>&1 || note "apt-get update reported errors (continuing with the indexes it got)"
-	fi
-	local pins=() log names n v
-	log=$(mktemp)
-	for _ in 1 2 3 4 5 6; do
-		if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			"${missing[@]}" "${pins[@]}" >"$log" 2>&1; then
-			rm -f "$log"
-			return 0
-		fi
-		names=$(sed -n 's/.*Depends: \([^ :]*\):\([a-z0-9]*\) .*but it is not going to be installed.*/\1:\2/p' "$log" | sort -u)
-		[ -n "$names" ] || break
-		for n in $names; do
-			v=$(apt-cache policy "$n" | awk '/Candidate:/ {print $2}')
-			if [ -z "$v" ] || [ "$v" = "(none)" ]; then continue; fi
-			pins+=("${n%%:*}=$v" "$n=$v")
-			for fa in $(dpkg --print-foreign-architectures); do pins+=("${n%%:*}:$fa=$v"); done
-		done
-		note "aligning multiarch library versions: $names"
-	done
-	cat "$log" >&2
-	rm -f "$log"
-	die "apt-get install failed for: ${missing[*]}"
-}
-
-# Native tools for every build.
-base_pkgs=(git gzip ca-certificates)
-fyne_dev=(libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
+# Host tools only. The arm64/armhf screens are linked against a sysroot of
+# the target's Debian packages (packaging/sysroot.sh), never against
+# foreign-architecture packages installed on the host.
+base_pkgs=(git gzip ca-certificates binutils)
+fyne_dev=(libgl1-mesa-dev libgles-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
 deps=("${base_pkgs[@]}")
 for a in $arches; do
 	want screen || continue
 	case "$a" in
 	amd64) deps+=(gcc pkg-config "${fyne_dev[@]}") ;;
-	arm64 | armhf)
-		deps+=("crossbuild-essential-$a" "pkgconf:$a")
-		for p in "${fyne_dev[@]}"; do deps+=("$p:$a"); done ;;
+	arm64) deps+=(gcc-aarch64-linux-gnu pkg-config) ;;
+	armhf) deps+=(gcc-arm-linux-gnueabihf pkg-config) ;;
 	esac
 done
-apt_install "${deps[@]}"
+if [ "$install_deps" = yes ]; then
+	apt_ensure "${deps[@]}" || die "could not install the build tools (apt's reason above)"
+else
+	APT_NO_INSTALL=1 apt_ensure "${deps[@]}" || die "missing apt packages (run without --no-deps as root to install them)"
+fi
 
 command -v go >/dev/null || die "go is not on PATH (Go 1.26 is needed)"
 
@@ -228,20 +181,32 @@ build_screen() {
 	local a=$1 stage=$2 goarch goarm="" cc pkgconfig
 	case "$a" in
 	amd64) goarch=amd64 cc=gcc pkgconfig=pkg-config ;;
-	arm64) goarch=arm64 cc=aarch64-linux-gnu-gcc pkgconfig=aarch64-linux-gnu-pkg-config ;;
-	armhf) goarch=arm goarm=7 cc=arm-linux-gnueabihf-gcc pkgconfig=arm-linux-gnueabihf-pkg-config ;;
+	arm64) goarch=arm64 cc=aarch64-linux-gnu-gcc pkgconfig=pkg-config ;;
+	armhf) goarch=arm goarm=7 cc=arm-linux-gnueabihf-gcc pkgconfig=pkg-config ;;
 	esac
+	local sysroot="" triplet=${cc%-gcc} ccflags=""
+	local -a pcenv=()
+	if [ "$a" != amd64 ]; then
+		sysroot=$("$here/sysroot.sh" "$a") || die "no $a sysroot (see above)"
+		ccflags="--sysroot=$sysroot"
+		pcenv=(PKG_CONFIG_SYSROOT_DIR="$sysroot"
+			PKG_CONFIG_LIBDIR="$sysroot/usr/lib/$triplet/pkgconfig:$sysroot/usr/share/pkgconfig"
+			PKG_CONFIG_PATH=)
+	fi
 	# PD_SCREEN_DIR (testing only): build the main package in that directory
 	# instead, e.g. a placeholder module while cmd/posdisplay-screen is absent.
 	local dir=${PD_SCREEN_DIR:-$root/cmd/posdisplay-screen}
 	[ -d "$dir" ] || die "$dir does not exist"
 	# The hardening Debian expects of a dynamically linked executable: PIE,
 	# full RELRO, fortified and stack-protected C (GLFW, cgo glue).
-	CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm CC=$cc PKG_CONFIG=$pkgconfig \
+	(
+	[ ${#pcenv[@]} -eq 0 ] || export "${pcenv[@]}"
+	CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm CC="$cc${ccflags:+ $ccflags}" PKG_CONFIG=$pkgconfig \
 		CGO_CFLAGS="-O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong" \
 		retry go -C "$dir" build -tags "${SCREEN_TAGS:-gles,no_emoji}" -trimpath -buildvcs=false -buildmode=pie \
 		-ldflags "-s -w -buildid= $ldflags_version -extldflags=-Wl,-z,relro,-z,now" \
 		-o "$stage/posdisplay-screen" .
+	) || return 1
 	# As dh_strip does: drop the compiler's .comment and .note sections.
 	"${cc%gcc}strip" --remove-section=.comment --remove-section=.note "$stage/posdisplay-screen"
 }

@@ -79,26 +79,18 @@ phase() {
 
 # ---- apt packages -----------------------------------------------------------
 
-installed() {
-	local p=$1
-	case "$p" in *:*) ;; *) p=$p:$(dpkg --print-architecture) ;; esac
-	dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed ||
-		dpkg-query -W -f='${db:Status-Status}\n' "$1" 2>/dev/null | grep -qx installed
-}
+# shellcheck source=apt.sh
+. "$here/apt.sh"
 need=(lintian systemd man-db binutils file)
-case "$arches" in *arm64*) need+=(qemu-user) ;; esac
+case "$arches" in *arm64*) need+=(qemu-user xvfb imagemagick) ;; esac
 # The screen's runtime Depends (installed before dpkg -i, which does not
 # fetch dependencies).
 screen_rt=(libgl1 libx11-6 libx11-xcb1 libxcursor1 libxi6 libxinerama1 libxrandr2 libxrender1 libxxf86vm1)
 need+=("${screen_rt[@]}" adduser)
-missing=()
-for p in "${need[@]}"; do installed "$p" || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$install_deps" = yes ] || fail "missing apt packages: ${missing[*]}"
-	phase "apt-get install ${missing[*]}"
-	apt-get update -qq >/dev/null 2>&1 || note "apt-get update reported errors (continuing)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-		fail "apt-get install ${missing[*]} failed"
+if [ "$install_deps" = yes ]; then
+	apt_ensure "${need[@]}" || fail "could not install the test tools (apt's reason above)"
+else
+	APT_NO_INSTALL=1 apt_ensure "${need[@]}" || fail "missing apt packages"
 fi
 
 # ---- find the packages ------------------------------------------------------
@@ -379,13 +371,13 @@ done
 # ---- 8. arm64 screen renders under qemu-aarch64 + Xvfb -----------------------
 
 # The cross-built Fyne binary starts and draws (software GL) with the arm64
-# libraries the cross build installed. Skipped where they are missing.
+# libraries of the sysroot it was linked against (packaging/sysroot.sh,
+# cached by the build): the host has no arm64 package installed.
 case "$arches" in *arm64*)
 	phase "arm64 screen under qemu-aarch64 + Xvfb"
 	d=$work/x-posdisplay-screen-arm64
-	if [ ! -e /usr/lib/aarch64-linux-gnu/libGL.so.1 ] || ! command -v Xvfb >/dev/null || [ ! -x /usr/bin/import ]; then
-		note "skipped: needs libgl1:arm64 (cross build), xvfb and imagemagick"
-	else
+	sysroot=$("$here/sysroot.sh" arm64) || fail "no arm64 sysroot (see above)"
+	{
 		dn=97
 		while [ -e "/tmp/.X$dn-lock" ]; do dn=$((dn + 1)); done
 		Xvfb ":$dn" -screen 0 1024x600x24 -nolisten tcp >/dev/null 2>&1 &
@@ -393,7 +385,7 @@ case "$arches" in *arm64*)
 		mkdir -p "$work/home"
 		# A fixed, unreachable agent address: the screen must not browse
 		# mDNS on this machine's real interfaces (it shows "connecting").
-		HOME=$work/home DISPLAY=:$dn LANG=C.UTF-8 qemu-aarch64 -L / "$d/usr/bin/posdisplay-screen" \
+		HOME=$work/home DISPLAY=:$dn LANG=C.UTF-8 LIBGL_DRIVERS_PATH=$sysroot/usr/lib/aarch64-linux-gnu/dri qemu-aarch64 -L "$sysroot" "$d/usr/bin/posdisplay-screen" \
 			-config "$d/etc/posdisplay/screen.toml" -agent ws://127.0.0.1:9/v1/display -register 1 -token not-used-here \
 			>"$work/screen-arm64.log" 2>&1 &
 		scr=$!
@@ -425,9 +417,24 @@ case "$arches" in *arm64*)
 			fail "the arm64 screen did not draw a window within 30 s under qemu-aarch64"
 		fi
 		note "arm64 screen drew a window ($colors colours)"
-	fi
+	}
 	;;
 esac
+
+# ---- 9. the host stayed single-architecture ---------------------------------
+
+# Cross builds must not depend on (or install) foreign-architecture packages:
+# a half-synced mirror for one architecture would then break every build.
+phase "no foreign-architecture packages on the host"
+foreign=$(dpkg-query -W -f='${Package}:${Architecture}\n' 2>/dev/null | grep -vE ":($(dpkg --print-architecture)|all)\$" || true)
+if [ -n "$foreign" ]; then
+	if [ "${CI:-}" = true ]; then
+		fail "foreign-architecture packages are installed: $(echo $foreign | head -c 300)"
+	fi
+	note "foreign-architecture packages are installed (from an older build?): $(echo $foreign | head -c 300)"
+else
+	note "none installed (foreign architectures configured: $(dpkg --print-foreign-architectures | tr '\n' ' '))"
+fi
 
 phase "done"
 total=$((($(date +%s%N) - t_start) / 1000000))
