@@ -2,7 +2,8 @@
 # Installs what building and testing posdisplay needs on Debian 12 / Ubuntu
 # 24.04: the C libraries Fyne links, Xvfb for a real window, Chromium for
 # browser tests, iproute2 for network namespaces, and the Go modules.
-# Idempotent and quiet: it only calls apt when something is missing.
+# Idempotent and quiet: it only calls apt when something is missing, and
+# prints apt's full reason when that fails (packaging/apt.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,18 +11,9 @@ pkgs=(gcc make pkg-config git ca-certificates
   libgl1-mesa-dev libgles-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
   xvfb xauth imagemagick fonts-dejavu-core locales
   chromium
-  iproute2 procps)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "deps: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+  iproute2 procps curl)
+. packaging/apt.sh
+apt_ensure "${pkgs[@]}" || { echo "deps: could not install the build and test packages (apt's reason above)" >&2; exit 1; }
 # Fyne wants a real UTF-8 locale (C.UTF-8 makes it log a locale error).
 if ! locale -a 2>/dev/null | grep -qi '^en_US\.utf-\?8$'; then
   sudo=""
