@@ -19,6 +19,7 @@ import (
 
 	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/discovery/discoverytest"
+	"github.com/posdisplay/posdisplay/register/testenv"
 )
 
 func lo(t testing.TB) net.Interface {
@@ -37,7 +38,7 @@ func TestMDNSInNamespace(t *testing.T) {
 		return
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs the ip tool to change addresses")
+		testenv.Missing(t, "the ip tool", "changing addresses (apt-get install iproute2)")
 	}
 	t.Cleanup(func() { discoverytest.VerifyNoLeaks(t, 10*time.Second) }) // runs after the other cleanups
 	log := testLogger(t)

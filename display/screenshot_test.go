@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+
+	"github.com/posdisplay/posdisplay/register/testenv"
 )
 
 var screenshots = flag.String("screenshots", "", "write a PNG of every screen and state at every reference size into this directory")
@@ -22,7 +24,7 @@ var screenSizes = []fyne.Size{{Width: 800, Height: 480}, {Width: 1024, Height: 6
 // flag it is skipped.
 func TestScreenshots(t *testing.T) {
 	if *screenshots == "" {
-		t.Skip("no -screenshots=DIR given")
+		testenv.OptIn(t, "no -screenshots=DIR given (make screenshots)")
 	}
 	if err := os.MkdirAll(*screenshots, 0o755); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/holoplot/go-evdev"
+	"github.com/posdisplay/posdisplay/register/testenv"
 	"github.com/posdisplay/posdisplay/scanner/scannertest"
 )
 
@@ -55,7 +56,7 @@ func BenchmarkSerialLatency(b *testing.B) {
 func BenchmarkSerialPTYLatency(b *testing.B) {
 	p, err := scannertest.OpenPTY()
 	if err != nil {
-		b.Skipf("no pty: %v", err)
+		testenv.Missing(b, "a pty", "%v", err)
 	}
 	defer p.Close()
 	m, err := NewManager([]Config{{Name: "s", Kind: KindSerial, Serial: SerialConfig{Path: p.Slave}}}, Options{Logger: testLogger(b, nil)})
@@ -126,7 +127,7 @@ func BenchmarkTwoScanners20PerSecond(b *testing.B) {
 	for i := range ptys {
 		p, err := scannertest.OpenPTY()
 		if err != nil {
-			b.Skipf("no pty: %v", err)
+			testenv.Missing(b, "a pty", "%v", err)
 		}
 		defer p.Close()
 		ptys[i] = p

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posdisplay/posdisplay/register/testenv"
 	"github.com/posdisplay/posdisplay/scanner/scannertest"
 	"go.bug.st/serial"
 )
@@ -86,7 +87,7 @@ func fastOpts(t *testing.T, logs *syncBuffer) Options {
 // at start, a scan, unplug in the middle of a scan, replug, a scan.
 func TestSerialPTY(t *testing.T) {
 	if _, err := os.Stat("/dev/ptmx"); err != nil {
-		t.Skipf("no /dev/ptmx: %v", err)
+		testenv.Missing(t, "a pty", "no /dev/ptmx: %v", err)
 	}
 	link := filepath.Join(t.TempDir(), "scanner")
 	var logs syncBuffer
@@ -103,7 +104,7 @@ func TestSerialPTY(t *testing.T) {
 
 	p1, err := scannertest.OpenPTY()
 	if err != nil {
-		t.Skipf("cannot open a pty here: %v", err)
+		testenv.Missing(t, "a pty", "cannot open one here: %v", err)
 	}
 	defer p1.Close()
 	if err := p1.Link(link); err != nil {
@@ -173,7 +174,7 @@ func TestSerialPTY(t *testing.T) {
 func TestSerialPTYLineSettings(t *testing.T) {
 	p, err := scannertest.OpenPTY()
 	if err != nil {
-		t.Skipf("cannot open a pty here: %v", err)
+		testenv.Missing(t, "a pty", "cannot open one here: %v", err)
 	}
 	defer p.Close()
 	cfg := Config{Name: "s", Kind: KindSerial, StripPrefix: "\x02", StripSuffix: "\x03",
@@ -197,7 +198,7 @@ func TestSerialPTYLineSettings(t *testing.T) {
 func TestIdleGapPTY(t *testing.T) {
 	p, err := scannertest.OpenPTY()
 	if err != nil {
-		t.Skipf("cannot open a pty here: %v", err)
+		testenv.Missing(t, "a pty", "cannot open one here: %v", err)
 	}
 	defer p.Close()
 	cfg := Config{Name: "s", Kind: KindSerial, Serial: SerialConfig{Path: p.Slave, Terminator: TerminatorIdle, IdleGap: Duration(20 * time.Millisecond)}}
@@ -391,7 +392,7 @@ func TestTwoScannersNoLoss(t *testing.T) {
 	for i := range ptys {
 		p, err := scannertest.OpenPTY()
 		if err != nil {
-			t.Skipf("cannot open a pty here: %v", err)
+			testenv.Missing(t, "a pty", "cannot open one here: %v", err)
 		}
 		defer p.Close()
 		ptys[i] = p

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/holoplot/go-evdev"
+
+	"github.com/posdisplay/posdisplay/register/testenv"
 )
 
 // TestUinputKeyboard drives the real evdev path: it creates a virtual
@@ -16,7 +18,7 @@ import (
 // grab keeps other readers out, and unplugs it.
 func TestUinputKeyboard(t *testing.T) {
 	if _, err := os.Stat("/dev/uinput"); err != nil {
-		t.Skipf("SKIP: /dev/uinput is missing (%v): this kernel or container has no uinput, so the "+
+		testenv.HardwareOnly(t, "/dev/uinput is missing (%v): this kernel or container has no uinput, so the "+
 			"real evdev/EVIOCGRAB path cannot be exercised here; key decoding is covered by the "+
 			"fixtures in testdata/keys. Run this test on a register (modprobe uinput, as root).", err)
 	}
@@ -26,7 +28,7 @@ func TestUinputKeyboard(t *testing.T) {
 	dev, err := evdev.CreateDevice(name, evdev.InputID{BusType: 0x03, Vendor: 0x05e0, Product: 0x1200, Version: 1},
 		map[evdev.EvType][]evdev.EvCode{evdev.EV_KEY: keys})
 	if err != nil {
-		t.Skipf("SKIP: cannot create a uinput device (%v); needs root or write access to /dev/uinput", err)
+		testenv.HardwareOnly(t, "cannot create a uinput device (%v); needs root or write access to /dev/uinput", err)
 	}
 	destroyed := false
 	destroy := func() {

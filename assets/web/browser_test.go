@@ -17,6 +17,7 @@ import (
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/register/agent"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/testenv"
 	"github.com/posdisplay/posdisplay/register/testlog"
 )
 
@@ -115,7 +116,7 @@ func (a *testAgent) cartOf() cart.Cart {
 func newBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("Chromium not installed at %s (apt-get install -y chromium): %v", chromiumPath, err)
+		testenv.Missing(t, "Chromium", "not installed at %s (apt-get install -y chromium): %v", chromiumPath, err)
 	}
 	// Not t.TempDir: Chromium's helper processes may still write into the
 	// profile for a moment after the browser exits.

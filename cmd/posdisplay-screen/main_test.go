@@ -23,6 +23,7 @@ import (
 	"github.com/posdisplay/posdisplay/register/agent"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/procstat"
+	"github.com/posdisplay/posdisplay/register/testenv"
 )
 
 const childEnv = "POSDISPLAY_SCREEN_MAIN"
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) {
 func startXvfb(t testing.TB, w, h int) string {
 	t.Helper()
 	if _, err := exec.LookPath("Xvfb"); err != nil {
-		t.Skip("Xvfb is not installed (apt-get install xvfb); make test installs it")
+		testenv.Missing(t, "Xvfb", "not installed (apt-get install xvfb); make test installs it")
 	}
 	r, wr, err := os.Pipe()
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/posdisplay/posdisplay/register/testenv"
 )
 
 // Environment markers passed to re-executed test binaries.
@@ -82,7 +84,7 @@ func InNetNS(tb testing.TB) bool {
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EUSERS) {
-			tb.Skipf("cannot create a network namespace (%v): mDNS tests run only in a private namespace", err)
+			testenv.Missing(tb, "a network namespace", "cannot create one (%v): mDNS tests run only in a private namespace", err)
 		}
 		tb.Fatalf("starting %s in a new network namespace: %v", os.Args[0], err)
 	}
@@ -210,7 +212,7 @@ type Veth struct {
 func NewVeth(tb testing.TB) *Veth {
 	tb.Helper()
 	if _, err := exec.LookPath("ip"); err != nil {
-		tb.Skipf("veth tests need the ip tool: %v", err)
+		testenv.Missing(tb, "the ip tool", "veth tests (apt-get install iproute2): %v", err)
 	}
 	id := strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
 	v := &Veth{
@@ -220,7 +222,7 @@ func NewVeth(tb testing.TB) *Veth {
 		Addr6A: "fd77::1/64", Addr6B: "fd77::2/64",
 	}
 	if out, err := exec.Command("ip", "netns", "add", v.A).CombinedOutput(); err != nil {
-		tb.Skipf("cannot create named network namespaces (%v: %s): veth tests skipped", err, out)
+		testenv.Missing(tb, "named network namespaces", "ip netns add: %v: %s", err, out)
 	}
 	tb.Cleanup(func() { exec.Command("ip", "netns", "del", v.A).Run() })
 	mustIP(tb, "netns", "add", v.B)

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/testenv"
 	"github.com/posdisplay/posdisplay/scanner"
 	"github.com/posdisplay/posdisplay/scanner/scannertest"
 )
@@ -88,7 +89,7 @@ func ack(t *testing.T, ws *websocket.Conn, id string) {
 func TestSerialScansReachPageInOrder(t *testing.T) {
 	pty, err := scannertest.OpenPTY()
 	if err != nil {
-		t.Skipf("no pty: %v", err)
+		testenv.Missing(t, "a pty", "%v", err)
 	}
 	defer pty.Close()
 	cfg := testConfig(t)
