@@ -123,10 +123,17 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		PingInterval: cfg.Display.PingInterval.Duration,
 		AgentID:      cfg.AgentID,
 	})
+	// The POS listener first: the demo page's origin is the address it
+	// really listens on (a ":0" in the config is a port chosen now).
+	if a.posLn, err = net.Listen("tcp", cfg.POS.Listen); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("pos listener: %w", err)
+	}
 	origins := cfg.POS.AllowedOrigins
 	if cfg.Demo.Page {
-		origins = append(append([]string{}, origins...), "http://"+cfg.POS.Listen)
-		if host, port, err := net.SplitHostPort(cfg.POS.Listen); err == nil && (host == "127.0.0.1" || host == "") {
+		bound := a.posLn.Addr().String()
+		origins = append(append([]string{}, origins...), "http://"+cfg.POS.Listen, "http://"+bound)
+		if host, port, err := net.SplitHostPort(bound); err == nil && (host == "127.0.0.1" || host == "::" || host == "0.0.0.0") {
 			origins = append(origins, "http://localhost:"+port, "http://127.0.0.1:"+port)
 		}
 	}
@@ -163,6 +170,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 			scs = append(scs, sc.Config)
 		}
 		if a.scanners, err = scanner.NewManager(scs, scanner.Options{Logger: logger.With("part", "scanner")}); err != nil {
+			a.posLn.Close()
 			st.Close()
 			return nil, err
 		}
@@ -205,10 +213,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.posSrv = &http.Server{Handler: posMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	a.dispSrv = &http.Server{Handler: dispMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 
-	if a.posLn, err = net.Listen("tcp", cfg.POS.Listen); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("pos listener: %w", err)
-	}
 	if a.dispLn, err = net.Listen("tcp", cfg.Display.Listen); err != nil {
 		a.posLn.Close()
 		st.Close()
