@@ -98,3 +98,28 @@ func TestV1ViewEmptyDeltaKeepsSeq(t *testing.T) {
 		t.Fatalf("version 1 delta %s at seq %d, want seq 1 with an empty ops array", f.V1, res.Seq)
 	}
 }
+
+// BenchmarkPublish200LinesWithReturn is BenchmarkPublish200Lines on carts
+// with a return line: each change is also encoded in the version 1 view.
+func BenchmarkPublish200LinesWithReturn(b *testing.B) {
+	s := New("r", "e1", withReturn(200), 256)
+	subs := make([]*Sub, 100)
+	for i := range subs {
+		subs[i] = NewSub(64)
+		s.Subscribe(nil, subs[i])
+	}
+	carts := [2]cart.Cart{withReturn(200), withReturn(200)}
+	carts[1].Lines[100].Quantity = 2000
+	carts[1].Lines[100].Total = 20
+	carts[1].Subtotal += 10
+	carts[1].Total += 10
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Publish(carts[i%2], time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		for _, sub := range subs {
+			sub.Drain()
+		}
+	}
+}
