@@ -291,9 +291,10 @@ func (p *posConn) answer(e *protocol.Error) {
 
 // maxScanAnswerSize bounds the messages checked for being a scan ack or
 // refuse before the rate limiter: an ack is {"type":"ack","id":"<64
-// bytes>"}, a refuse adds a reason of 64 bytes and a message of 280
-// characters (up to 6 bytes each when escaped).
-const maxScanAnswerSize = 2048
+// bytes>"}; the largest valid refuse, every character of its 64-byte reason
+// and 280-character message written as a 6-byte \uXXXX escape, is about
+// 2.2 KB.
+const maxScanAnswerSize = 4096
 
 // maxPeekSize bounds the rate-limited messages parsed for their id.
 const maxPeekSize = 64 << 10

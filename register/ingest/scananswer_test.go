@@ -51,10 +51,11 @@ func TestRefusesReachTheHookPastTheRateLimit(t *testing.T) {
 		`{"type":"refuse","id":"s-1","reason":"not_found","message":"no product"}`,
 		`{"type":"refuse","id":7,"reason":"out_of_stock"}`,
 		`{"type":"refuse","id":"s-3","reason":"busy","message":"` + long + `"}`,
+		`{"type":"refuse","id":"s-4","reason":"` + strings.Repeat(`\u0062`, 64) + `","message":"` + strings.Repeat(`\u00e9`, 280) + `"}`,
 	} {
 		send(t, ws, m)
 	}
-	for _, want := range []string{"1/s-1/not_found/no product", "1/7/other/", "1/s-3/busy/" + long} {
+	for _, want := range []string{"1/s-1/not_found/no product", "1/7/other/", "1/s-3/busy/" + long, "1/s-4/other/" + long} {
 		select {
 		case g := <-got:
 			if g != want {
@@ -64,9 +65,9 @@ func TestRefusesReachTheHookPastTheRateLimit(t *testing.T) {
 			t.Fatalf("no hook call for %q", want)
 		}
 	}
-	send(t, ws, "{\"type\":\"refuse\",\"id\":\"s-4\",\"reason\":\"busy\",\"message\":\"Caf\xe9\"}")
-	if m := readMsg(t, ws); m.Type != protocol.TypeError || m.Code != protocol.CodeBadMessage || string(m.ID) != `"s-4"` {
-		t.Fatalf("malformed refuse answered %+v, want bad_message for s-4", m)
+	send(t, ws, "{\"type\":\"refuse\",\"id\":\"s-5\",\"reason\":\"busy\",\"message\":\"Caf\xe9\"}")
+	if m := readMsg(t, ws); m.Type != protocol.TypeError || m.Code != protocol.CodeBadMessage || string(m.ID) != `"s-5"` {
+		t.Fatalf("malformed refuse answered %+v, want bad_message for s-5", m)
 	}
 }
 
