@@ -120,18 +120,22 @@ func (s *cartScreen) updateRow(id int, o fyne.CanvasObject) {
 	l := &s.lines[id]
 	f := s.f
 	setText(r.qty, s.quantity(l))
-	setText(r.title, clean(l.Title))
+	setText(r.title, lineTitle(l))
 	sub := s.subText(l)
 	setText(r.sub, sub)
 	showIf(r.sub, sub != "")
-	if l.Discount != 0 {
+	if l.Discount != 0 && !l.Return {
 		setImportance(r.sub, widget.SuccessImportance)
 	} else {
 		setImportance(r.sub, widget.LowImportance)
 	}
-	setText(r.unit, f.amount(l.UnitPrice))
-	setText(r.total, f.amount(l.Total))
+	unit, total := lineAmounts(l)
+	setText(r.unit, f.amount(unit))
+	setText(r.total, f.amount(total))
 	imp := widget.MediumImportance
+	if l.Return {
+		imp = widget.WarningImportance
+	}
 	if f.stale {
 		imp = widget.LowImportance
 	}
@@ -164,6 +168,9 @@ func (s *cartScreen) subText(l *cart.Line) string {
 		d := l.Discount
 		if d > 0 {
 			d = -d // a discount always reads as money off
+		}
+		if l.Return {
+			d = -d // on a return it is taken off the refund: the line's figure rises
 		}
 		parts = append(parts, "Discount "+s.f.amount(d))
 	}
@@ -200,12 +207,7 @@ func (s *cartScreen) show(f frame, entered bool) {
 
 	s.banner.show(f.stale, f.hideMoney)
 	c := &f.v.Cart
-	n := len(c.Lines)
-	if n == 1 {
-		setText(s.count, "1 item")
-	} else {
-		setText(s.count, fmt.Sprintf("%d items", n))
-	}
+	setText(s.count, itemCount(c.Lines))
 	s.subtotal.set(f.amount(c.Subtotal), true)
 	s.discount.set(f.amount(-abs(c.Discount)), c.Discount != 0)
 	s.showTaxes(f)

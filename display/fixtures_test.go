@@ -163,9 +163,52 @@ func scenes() []scene {
 		{name: "cart-hostile", view: func() client.View { return live(hostileCart()) }},
 		{name: "payment", view: func() client.View { return live(paymentCart()) }},
 		{name: "payment-stale", view: stale(paymentCart())},
+		{name: "cart-return", view: func() client.View { return live(mustValid(returnCart()), "r1") }},
+		{name: "payment-refund", view: func() client.View { return live(mustValid(refundCart())) }},
 		{name: "thanks", view: func() client.View { return live(completeCart()) }},
 		{name: "thanks-over", view: func() client.View { return live(completeCart()) }, after: 7 * time.Second},
 	}
+}
+
+// returnCart is an exchange: the sample sale plus a returned kettle, with
+// its receipt number, bought with a discount (revision 1.1).
+func returnCart() cart.Cart {
+	c := sampleCart()
+	kettle := cart.Line{ID: "r1", Title: "Electric Kettle 1.7 L", Quantity: 1000, UnitPrice: 2999, Discount: 300, Total: 2699, Note: "Receipt A-0977", Return: true}
+	c.Lines = append(c.Lines, kettle)
+	c.Subtotal, c.Discount = 0, 0
+	for _, l := range c.Lines {
+		if l.Return {
+			c.Subtotal -= l.Total
+		} else {
+			c.Subtotal += l.Total
+		}
+	}
+	tax := c.Subtotal * 8 / 100
+	c.Taxes = []cart.TaxLine{{Label: "Sales tax 8%", Amount: tax}}
+	c.Total = c.Subtotal + tax
+	return c
+}
+
+// refundCart: a bread bought, a kettle returned, the store pays back.
+func refundCart() cart.Cart {
+	c := cart.Cart{Register: "r1", Order: "o-1002", Currency: "USD", State: cart.StatePayment, Lines: []cart.Line{
+		line("l4", "Sourdough Loaf", 1, 525),
+		{ID: "r1", Title: "Electric Kettle 1.7 L", Quantity: 1000, UnitPrice: 2999, Discount: 300, Total: 2699, Note: "Receipt A-0977", Return: true},
+	}, Taxes: []cart.TaxLine{}}
+	c.Subtotal = 525 - 2699
+	c.Total = c.Subtotal
+	c.Payment = &cart.Payment{Due: c.Total, Tendered: 0, Change: -c.Total, Method: "Cash"}
+	return c
+}
+
+// mustValid panics unless c passes the cart rules: the return scenes show
+// what a display can really be sent.
+func mustValid(c cart.Cart) cart.Cart {
+	if err := c.Validate(); err != nil {
+		panic(err)
+	}
+	return c
 }
 
 func hostileCart() cart.Cart {

@@ -94,9 +94,15 @@ func renderText(register string, v client.View, locale string) string {
 		if l.Unit != "" {
 			qty += " " + l.Unit
 		}
-		fmt.Fprintf(&b, "%s %8s  %-34s %10s %11s\n", mark, qty, clipText(l.Title, 34), f.Format(l.UnitPrice), f.Format(l.Total))
+		// A returned item (protocol revision 1.1): marked, its amounts
+		// negative; its discount is kept from the refund.
+		title, unit, total, disc := l.Title, l.UnitPrice, l.Total, -l.Discount
+		if l.Return {
+			title, unit, total, disc = "RETURN "+l.Title, -unit, -total, l.Discount
+		}
+		fmt.Fprintf(&b, "%s %8s  %-34s %10s %11s\n", mark, qty, clipText(title, 34), f.Format(unit), f.Format(total))
 		if l.Discount > 0 {
-			fmt.Fprintf(&b, "  %8s  %-34s %10s %11s\n", "", "  discount", "", "-"+f.Format(l.Discount))
+			fmt.Fprintf(&b, "  %8s  %-34s %10s %11s\n", "", "  discount", "", f.Format(disc))
 		}
 	}
 	row := func(label string, m cart.Money) { fmt.Fprintf(&b, "%58s %11s\n", label, f.Format(m)) }

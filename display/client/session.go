@@ -137,7 +137,7 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 		ReadBufferSize:   4096,
 		WriteBufferSize:  1024, // the display only writes hello, resync and pings
 	}
-	conn, resp, err := d.DialContext(ctx, t.URL, nil)
+	conn, resp, err := d.DialContext(ctx, withFeatures(t.URL), nil)
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return false, &protocol.Error{Code: protocol.CodeUnauthorized, Message: "HTTP " + resp.Status}

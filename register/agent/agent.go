@@ -158,6 +158,12 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	})
 	a.ingest.ScanAcks = a.router.Ack
 	a.ingest.PageConnected = a.router.PageConnected
+	a.ingest.ScanRefused = a.router.Refuse
+	a.ingest.SaleChanged = a.router.SaleChanged
+	for reg, st := range a.streams {
+		c := st.Cart() // the persisted cart: scans read now belong to its sale
+		a.router.SaleChanged(reg, 0, c.Order, c.State)
+	}
 	if len(cfg.Scanners) > 0 {
 		a.scanReg = map[string]string{}
 		var scs []scanner.Config

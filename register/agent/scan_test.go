@@ -171,7 +171,7 @@ func TestUnackedScansAreDroppedAndReported(t *testing.T) {
 		r.router.Submit("1", scanner.Scan{Code: fmt.Sprint("X", i), Source: "s", At: time.Now()})
 	}
 	waitFor(t, func() bool { return r.router.Pending("1") == 0 })
-	if got := counterValue(t, r, `posdisplay_scans_total{outcome="dropped"}`); got != 3 {
+	if got := counterValue(t, r, `posdisplay_scans_total{outcome="dropped",reason="expired"}`); got != 3 {
 		t.Fatalf("dropped scans metric: got %v, want 3", got)
 	}
 	// A page that connects later gets nothing stale.

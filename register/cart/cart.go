@@ -48,6 +48,10 @@ type Line struct {
 	Discount  Money    `json:"discount"`
 	Total     Money    `json:"total"`
 	Note      string   `json:"note,omitempty"`
+	// Return marks a returned item (protocol revision 1.1): its amounts
+	// stay non-negative magnitudes and the line is subtracted from the
+	// subtotal. See returns.go.
+	Return bool `json:"return,omitempty"`
 }
 
 // TaxLine is one tax shown under the subtotal. An Included tax (VAT in

@@ -89,6 +89,7 @@ func (c *Cart) Validate() error {
 	}
 	seen := make(map[string]int, len(c.Lines))
 	var sum Money
+	returns := false
 	for i := range c.Lines {
 		l := &c.Lines[i]
 		if err := l.validate(i); err != nil {
@@ -98,19 +99,26 @@ func (c *Cart) Validate() error {
 			return fieldErr(fmt.Sprintf("lines[%d].id", i), "duplicates lines[%d].id %q", j, l.ID)
 		}
 		seen[l.ID] = i
-		sum += l.Total
+		if l.Return {
+			returns = true
+			sum -= l.Total
+		} else {
+			sum += l.Total
+		}
 	}
-	if err := checkMoney("subtotal", c.Subtotal); err != nil {
+	// Only a cart with a return line may owe the customer money: a negative
+	// figure anywhere else is a sign error in the POS integration.
+	if err := checkSigned("subtotal", c.Subtotal, returns); err != nil {
 		return err
 	}
 	if c.Subtotal != sum {
-		return fieldErr("subtotal", "is %d but the line totals add up to %d", c.Subtotal, sum)
+		return fieldErr("subtotal", "is %d but the sale line totals minus the return line totals are %d", c.Subtotal, sum)
 	}
 	if err := checkMoney("discount", c.Discount); err != nil {
 		return err
 	}
-	if c.Discount > c.Subtotal {
-		return fieldErr("discount", "%d is more than the subtotal %d", c.Discount, c.Subtotal)
+	if c.Discount > max(c.Subtotal, 0) {
+		return fieldErr("discount", "%d is more than the subtotal %d", c.Discount, max(c.Subtotal, 0))
 	}
 	if len(c.Taxes) > MaxTaxLines {
 		return fieldErr("taxes", "at most %d tax lines, got %d", MaxTaxLines, len(c.Taxes))
@@ -131,14 +139,14 @@ func (c *Cart) Validate() error {
 			want += t.Amount
 		}
 	}
-	if err := checkMoney("total", c.Total); err != nil {
+	if err := checkSigned("total", c.Total, returns); err != nil {
 		return err
 	}
 	if c.Total != want {
 		return fieldErr("total", "is %d but subtotal - discount + taxes is %d", c.Total, want)
 	}
 	if c.Payment != nil {
-		if err := c.Payment.validate(); err != nil {
+		if err := c.Payment.validate(returns); err != nil {
 			return err
 		}
 	}
@@ -195,11 +203,14 @@ func (l *Line) validate(i int) error {
 	return nil
 }
 
-func (p *Payment) validate() error {
+func (p *Payment) validate(returns bool) error {
+	if err := checkSigned("payment.due", p.Due, returns); err != nil {
+		return err
+	}
 	for _, m := range []struct {
 		name string
 		v    Money
-	}{{"payment.due", p.Due}, {"payment.tendered", p.Tendered}, {"payment.change", p.Change}} {
+	}{{"payment.tendered", p.Tendered}, {"payment.change", p.Change}} {
 		if err := checkMoney(m.name, m.v); err != nil {
 			return err
 		}
@@ -219,6 +230,21 @@ func checkMoney(field string, m Money) error {
 		return &FieldError{Field: field, Reason: reason}
 	}
 	return nil
+}
+
+// checkSigned is checkMoney for the figures that a cart with a return line
+// may carry below zero (subtotal, total, payment.due), down to -MaxMoney.
+func checkSigned(field string, m Money, negativeOK bool) error {
+	if negativeOK && m < 0 {
+		if m < -MaxMoney {
+			return fieldErr(field, "must be >= %d", -MaxMoney)
+		}
+		return nil
+	}
+	if m < 0 {
+		return fieldErr(field, "must be >= 0 (only a cart with a return line may be negative)")
+	}
+	return checkMoney(field, m)
 }
 
 func moneyProblem(m Money) (string, bool) {

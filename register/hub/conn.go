@@ -23,6 +23,9 @@ type conn struct {
 	h      *Hub
 	ws     *websocket.Conn
 	remote string
+	// returns: the display announced the "returns" feature (features.go)
+	// and gets return lines; otherwise it gets the version 1 view.
+	returns bool
 
 	mu   sync.Mutex
 	id   string
@@ -266,7 +269,7 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 	ws := c.ws
 	var last uint64
 	send := func(f *stream.Frame) error {
-		if err := c.write(f.Data); err != nil {
+		if err := c.write(f.For(c.returns)); err != nil {
 			return err
 		}
 		if f.Kind == protocol.TypeDelta {

@@ -146,6 +146,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = tc.SetWriteBuffer(h.opts.SendBuffer)
 	}
 	c := newConn(h, ws, r.RemoteAddr)
+	c.returns = wantsReturns(r)
 	if !h.add(c) {
 		c.closeWith(websocket.CloseGoingAway, "shutting down")
 		return

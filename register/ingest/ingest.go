@@ -101,6 +101,14 @@ type Ingest struct {
 	// older one stays open: in both cases the page that receives scans
 	// changed (the scan router re-sends unacknowledged scans).
 	PageConnected func(register string)
+	// ScanRefused, when set, receives the scans the page refused
+	// (protocol revision 1.1): the scan id, the reason (one of the
+	// protocol.Refuse* codes) and the page's message.
+	ScanRefused func(register, id, reason, message string)
+	// SaleChanged, when set, is told the order and state of a register's
+	// cart at stream position seq after every change, so that scans stay
+	// bound to their sale.
+	SaleChanged func(register string, seq uint64, order string, state cart.State)
 
 	mu     sync.Mutex
 	pages  map[string][]*posConn // per register, oldest first
@@ -150,6 +158,13 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 	}
 	if res.Changed && in.saver != nil {
 		in.saver.Save(st.Cart())
+	}
+	if res.Changed && in.SaleChanged != nil {
+		order, state := "", cart.StateIdle
+		if msg.Type == protocol.TypeCart {
+			order, state = msg.Cart.Order, msg.Cart.State
+		}
+		in.SaleChanged(register, res.Seq, order, state)
 	}
 	in.metrics.Events.WithLabelValues("accepted", msg.Type).Inc()
 	return res.Seq, nil

@@ -123,7 +123,7 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := p.writeJSON(protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: in.opts.AgentID, Register: p.register, Position: st.Position()}); err != nil {
+	if err := p.writeJSON(protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: in.opts.AgentID, Register: p.register, Position: st.Position(), Features: protocol.POSFeatures}); err != nil {
 		_ = ws.Close()
 		return
 	}
@@ -241,10 +241,9 @@ func (p *posConn) readLoop() error {
 		// it (a dropped ack would hold the scan queue). It is decoded once.
 		var msg protocol.PosMessage
 		var perr *protocol.Error
-		decoded := text && len(data) <= maxAckSize
+		decoded := text && len(data) <= maxScanAnswerSize
 		if decoded {
-			if msg, perr = protocol.DecodePOS(data); perr == nil && msg.Type == protocol.TypeAck {
-				p.ack(msg)
+			if msg, perr = protocol.DecodePOS(data); perr == nil && p.scanAnswer(msg) {
 				continue
 			}
 		}
@@ -263,8 +262,7 @@ func (p *posConn) readLoop() error {
 			p.answer(perr)
 			continue
 		}
-		if msg.Type == protocol.TypeAck {
-			p.ack(msg)
+		if p.scanAnswer(msg) {
 			continue
 		}
 		seq, perr := in.Apply(p.register, msg)
@@ -291,9 +289,12 @@ func (p *posConn) answer(e *protocol.Error) {
 	_ = p.writeJSON(e)
 }
 
-// maxAckSize bounds the messages checked for being a scan ack before the
-// rate limiter: an ack is {"type":"ack","id":"<64 bytes>"} at most.
-const maxAckSize = 256
+// maxScanAnswerSize bounds the messages checked for being a scan ack or
+// refuse before the rate limiter: an ack is {"type":"ack","id":"<64
+// bytes>"}; the largest valid refuse, every character of its 64-byte reason
+// and 280-character message written as a 6-byte \uXXXX escape, is about
+// 2.2 KB.
+const maxScanAnswerSize = 4096
 
 // maxPeekSize bounds the rate-limited messages parsed for their id.
 const maxPeekSize = 64 << 10

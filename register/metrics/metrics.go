@@ -28,7 +28,10 @@ type Metrics struct {
 	// Resyncs counts fresh snapshots sent because a display fell behind
 	// or asked for one, by reason.
 	Resyncs *prometheus.CounterVec
-	// Scans counts scans by outcome (delivered, acked, dropped, rejected).
+	// Scans counts scans by outcome (delivered, acked, dropped, rejected,
+	// refused) and reason: for refused, the page's reason (not_found,
+	// busy, ... or other); for dropped, why (expired, queue_full,
+	// stopping, sale_changed); "" for the others.
 	Scans *prometheus.CounterVec
 }
 
@@ -56,8 +59,8 @@ func New() *Metrics {
 			Name: "posdisplay_display_resyncs_total", Help: "Fresh snapshots sent to displays, by reason.",
 		}, []string{"reason"}),
 		Scans: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "posdisplay_scans_total", Help: "Barcode scans by outcome.",
-		}, []string{"outcome"}),
+			Name: "posdisplay_scans_total", Help: "Barcode scans by outcome and reason.",
+		}, []string{"outcome", "reason"}),
 	}
 	r.MustRegister(m.DisplaysConnected, m.POSConnected, m.Events, m.FanoutLatency, m.Resyncs, m.Scans,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -35,7 +35,8 @@ func TestHandlerServesEveryCollector(t *testing.T) {
 	m.Events.WithLabelValues("rejected", "bad_json").Inc()
 	m.FanoutLatency.Observe(0.0003)
 	m.Resyncs.WithLabelValues("slow").Inc()
-	m.Scans.WithLabelValues("dropped").Inc()
+	m.Scans.WithLabelValues("dropped", "expired").Inc()
+	m.Scans.WithLabelValues("refused", "not_found").Inc()
 	got := scrape(t, m)
 	for _, want := range []string{
 		`posdisplay_displays_connected{register="lane-1"} 1`,
@@ -45,7 +46,8 @@ func TestHandlerServesEveryCollector(t *testing.T) {
 		`posdisplay_fanout_latency_seconds_bucket{le="0.00025"} 0`,
 		`posdisplay_fanout_latency_seconds_count 1`,
 		`posdisplay_display_resyncs_total{reason="slow"} 1`,
-		`posdisplay_scans_total{outcome="dropped"} 1`,
+		`posdisplay_scans_total{outcome="dropped",reason="expired"} 1`,
+		`posdisplay_scans_total{outcome="refused",reason="not_found"} 1`,
 		"go_goroutines ",
 		"process_", // Linux: the process collector reports
 	} {

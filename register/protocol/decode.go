@@ -15,9 +15,10 @@ import (
 
 // PosMessage is a decoded, validated message from a POS page or backend.
 type PosMessage struct {
-	Type string     // TypeCart, TypeClear or TypeAck
-	ID   ID         // echoed in the answer
-	Cart *cart.Cart // for TypeCart: validated
+	Type   string     // TypeCart, TypeClear, TypeAck or TypeRefuse
+	ID     ID         // echoed in the answer; for TypeAck and TypeRefuse, the scan's id
+	Cart   *cart.Cart // for TypeCart: validated
+	Refuse *Refuse    // for TypeRefuse
 }
 
 type envelope struct {
@@ -90,10 +91,12 @@ func decodePOSPrecise(data []byte) (PosMessage, *Error) {
 			return PosMessage{}, NewError(nil, CodeBadMessage, "id", "ack needs the id of the scan it acknowledges")
 		}
 		return PosMessage{Type: TypeAck, ID: m.ID}, nil
+	case TypeRefuse:
+		return decodeRefuse(data, env.ID)
 	case "":
 		return PosMessage{}, NewError(env.ID, CodeBadMessage, "type", "missing message type")
 	default:
-		return PosMessage{}, NewError(env.ID, CodeBadMessage, "type", fmt.Sprintf("unknown message type %q (want cart, clear or ack)", truncate(env.Type, 32)))
+		return PosMessage{}, NewError(env.ID, CodeBadMessage, "type", fmt.Sprintf("unknown message type %q (want cart, clear, ack or refuse)", truncate(env.Type, 32)))
 	}
 }
 

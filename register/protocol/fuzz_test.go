@@ -74,6 +74,20 @@ func FuzzDecodePOS(f *testing.F) {
 			if len(m.ID) == 0 {
 				t.Fatal("ack without an id")
 			}
+		case protocol.TypeRefuse:
+			r := m.Refuse
+			if r == nil || len(m.ID) == 0 || protocol.RefuseReason(r.Reason) != r.Reason || !utf8.ValidString(r.Message) || utf8.RuneCountInString(r.Message) > 280 {
+				t.Fatalf("DecodePOS accepted refuse %+v", r)
+			}
+			// What the agent logs can be encoded again and reads the same.
+			b, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, perr := protocol.DecodePOS(b)
+			if perr != nil || again.Refuse == nil || string(again.Refuse.ID) != string(r.ID) || again.Refuse.Reason != r.Reason || again.Refuse.Message != r.Message {
+				t.Fatalf("re-encoded refuse %s decodes to %+v, %v", b, again.Refuse, perr)
+			}
 		default:
 			t.Fatalf("DecodePOS returned type %q", m.Type)
 		}

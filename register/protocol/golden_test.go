@@ -80,6 +80,8 @@ func decodePOS(t *testing.T, data []byte) any {
 		return &protocol.ClearMsg{Type: m.Type, ID: m.ID}
 	case protocol.TypeAck:
 		return &pageAck{Type: m.Type, ID: m.ID}
+	case protocol.TypeRefuse:
+		return m.Refuse
 	}
 	t.Fatalf("DecodePOS type %q", m.Type)
 	return nil
@@ -139,6 +141,7 @@ func goldenCases() []goldenCase {
 	tea := cart.Line{ID: "l4", Title: "Green tea", Quantity: 1000, UnitPrice: 250, Total: 250}
 	bread2 := cart.Line{ID: "l3", Title: "Bread", Quantity: 2000, UnitPrice: 350, Total: 700, Note: "day old"}
 	pc := paymentCart()
+	kettle := returnCart().Lines[3]
 	at := time.Date(2026, 11, 22, 3, 4, 5, 123000000, time.UTC)
 	return []goldenCase{
 		// POS socket, page → agent.
@@ -146,12 +149,20 @@ func goldenCases() []goldenCase {
 		{"pos_cart_payment", &protocol.CartMsg{Type: protocol.TypeCart, ID: protocol.ID("18"), Cart: paymentCart()}, decodePOS},
 		{"pos_clear", &protocol.ClearMsg{Type: protocol.TypeClear, ID: protocol.StringID("c-19")}, decodePOS},
 		{"pos_ack_scan", &pageAck{Type: protocol.TypeAck, ID: protocol.StringID("s-5")}, decodePOS},
+		// Revision 1.1: returns, scan refusals.
+		{"pos_cart_return", &protocol.CartMsg{Type: protocol.TypeCart, ID: protocol.StringID("c-21"), Cart: returnCart()}, decodePOS},
+		{"pos_cart_refund", &protocol.CartMsg{Type: protocol.TypeCart, ID: protocol.StringID("c-22"), Cart: refundCart()}, decodePOS},
+		{"pos_refuse", &protocol.Refuse{Type: protocol.TypeRefuse, ID: protocol.StringID("s-6"), Reason: protocol.RefuseNotFound, Message: "No product has code 4006381333931"}, decodePOS},
 		// POS socket, agent → page.
 		{"pos_welcome", &protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: "store12-till1", Register: "lane-1", Position: pos}, decodeInto[protocol.Welcome]},
 		{"pos_ack", &protocol.Ack{Type: protocol.TypeAck, ID: protocol.StringID("c-17"), Seq: 43}, decodeInto[protocol.Ack]},
 		{"pos_error", protocol.NewError(protocol.StringID("c-17"), protocol.CodeInvalidCart, "lines[2].unit_price", "lines[2].unit_price: must be >= 0"), decodeInto[protocol.Error]},
 		{"pos_error_bad_json", protocol.NewError(nil, protocol.CodeBadJSON, "", "message must be a JSON object"), decodeInto[protocol.Error]},
 		{"pos_scan", &protocol.Scan{Type: protocol.TypeScan, ID: "s-5", Code: "4006381333931", Symbology: "ean13", Source: "serial:/dev/ttyACM0", At: at}, decodeInto[protocol.Scan]},
+		// Revision 1.1: the welcome lists features; scans carry the GTIN and their order.
+		{"pos_welcome_features", &protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: "store12-till1", Register: "lane-1", Position: pos, Features: protocol.POSFeatures}, decodeInto[protocol.Welcome]},
+		{"pos_scan_gtin_order", &protocol.Scan{Type: protocol.TypeScan, ID: "s-7", Code: "036000291452", Symbology: "upc-a", Source: "serial:/dev/ttyACM0", At: at, GTIN: "0036000291452", Order: "A-1001"}, decodeInto[protocol.Scan]},
+		{"pos_scan_gs1", &protocol.Scan{Type: protocol.TypeScan, ID: "s-8", Code: "010950110153000310ABC123\x1d17101231", Symbology: "gs1-128", Source: "hid:usb-0000:00:14.0-1", At: at, GTIN: "9501101530003", Order: "A-1001"}, decodeInto[protocol.Scan]},
 		// REST body of POST /v1/registers/{id}/cart.
 		{"rest_cart", ptr(sampleCart()), decodeCart},
 		// Display socket, display → agent.
@@ -161,6 +172,7 @@ func goldenCases() []goldenCase {
 		// Display socket, agent → display.
 		{"display_welcome", &protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Version, Agent: "store12-till1", Register: "lane-1", Position: pos}, decodeServer},
 		{"display_snapshot", &protocol.Snapshot{Type: protocol.TypeSnapshot, Position: pos, Cart: sampleCart()}, decodeServer},
+		{"display_snapshot_return", &protocol.Snapshot{Type: protocol.TypeSnapshot, Position: pos, Cart: returnCart()}, decodeServer},
 		{"display_snapshot_idle", &protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: pos.Epoch, Seq: 0}, Cart: cart.Empty("lane-1", "USD")}, decodeServer},
 		{"display_delta_add", delta(
 			cart.Op{Op: cart.OpAdd, Index: 3, ID: "l4", Line: &tea},
@@ -173,6 +185,10 @@ func goldenCases() []goldenCase {
 		{"display_delta_remove", delta(
 			cart.Op{Op: cart.OpRemove, Index: 1, ID: "l2"},
 			cart.Op{Op: cart.OpTotals, Totals: &cart.Totals{Subtotal: 724, Discount: 50, Taxes: []cart.TaxLine{{Label: "Sales tax 8%", Amount: 54}}, Total: 728}},
+		), decodeServer},
+		{"display_delta_add_return", delta(
+			cart.Op{Op: cart.OpAdd, Index: 3, ID: "r1", Line: &kettle},
+			cart.Op{Op: cart.OpTotals, Totals: &cart.Totals{Subtotal: 962 - 2699, Discount: 0, Taxes: []cart.TaxLine{{Label: "Sales tax 8%", Amount: 0}}, Total: 962 - 2699}},
 		), decodeServer},
 		{"display_delta_move", delta(cart.Op{Op: cart.OpMove, Index: 2, From: intp(0), ID: "l1"}), decodeServer},
 		{"display_delta_totals", delta(cart.Op{Op: cart.OpTotals, Totals: &cart.Totals{Subtotal: 962, Discount: 0, Taxes: []cart.TaxLine{{Label: "VAT 20%", Amount: 160, Included: true}}, Total: 962}}), decodeServer},
@@ -254,7 +270,7 @@ func TestGoldenCoversEveryMessage(t *testing.T) {
 		}
 	}
 	for _, typ := range []string{
-		protocol.TypeCart, protocol.TypeClear, protocol.TypeAck, protocol.TypeError, protocol.TypeWelcome, protocol.TypeScan,
+		protocol.TypeCart, protocol.TypeClear, protocol.TypeAck, protocol.TypeError, protocol.TypeWelcome, protocol.TypeScan, protocol.TypeRefuse,
 		protocol.TypeHello, protocol.TypeResync, protocol.TypeSnapshot, protocol.TypeDelta, protocol.TypeResumed, protocol.TypeCue,
 	} {
 		if !types[typ] {

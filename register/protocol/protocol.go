@@ -19,6 +19,7 @@ const (
 	TypeError   = "error"   // both ways: a message was rejected
 	TypeWelcome = "welcome" // agent → page and display: first message on a socket
 	TypeScan    = "scan"    // agent → page: a barcode was scanned
+	TypeRefuse  = "refuse"  // page → agent: a scan the POS could not take (revision 1.1)
 )
 
 // Message types on the display socket (/v1/display).
@@ -98,6 +99,10 @@ type Welcome struct {
 	Agent    string `json:"agent"`
 	Register string `json:"register"`
 	Position
+	// Features lists the optional parts of the protocol this agent
+	// implements (revision 1.1, POS socket only; see POSFeatures). A page
+	// uses a feature only when it is listed: an older agent sends none.
+	Features []string `json:"features,omitempty"`
 }
 
 // Scan carries a barcode to the POS page, which answers with an Ack of the
@@ -109,6 +114,13 @@ type Scan struct {
 	Symbology string    `json:"symbology"`
 	Source    string    `json:"source"`
 	At        time.Time `json:"at"`
+	// GTIN is the item's GTIN-13 (or its GTIN-14 when that does not start
+	// with 0) when the code is an EAN/UPC or a GS1 element string with
+	// AI (01) and its check digit is right; "" otherwise (revision 1.1).
+	GTIN string `json:"gtin,omitempty"`
+	// Order is the register cart's order when the scan was read, "" when
+	// it had none (revision 1.1). The scan belongs to that sale only.
+	Order string `json:"order,omitempty"`
 }
 
 // Hello opens a display subscription.

@@ -4,7 +4,10 @@
 // with an Ajax round trip takes scans one at a time); unacked scans are
 // re-sent when the page reconnects; a scan that is still unacked after the
 // configured time is dropped and reported (metric and log), never lost
-// silently.
+// silently. A scan belongs to the sale it was read in (see sale.go): when
+// the register's cart moves on to another sale, its waiting scans are
+// dropped, never delivered into the next customer's order. A page that
+// cannot place a scan refuses it (see refuse.go) and gets the next one.
 //
 // The router owns no sockets: it sends through the Pages interface (the
 // POS ingest implements it) and hears acks and reconnects from it.
@@ -45,7 +48,8 @@ type Options struct {
 
 type entry struct {
 	msg  protocol.Scan
-	sent bool // written to the current page connection
+	sent bool   // written to the current page connection
+	sale uint64 // the register's sale generation when it was read
 }
 
 // Router queues scans per register.
@@ -58,6 +62,7 @@ type Router struct {
 
 	mu     sync.Mutex
 	queues map[string][]*entry
+	sales  map[string]*sale
 	next   uint64
 }
 
@@ -73,7 +78,7 @@ func New(pages Pages, m *metrics.Metrics, logger *slog.Logger, idPrefix string, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Router{pages: pages, metrics: m, log: logger, opts: opts, prefix: idPrefix, queues: map[string][]*entry{}}
+	return &Router{pages: pages, metrics: m, log: logger, opts: opts, prefix: idPrefix, queues: map[string][]*entry{}, sales: map[string]*sale{}}
 }
 
 // Submit queues a scan for register's page and sends it at once when no
@@ -86,17 +91,20 @@ func New(pages Pages, m *metrics.Metrics, logger *slog.Logger, idPrefix string, 
 // nobody scanned. Submit then returns "".
 func (r *Router) Submit(register string, s scanner.Scan) string {
 	if s.Code == "" || s.InvalidUTF8 || !utf8.ValidString(s.Code) {
-		r.metrics.Scans.WithLabelValues("rejected").Inc()
+		r.metrics.Scans.WithLabelValues("rejected", "invalid_text").Inc()
 		r.log.Warn("scan refused: empty or not valid UTF-8 (check the scanner's character set)",
 			"register", register, "source", s.Source, "symbology", s.Symbology, "bytes", len(s.Code))
 		return ""
 	}
+	gtin := s.GTIN()
 	r.mu.Lock()
 	r.next++
+	sl := r.saleLocked(register)
 	e := &entry{msg: protocol.Scan{
 		Type: protocol.TypeScan, ID: fmt.Sprintf("%s-%d", r.prefix, r.next),
 		Code: s.Code, Symbology: s.Symbology, Source: s.Source, At: s.At,
-	}}
+		GTIN: gtin, Order: sl.order,
+	}, sale: sl.gen}
 	if e.msg.At.IsZero() {
 		e.msg.At = r.opts.Now()
 	}
@@ -104,7 +112,7 @@ func (r *Router) Submit(register string, s scanner.Scan) string {
 	if len(q) >= r.opts.MaxQueue {
 		old := q[0]
 		q = q[1:]
-		r.dropped(register, old, "queue full")
+		r.dropped(register, old, dropQueueFull)
 	}
 	r.queues[register] = append(q, e)
 	r.mu.Unlock()
@@ -133,7 +141,7 @@ func (r *Router) Ack(register, id string) {
 	if !found {
 		return
 	}
-	r.metrics.Scans.WithLabelValues("acked").Inc()
+	r.metrics.Scans.WithLabelValues("acked", "").Inc()
 	r.pump(register)
 }
 
@@ -174,7 +182,7 @@ func (r *Router) pump(register string) {
 		r.log.Debug("scan waits for the POS page", "register", register, "scan", msg.ID, "err", err)
 		return
 	}
-	r.metrics.Scans.WithLabelValues("delivered").Inc()
+	r.metrics.Scans.WithLabelValues("delivered", "").Inc()
 }
 
 // Run expires scans older than the TTL until ctx ends.
@@ -189,7 +197,7 @@ func (r *Router) Run(ctx context.Context) error {
 			r.mu.Lock()
 			for reg, q := range r.queues {
 				for _, e := range q {
-					r.dropped(reg, e, "agent stopping")
+					r.dropped(reg, e, dropStopping)
 				}
 			}
 			r.queues = map[string][]*entry{}
@@ -209,7 +217,7 @@ func (r *Router) Expire() {
 	for reg, q := range r.queues {
 		n := 0
 		for n < len(q) && now.Sub(q[n].msg.At) > r.opts.TTL {
-			r.dropped(reg, q[n], "not acknowledged in time")
+			r.dropped(reg, q[n], dropExpired)
 			n++
 		}
 		if n > 0 {
@@ -223,8 +231,16 @@ func (r *Router) Expire() {
 	}
 }
 
+// Why a scan was dropped: the reason label of posdisplay_scans_total.
+const (
+	dropExpired     = "expired"      // not acknowledged within the TTL
+	dropQueueFull   = "queue_full"   // MaxQueue newer scans were waiting
+	dropStopping    = "stopping"     // the agent stopped
+	dropSaleChanged = "sale_changed" // the register moved on to another sale
+)
+
 // dropped reports a lost scan; the caller holds r.mu.
 func (r *Router) dropped(register string, e *entry, why string) {
-	r.metrics.Scans.WithLabelValues("dropped").Inc()
-	r.log.Warn("scan dropped", "register", register, "scan", e.msg.ID, "symbology", e.msg.Symbology, "source", e.msg.Source, "reason", why, "age", r.opts.Now().Sub(e.msg.At).Round(time.Millisecond))
+	r.metrics.Scans.WithLabelValues("dropped", why).Inc()
+	r.log.Warn("scan dropped", "register", register, "scan", e.msg.ID, "symbology", e.msg.Symbology, "source", e.msg.Source, "order", e.msg.Order, "reason", why, "age", r.opts.Now().Sub(e.msg.At).Round(time.Millisecond))
 }

@@ -32,6 +32,7 @@ type fakePages struct {
 	mu        sync.Mutex
 	connected map[string]bool
 	sent      map[string][]string // scan ids in send order
+	msgs      []protocol.Scan     // every scan sent, all registers
 }
 
 func newFakePages() *fakePages {
@@ -49,6 +50,7 @@ func (p *fakePages) SendToPage(register string, v any) error {
 		return fmt.Errorf("unexpected message %T", v)
 	}
 	p.sent[register] = append(p.sent[register], s.ID)
+	p.msgs = append(p.msgs, s)
 	return nil
 }
 
@@ -109,9 +111,33 @@ func (f *fixture) scan(register, code string) string {
 	return f.r.Submit(register, scanner.Scan{Code: code, Symbology: "ean13", Source: "test", At: f.clock.Now()})
 }
 
+// count sums posdisplay_scans_total over every reason of outcome.
 func (f *fixture) count(t *testing.T, outcome string) float64 {
 	t.Helper()
-	return counterValue(t, f.metrics.Scans.WithLabelValues(outcome))
+	mfs, err := f.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != "posdisplay_scans_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// countReason is posdisplay_scans_total{outcome, reason}.
+func (f *fixture) countReason(t *testing.T, outcome, reason string) float64 {
+	t.Helper()
+	return counterValue(t, f.metrics.Scans.WithLabelValues(outcome, reason))
 }
 
 func counterValue(t *testing.T, c prometheus.Counter) float64 {

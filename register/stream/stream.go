@@ -25,6 +25,9 @@ type Frame struct {
 	Kind string // protocol.TypeSnapshot, TypeDelta or TypeResumed
 	Seq  uint64
 	Data []byte
+	// V1 is the frame for displays that did not announce the "returns"
+	// feature, when it differs from Data (see v1view.go); use For.
+	V1 []byte
 	// At is when the change was accepted, for fan-out latency metrics.
 	At time.Time
 }
@@ -167,15 +170,19 @@ func (s *Stream) publishLocked(c cart.Cart, at time.Time) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("encode delta: %w", err)
 	}
+	v1, err := s.v1Delta(s.cur, c, s.seq+1)
+	if err != nil {
+		return Result{}, err
+	}
 	s.seq++
 	s.cur = c.Clone()
 	s.snap = nil
 	s.changed = at
-	f := &Frame{Kind: protocol.TypeDelta, Seq: s.seq, Data: data, At: at}
+	f := &Frame{Kind: protocol.TypeDelta, Seq: s.seq, Data: data, V1: v1, At: at}
 	s.hist = append(s.hist, f)
-	s.histLen += len(data)
+	s.histLen += len(data) + len(v1)
 	for len(s.hist) > s.histMax || (s.histLen > maxHistoryBytes && len(s.hist) > 1) {
-		s.histLen -= len(s.hist[0].Data)
+		s.histLen -= len(s.hist[0].Data) + len(s.hist[0].V1)
 		s.hist[0] = nil
 		s.hist = s.hist[1:]
 	}
@@ -207,11 +214,15 @@ func (s *Stream) snapshotLocked() (*Frame, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode snapshot: %w", err)
 	}
+	v1, err := s.v1Snapshot()
+	if err != nil {
+		return nil, err
+	}
 	at := s.changed
 	if at.IsZero() {
 		at = time.Now()
 	}
-	s.snap = &Frame{Kind: protocol.TypeSnapshot, Seq: s.seq, Data: data, At: at}
+	s.snap = &Frame{Kind: protocol.TypeSnapshot, Seq: s.seq, Data: data, V1: v1, At: at}
 	return s.snap, nil
 }
 

@@ -43,7 +43,9 @@ function text(el, s) { el.textContent = s == null ? "" : String(s); }
 
 function wsURL() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${location.host}/v1/display`;
+  // features=returns: this page shows return lines (protocol revision
+  // 1.1); without it the agent sends the version 1 view.
+  return `${proto}//${location.host}/v1/display?features=returns`;
 }
 
 function connect() {
@@ -253,24 +255,39 @@ function renderLines(c, cur) {
   const frag = document.createDocumentFragment();
   let last = null;
   for (const l of c.lines) {
+    // A returned item (protocol revision 1.1): marked, and its amounts
+    // shown negative, as money going back to the customer.
+    const ret = l.return === true;
+    const sign = ret ? -1 : 1;
     const li = document.createElement("li");
-    li.className = "line";
+    li.className = ret ? "line return" : "line";
     li.dataset.id = l.id;
     const title = document.createElement("span");
     title.className = "title";
-    text(title, l.title);
+    if (ret) {
+      const mark = document.createElement("span");
+      mark.className = "return-mark";
+      text(mark, "Return");
+      const name = document.createElement("span");
+      text(name, l.title);
+      title.append(mark, name);
+    } else {
+      text(title, l.title);
+    }
     const total = document.createElement("span");
     total.className = "line-total money";
-    text(total, formatMoney(l.total, cur));
+    text(total, formatMoney(sign * l.total, cur));
     const detail = document.createElement("span");
     detail.className = "detail";
     const unit = l.unit ? " " + l.unit : "";
-    text(detail, `${l.quantity}${unit} × ${formatMoney(l.unit_price, cur)}`);
+    text(detail, `${l.quantity}${unit} × ${formatMoney(sign * l.unit_price, cur)}`);
     li.append(title, total, detail);
     if (l.discount) {
       const d = document.createElement("span");
       d.className = "line-discount";
-      text(d, "Discount -" + formatMoney(l.discount, cur));
+      // Off a sale's price, a discount is money off; off a return's, it is
+      // kept from the refund.
+      text(d, "Discount " + formatMoney(-sign * l.discount, cur));
       li.append(d);
     }
     if (l.note) {

@@ -103,13 +103,27 @@ export function applyOps(c, ops) {
 export function checkCart(c) {
   if (!c || !Array.isArray(c.lines) || c.lines.length > MAX_LINES) throw new OutOfStep("bad lines");
   let sum = 0;
+  let returns = false;
   const ids = new Set();
   for (const l of c.lines) {
     if (!l || typeof l.id !== "string" || ids.has(l.id)) throw new OutOfStep("bad line id");
     ids.add(l.id);
-    sum += l.total;
+    // A return line (protocol revision 1.1) carries a non-negative total
+    // that is subtracted.
+    if (l.return === true) {
+      returns = true;
+      sum -= l.total;
+    } else {
+      sum += l.total;
+    }
   }
   if (sum !== c.subtotal) throw new OutOfStep("subtotal does not match lines");
+  // Only a cart with a return line may owe the customer money.
+  const neg = (v) => typeof v === "number" && v < 0;
+  if (!returns && (neg(c.subtotal) || neg(c.total) || (c.payment && neg(c.payment.due)))) {
+    throw new OutOfStep("negative amount without a return line");
+  }
+  if ((c.discount || 0) > Math.max(c.subtotal, 0)) throw new OutOfStep("discount above the subtotal");
   let want = c.subtotal - (c.discount || 0);
   for (const t of c.taxes || []) if (!t.included) want += t.amount;
   if (want !== c.total) throw new OutOfStep("total does not add up");
