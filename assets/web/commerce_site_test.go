@@ -112,7 +112,9 @@ type drupalSite struct {
 	taxPermil int64 // sales tax on the discounted subtotal, per mille
 	promoSKU  string
 	receipt   bool // commerce_pos_receipt enabled: orderId in drupalSettings
-	openMenu  []siteProduct
+	// searchFallback turns on the adapter's opt-in autocomplete search.
+	searchFallback bool
+	openMenu       []siteProduct
 	// Ajax behaviour.
 	ajaxDelay  time.Duration
 	failAjax   int // answer the next N Ajax requests with HTTP 500
@@ -277,6 +279,7 @@ type pagePayment struct {
 
 type pageGateway struct {
 	ID, Slug, Label, AddLabel, AmountLabel, AddID, AmountID string
+	Open                                                    bool // the default gateway's pane (pos_cash)
 }
 
 type pageData struct {
@@ -393,7 +396,7 @@ func (s *drupalSite) render(ajax bool) (string, map[string]any) {
 		for _, g := range gatewayIDs {
 			slug := strings.ReplaceAll(g, "_", "-")
 			pg := pageGateway{ID: g, Slug: slug, Label: l.T[g], AddLabel: fmt.Sprintf(l.T["Add"], l.T[g]), AmountLabel: fmt.Sprintf(l.T["Enter"], l.T[g]),
-				AddID: id("edit-" + slug + "-keypad-add"), AmountID: id("edit-" + slug + "-keypad-amount")}
+				AddID: id("edit-" + slug + "-keypad-add"), AmountID: id("edit-" + slug + "-keypad-amount"), Open: g == "pos_cash"}
 			if !d.BalancePaid {
 				ajaxFor(pg.AddID, "commerce-pos-pay-keypad-add-"+g, pg.AddLabel, "mousedown")
 			}
@@ -412,7 +415,7 @@ func (s *drupalSite) render(ajax bool) (string, map[string]any) {
 		"ajaxPageState":  map[string]any{"theme": "seven", "libraries": "commerce_pos/form,commerce_pos/global,core/drupal.ajax,posdisplay/commerce_pos"},
 		"ajaxTrustedUrl": map[string]any{"/admin/commerce/pos/main?ajax_form=1": true},
 		"ajax":           ajaxSettings,
-		"posdisplay":     map[string]any{"url": "ws://" + s.agent + "/v1/pos", "register": register, "settleMs": 5},
+		"posdisplay":     map[string]any{"url": "ws://" + s.agent + "/v1/pos", "register": register, "settleMs": 5, "searchFallback": s.searchFallback},
 	}
 	if s.step == "payment" && s.receipt {
 		settings["commercePosReceipt"] = map[string]any{"orderId": strconv.Itoa(o.ID)}
