@@ -112,6 +112,9 @@ type drupalSite struct {
 	taxPermil int64 // sales tax on the discounted subtotal, per mille
 	promoSKU  string
 	receipt   bool // commerce_pos_receipt enabled: orderId in drupalSettings
+	// subtotalExtra is added to the subtotal the page shows and to no
+	// line: the page's own figures disagree with its rows.
+	subtotalExtra int64
 	// searchFallback turns on the adapter's opt-in autocomplete search.
 	searchFallback bool
 	openMenu       []siteProduct
@@ -214,6 +217,7 @@ func (s *drupalSite) totals(o *siteOrder) (subtotal, promo, tax, total, paid int
 			promo -= (line + 5) / 10
 		}
 	}
+	subtotal += s.subtotalExtra
 	base := subtotal + promo
 	if base > 0 {
 		tax = (base*s.taxPermil + 500) / 1000

@@ -115,6 +115,13 @@ var commerceFixtures = []struct {
 		Lines:    []wireLine{wl("oi-102", "COF-1", "Kaffeebohnen 250 g", "2", 899, false)},
 		Subtotal: 1798, Taxes: []wireTax{{Label: "MwSt. 19 %", Amount: 342}}, Total: 2140,
 		Payment: &wirePayment{Due: 2140, Tendered: 5000, Change: 2860, Method: "Bargeld"}}},
+	{name: "09-page-total-wins", before: func(s *drupalSite) {
+		s.addItem(s.order(), "3")
+		s.subtotalExtra = 150 // e.g. an order item the widget does not list
+	}, want: wireCart{Register: register, Order: "101", Currency: "USD", State: "open",
+		Lines:    []wireLine{coffeeLine(102, "1"), wl("pos-adjustment", "", "Adjustment", "1", 150, false)},
+		Subtotal: 1049, Taxes: []wireTax{{Label: "Sales tax", Amount: 84}}, Total: 1133},
+		notice: "do not add up"},
 }
 
 // TestCommerceFixtures loads every fixture page in Chromium, with real
@@ -141,6 +148,11 @@ func TestCommerceFixtures(t *testing.T) {
 					(c.Payment == nil || c.Payment.Tendered == f.want.Payment.Tendered)
 			})
 			compareCarts(t, got, f.want)
+			if f.notice != "" {
+				waitNotice(t, browser, f.notice)
+			} else if n := noticeText(t, browser); n != "" {
+				t.Errorf("unexpected notice on the POS page: %s", n)
+			}
 		})
 	}
 }
