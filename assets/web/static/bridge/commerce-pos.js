@@ -234,7 +234,6 @@ export function readCart(doc, options, memory) {
     fromMemory = true;
     if (!currency && memory.currency) currency = memory.currency;
   }
-  if (!decimal && memory && memory.decimal) decimal = memory.decimal;
   const money = (s) => parseMoney(s, o.fractionDigits, decimal);
 
   // Totals table: the first row is the subtotal, the last the total, the
@@ -317,12 +316,13 @@ export function readCart(doc, options, memory) {
     };
     const paid = sumRows(S.balancePaid) || 0;
     const toPay = sumRows(S.balanceToPay);
-    const due = Math.max(0, total);
+    // A negative total (returns) is a refund: due is negative and the
+    // change is what the customer gets back.
+    const due = total;
     c.state = "payment";
-    c.payment = { due, tendered: Math.max(0, paid), change: Math.max(0, paid - due) };
+    c.payment = { due, tendered: Math.max(0, paid), change: Math.max(0, Math.max(0, paid) - due) };
     if (method) c.payment.method = cutRunes(method, 32);
-    if (paid > 0 && (toPay === 0 || paid >= due)) c.state = "complete";
-    if (total < 0) c.payment.due = total; // refund owed to the customer (returns)
+    if ((paid > 0 && (toPay === 0 || paid >= due)) || (due < 0 && toPay === 0)) c.state = "complete";
   }
   return { cart: c, step, order, notes };
 }
@@ -334,6 +334,10 @@ function separatorOf(formatted, plain) {
 }
 
 // ---- memory across page loads ----
+//
+// posdisplay:commerce:<register>:last      -> the last order id seen on the order step
+// posdisplay:commerce:<register>:order:<id> -> {order, lines, currency} of that order
+// Only the ORDERS_KEPT most recent orders are kept.
 
 function storage() {
   try { return window.sessionStorage; } catch (_) { return null; }
@@ -343,15 +347,28 @@ function loadMemory(register) {
   const st = storage();
   if (!st) return null;
   try {
-    const m = JSON.parse(st.getItem(STORE_PREFIX + register) || "null");
-    return m && typeof m === "object" ? m : null;
+    const last = st.getItem(STORE_PREFIX + register + ":last");
+    if (!last) return null;
+    const m = JSON.parse(st.getItem(STORE_PREFIX + register + ":order:" + last) || "null");
+    return m && typeof m === "object" && m.order === last ? m : null;
   } catch (_) { return null; }
 }
 
 function saveMemory(register, mem) {
   const st = storage();
   if (!st) return;
-  try { st.setItem(STORE_PREFIX + register, JSON.stringify(mem)); } catch (_) { /* full: memory stays in this page */ }
+  try {
+    const k = STORE_PREFIX + register + ":order:";
+    st.setItem(k + mem.order, JSON.stringify({ order: mem.order, lines: mem.lines, currency: mem.currency }));
+    st.setItem(STORE_PREFIX + register + ":last", mem.order);
+    const ids = [];
+    for (let i = 0; i < st.length; i++) {
+      const key = st.key(i);
+      if (key && key.startsWith(k)) ids.push(key.slice(k.length));
+    }
+    ids.sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+    ids.filter((id) => id !== mem.order).slice(0, Math.max(0, ids.length - ORDERS_KEPT)).forEach((id) => st.removeItem(k + id));
+  } catch (_) { /* full: memory stays in this page */ }
 }
 
 // ---- notices for the cashier ----
@@ -426,7 +443,7 @@ export function start(options) {
   const o = merge(options);
   const S = o.selectors;
   const bridge = connect({ url: o.url, register: o.register, token: o.token, storage: storage() });
-  let memory = loadMemory(o.register); // {order, lines, currency, decimal, orders: [...]}
+  let memory = loadMemory(o.register); // {order, lines, currency} of the last order step seen
   let lastKey = "";
   let last = null; // last cart read from the page
   let sent = null; // last cart handed to the bridge
@@ -434,12 +451,11 @@ export function start(options) {
   const waiters = new Set();
 
   function remember(read) {
-    const mem = memory || { orders: [] };
     if (read.step === "order" && read.cart && read.order) {
       const lines = read.cart.lines.filter((l) => l.id !== "pos-adjustment");
-      const next = { order: read.order, lines, currency: read.cart.currency, decimal: o.decimalSeparator || mem.decimal || "", orders: mem.orders || [] };
-      if (!next.orders.includes(read.order)) next.orders = next.orders.concat(read.order).slice(-ORDERS_KEPT);
-      memory = next;
+      const key = JSON.stringify(lines) + read.cart.currency;
+      if (memory && memory.order === read.order && memory.key === key) return;
+      memory = { order: read.order, lines, currency: read.cart.currency, key };
       saveMemory(o.register, memory);
     }
   }
@@ -456,7 +472,10 @@ export function start(options) {
           lastKey = key;
           publish(read.cart);
         }
-        for (const n of read.notes) if (typeof n === "object") notify(o, n.code, n.message);
+        for (const n of read.notes) {
+          if (typeof n === "object") notify(o, n.code, n.message);
+          else warn(n);
+        }
         if (!read.notes.some((n) => n.code === "total_mismatch")) unnotify(o, "total_mismatch");
       }
       for (const w of Array.from(waiters)) w();

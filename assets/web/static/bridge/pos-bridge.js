@@ -181,7 +181,7 @@ export class Bridge {
   /**
    * Sets the scan handler. It receives {id, code, gtin, order, symbology,
    * source, at} and may return a value or a promise; the scan is
-   * acknowledged to the agent only once that resolves true (the POS has
+   * acknowledged to the agent only once that resolves truthy (the POS has
    * taken the item). A result {refuse: reason, message} refuses it: sent to
    * an agent with the scan_refuse feature, never retried. Any other falsy
    * result is retried with backoff. Scans are delivered one at a time, in
@@ -433,7 +433,7 @@ export class Bridge {
               refusal = { reason: r.refuse, message: String(r.message || "").slice(0, 200) };
               break;
             }
-            ok = r === true;
+            ok = !!r;
           } catch (e) {
             warn("scan handler failed:", e);
             this._emit("error", { code: "scan_handler", message: String(e && e.message || e), id: scan.id });
