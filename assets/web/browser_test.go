@@ -109,13 +109,23 @@ func (a *testAgent) cartOf() cart.Cart {
 	return st.Cart()
 }
 
+// needs skips a test whose capability is missing on this machine, and
+// fails it under CI=true, where a missing capability is a broken runner.
+func needs(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("missing under CI: %s", what)
+	}
+	t.Skipf("missing: %s", what)
+}
+
 // newBrowser starts headless Chromium on loopback only and returns a
-// context for its first tab. Skips when Chromium is not installed (CI
-// installs it).
+// context for its first tab. Skips when Chromium is not installed, fails
+// under CI=true.
 func newBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("Chromium not installed at %s (apt-get install -y chromium): %v", chromiumPath, err)
+		needs(t, fmt.Sprintf("Chromium at %s (apt-get install -y chromium): %v", chromiumPath, err))
 	}
 	// Not t.TempDir: Chromium's helper processes may still write into the
 	// profile for a moment after the browser exits.

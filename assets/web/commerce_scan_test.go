@@ -162,6 +162,28 @@ func TestCommerceScanWaitsForAjax(t *testing.T) {
 	}
 }
 
+// TestCommerceScanBusy: a request in flight longer than the adapter may
+// wait makes the scan refused as busy, never sent alongside it.
+func TestCommerceScanBusy(t *testing.T) {
+	fa, site, page := openPOS(t, allFeatures, func(s *drupalSite) {
+		s.addItem(s.order(), "3")
+		s.ajaxDelay = 800 * time.Millisecond
+		s.adapter = map[string]any{"busyWaitMs": 100}
+	})
+	fa.waitCart("the coffee line", func(c wireCart) bool { return len(c.Lines) == 1 })
+	run(t, page, chromedp.Evaluate(`(() => { const q = document.querySelector('input[name$="[quantity][quantity]"]');
+		q.value = "2"; q.dispatchEvent(new Event("change", {bubbles: true})); })()`, nil))
+	waitJS(t, page, `Drupal.ajax.instances.some((a) => a.ajaxing)`)
+	fa.scan("b1", "5012345678900", "5012345678900", "101")
+	if r := fa.nextRefuse(); r.ID != "b1" || r.Reason != "busy" {
+		t.Errorf("scan during a long request: got %+v, want busy", r)
+	}
+	waitNotice(t, page, "the POS was busy")
+	if log := site.Log(); slices.Contains(log, "ajax:add=5012345678900") {
+		t.Errorf("site log %v: the busy scan reached the POS", log)
+	}
+}
+
 // TestCommerceSearchFallback: the autocomplete search is used only when
 // the site opts in, and only a single hit is taken.
 func TestCommerceSearchFallback(t *testing.T) {
@@ -177,6 +199,10 @@ func TestCommerceSearchFallback(t *testing.T) {
 	fa.scan("s2", "MILK", "", "101")
 	if r := fa.nextRefuse(); r.Reason != "ambiguous" {
 		t.Errorf("two hits: got %+v, want ambiguous", r)
+	}
+	fa.scan("s0", "ZERO", "", "101")
+	if r := fa.nextRefuse(); r.Reason != "not_found" {
+		t.Errorf("no hit: got %+v, want not_found", r)
 	}
 	site.set(func(s *drupalSite) { s.acFail = true })
 	fa.scan("s3", "NOPE", "", "101")

@@ -117,7 +117,9 @@ type drupalSite struct {
 	subtotalExtra int64
 	// searchFallback turns on the adapter's opt-in autocomplete search.
 	searchFallback bool
-	openMenu       []siteProduct
+	// adapter holds more drupalSettings.posdisplay options.
+	adapter  map[string]any
+	openMenu []siteProduct
 	// Ajax behaviour.
 	ajaxDelay  time.Duration
 	failAjax   int // answer the next N Ajax requests with HTTP 500
@@ -414,12 +416,16 @@ func (s *drupalSite) render(ajax bool) (string, map[string]any) {
 	for _, p := range s.openMenu {
 		d.AutocompleteOpen = append(d.AutocompleteOpen, pageVariation{Title: p.Title, SKU: p.SKU, PriceLabel: l.T["Price"], PriceText: s.money(p.Price)})
 	}
+	posdisplay := map[string]any{"url": "ws://" + s.agent + "/v1/pos", "register": register, "settleMs": 5, "searchFallback": s.searchFallback}
+	for k, v := range s.adapter {
+		posdisplay[k] = v
+	}
 	settings := map[string]any{
 		"path":           map[string]any{"baseUrl": "/", "currentPath": "admin/commerce/pos/main", "currentLanguage": l.Code},
 		"ajaxPageState":  map[string]any{"theme": "seven", "libraries": "commerce_pos/form,commerce_pos/global,core/drupal.ajax,posdisplay/commerce_pos"},
 		"ajaxTrustedUrl": map[string]any{"/admin/commerce/pos/main?ajax_form=1": true},
 		"ajax":           ajaxSettings,
-		"posdisplay":     map[string]any{"url": "ws://" + s.agent + "/v1/pos", "register": register, "settleMs": 5, "searchFallback": s.searchFallback},
+		"posdisplay":     posdisplay,
 	}
 	if s.step == "payment" && s.receipt {
 		settings["commercePosReceipt"] = map[string]any{"orderId": strconv.Itoa(o.ID)}
