@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -46,6 +47,8 @@ func (s *drupalSite) itemsOf(order int) []string {
 	return out
 }
 
+var productIDAfterAjax = regexp.MustCompile(`^edit-order-items-target-id-product-selector--[A-Za-z0-9_-]{11}$`)
+
 // TestCommerceScanOutcomes: each scan is acked only when its item is on the
 // order, or refused with the reason the cashier is shown.
 func TestCommerceScanOutcomes(t *testing.T) {
@@ -58,6 +61,14 @@ func TestCommerceScanOutcomes(t *testing.T) {
 	}
 	if got := site.itemsOf(101); !slices.Equal(got, []string{"COF-1×1"}) {
 		t.Errorf("order when s1 was acked: got %v, want [COF-1×1]", got)
+	}
+	// The page now is what core's Ajax leaves: ids re-suffixed, the step
+	// wrapper nested in a <div>.
+	if id := evalJS[string](t, page, `document.querySelector('input[name="order_items[target_id][product_selector]"]').id`); !productIDAfterAjax.MatchString(id) {
+		t.Errorf("product field id after Ajax: %q, want the base id + \"--\" + 11 characters", id)
+	}
+	if !evalJS[bool](t, page, `document.getElementById("commerce-pos-order-form-wrapper").parentElement.matches("div:not([id])")`) {
+		t.Error("the step wrapper was not re-wrapped as core's insert command does")
 	}
 
 	// A GS1 element string: the POS gets the GTIN the agent extracted.

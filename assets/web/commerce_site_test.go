@@ -605,7 +605,8 @@ func (s *drupalSite) serveAjax(w http.ResponseWriter, r *http.Request) {
 	}
 	cmds := []map[string]any{
 		{"command": "settings", "merge": true, "settings": map[string]any{"ajax": settings["ajax"], "commercePosReceipt": settings["commercePosReceipt"]}},
-		{"command": "insert", "method": "replaceWith", "selector": wrapper, "data": wrapperHTML, "settings": nil},
+		// The rendered form ends with a newline, as Twig output does.
+		{"command": "insert", "method": "replaceWith", "selector": wrapper, "data": wrapperHTML + "\n", "settings": nil},
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Drupal-Ajax-Token", "1")

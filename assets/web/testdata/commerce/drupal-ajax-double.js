@@ -16,8 +16,9 @@
 //   disabled and a throbber is inserted after it;
 // - success: throbber removed, element re-enabled, then the commands: a
 //   "settings" merge and an "insert" that replaceWith()s the step wrapper by
-//   the server's copy (whose ids carry a new "--" + 11 characters suffix),
-//   behaviours attached to the new content; error (HTTP 500): throbber
+//   the server's copy (whose ids carry a new "--" + 11 characters suffix;
+//   wrapped in a <div> unless it is a single element), behaviours attached
+//   to the new content; error (HTTP 500): throbber
 //   removed, element re-enabled in place, nothing replaced.
 (function () {
   "use strict";
@@ -131,16 +132,20 @@
   }
 
   // The insert command with method replaceWith: the wrapper is replaced by
-  // the new content, whose behaviours are then attached.
+  // the new content, whose behaviours are then attached. As in core, new
+  // content that is not exactly one element (a trailing newline is enough)
+  // stays wrapped in a <div>: the step wrapper nests one level deeper on
+  // every response.
   function insert(selector, data) {
     var target = document.querySelector(selector);
     if (!target) return;
-    var tpl = document.createElement("template");
-    tpl.innerHTML = String(data).trim();
-    var nodes = Array.prototype.slice.call(tpl.content.childNodes);
+    var wrapped = document.createElement("div");
+    wrapped.innerHTML = String(data);
+    var content = wrapped;
+    if (wrapped.childNodes.length === 1 && wrapped.firstChild.nodeType === 1) content = wrapped.firstChild;
     Drupal.detachBehaviors(target, window.drupalSettings, "unload");
-    target.replaceWith.apply(target, nodes);
-    nodes.forEach(function (n) { if (n.nodeType === 1) Drupal.attachBehaviors(n, window.drupalSettings); });
+    target.replaceWith(content);
+    if (document.documentElement.contains(content)) Drupal.attachBehaviors(content, window.drupalSettings);
   }
 
   Drupal.ajax = function (s) { var a = new Ajax(s.base, s.element, s); a.instanceIndex = Drupal.ajax.instances.length; Drupal.ajax.instances.push(a); return a; };
