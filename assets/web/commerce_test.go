@@ -122,6 +122,14 @@ var commerceFixtures = []struct {
 		Lines:    []wireLine{coffeeLine(102, "1"), wl("pos-adjustment", "", "Adjustment", "1", 150, false)},
 		Subtotal: 1049, Taxes: []wireTax{{Label: "Sales tax", Amount: 84}}, Total: 1133},
 		notice: "do not add up"},
+	{name: "10-refund-payment", before: func(s *drupalSite) {
+		o := s.order()
+		s.addItem(o, "12")
+		o.Items[0].Price = -o.Items[0].Price // a return only: the customer is owed money
+	}, pay: true, want: wireCart{Register: register, Order: "101", Currency: "USD", State: "complete",
+		Lines:    []wireLine{wl("oi-102", "MUG-<1>", mugTitle, "1", 1200, true)},
+		Subtotal: -1200, Taxes: []wireTax{}, Total: -1200,
+		Payment: &wirePayment{Due: -1200, Tendered: 0, Change: 1200}}},
 }
 
 // TestCommerceFixtures loads every fixture page in Chromium, with real

@@ -224,8 +224,16 @@ func checkWireCart(c wireCart, returns bool) string {
 	if !hasReturn && (c.Subtotal < 0 || c.Total < 0) {
 		return "negative total without a return line"
 	}
-	if p := c.Payment; p != nil && p.Change != max(0, p.Tendered-p.Due) {
-		return "change is not tendered - due"
+	if p := c.Payment; p != nil {
+		if p.Change != max(0, p.Tendered-p.Due) {
+			return "change is not tendered - due"
+		}
+		if p.Due < 0 && !hasReturn {
+			return "negative amount due without a return line"
+		}
+		if p.Tendered < 0 || p.Change < 0 {
+			return "negative tendered or change"
+		}
 	}
 	return ""
 }
