@@ -69,9 +69,16 @@ var commerceFixtures = []struct {
 		s.openMenu = []siteProduct{s.products[2], s.products[1]} // bread, oat milk: listed, not on the order
 	}, want: wireCart{Register: register, Order: "101", Currency: "USD", State: "open",
 		Lines: []wireLine{coffeeLine(102, "1")}, Subtotal: 899, Taxes: []wireTax{{Label: "Sales tax", Amount: 72}}, Total: 971}},
-	{name: "04-html-title", before: func(s *drupalSite) { s.addItem(s.order(), "12") },
-		want: wireCart{Register: register, Order: "101", Currency: "USD", State: "open",
-			Lines: []wireLine{wl("oi-102", "MUG-<1>", mugTitle, "1", 1200, false)}, Subtotal: 1200, Taxes: []wireTax{{Label: "Sales tax", Amount: 96}}, Total: 1296}},
+	{name: "04-html-title", before: func(s *drupalSite) {
+		o := s.order()
+		s.addItem(o, "12")
+		s.addItem(o, "15")
+		// Control and bidi-override characters, which the agent refuses in
+		// a cart, are dropped from the text.
+		o.Items[1].Product.Title = "Green\u202etea\u0007 (20 bags)"
+	}, want: wireCart{Register: register, Order: "101", Currency: "USD", State: "open",
+		Lines:    []wireLine{wl("oi-102", "MUG-<1>", mugTitle, "1", 1200, false), wl("oi-103", "TEA-1", "Green tea (20 bags)", "1", 375, false)},
+		Subtotal: 1575, Taxes: []wireTax{{Label: "Sales tax", Amount: 126}}, Total: 1701}},
 	{name: "05-return-line", before: func(s *drupalSite) {
 		o := s.order()
 		s.addItem(o, "3")

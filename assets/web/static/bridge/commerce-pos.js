@@ -91,6 +91,13 @@ function clean(s) { return String(s == null ? "" : s).replace(/\s+/g, " ").trim(
 
 function cutRunes(s, n) { const r = Array.from(s); return r.length > n ? r.slice(0, n).join("") : s; }
 
+// text is POS text fit for the cart: no control or bidi-override
+// characters (the agent rejects a cart holding them), at most n runes.
+function text(s, n) {
+  // eslint-disable-next-line no-control-regex
+  return cutRunes(clean(String(s == null ? "" : s).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, " ")), n);
+}
+
 // parseMoney reads "$1,234.50", "-$3.00", "1.234,50 €", "(3.00)" into
 // integer minor units without floating point. decimal is the site's decimal
 // separator ("." or ","); null if the text has no digits.
@@ -219,10 +226,10 @@ export function readCart(doc, options, memory) {
       if (pageTotal !== null && Math.abs(Math.abs(pageTotal) - total) <= 1) total = Math.abs(pageTotal);
       const titleEl = tr.querySelector(S.rowTitle);
       const title = clean(titleEl ? titleEl.textContent : (tr.querySelector("td") || tr).textContent) || "Item";
-      const line = { id, title: cutRunes(title, 200), quantity: qtyString(qty), unit_price: unit, discount: 0, total };
+      const line = { id, title: text(title, 200) || "Item", quantity: qtyString(qty), unit_price: unit, discount: 0, total };
       const skuEl = tr.querySelector(S.rowSku);
       const sku = skuEl ? clean(skuEl.textContent) : "";
-      if (sku) line.sku = cutRunes(sku, 64);
+      if (sku) line.sku = text(sku, 64);
       if (ret) line.return = true;
       lines.push(line);
     });
@@ -248,7 +255,7 @@ export function readCart(doc, options, memory) {
     if (i === rows.length - 1) { pageTotal = amount; return; }
     const label = cellTexts(tr)[0] || "Tax";
     if (amount < 0) discount += -amount;
-    else if (amount > 0) taxes.push({ label: cutRunes(label, 64), amount });
+    else if (amount > 0) taxes.push({ label: text(label, 64) || "Tax", amount });
   });
 
   if (step === "payment" && !fromMemory && pageSubtotal) {
@@ -321,7 +328,7 @@ export function readCart(doc, options, memory) {
     const due = total;
     c.state = "payment";
     c.payment = { due, tendered: Math.max(0, paid), change: Math.max(0, Math.max(0, paid) - due) };
-    if (method) c.payment.method = cutRunes(method, 32);
+    if (method) c.payment.method = text(method, 32);
     if ((paid > 0 && (toPay === 0 || paid >= due)) || (due < 0 && toPay === 0)) c.state = "complete";
   }
   return { cart: c, step, order, notes };

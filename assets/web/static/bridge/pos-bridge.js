@@ -430,7 +430,7 @@ export class Bridge {
           try {
             const r = await this._scanHandler(scan);
             if (r && typeof r === "object" && typeof r.refuse === "string") {
-              refusal = { reason: r.refuse, message: String(r.message || "").slice(0, 200) };
+              refusal = { reason: r.refuse, message: Array.from(String(r.message || "")).slice(0, 200).join("") };
               break;
             }
             ok = !!r;
