@@ -165,6 +165,12 @@ func TestCommerceFixtures(t *testing.T) {
 			compareCarts(t, got, f.want)
 			if f.notice != "" {
 				waitNotice(t, browser, f.notice)
+				// Dismissed, it stays away while the page keeps changing.
+				run(t, browser, chromedp.Click(`.posdisplay-notice .posdisplay-notice-dismiss`, chromedp.ByQuery))
+				run(t, browser, chromedp.Evaluate(`document.body.append(document.createElement("span")); window.__posdisplayCommercePos.refresh()`, nil))
+				if n := noticeText(t, browser); n != "" {
+					t.Errorf("dismissed notice came back: %s", n)
+				}
 			} else if n := noticeText(t, browser); n != "" {
 				t.Errorf("unexpected notice on the POS page: %s", n)
 			}

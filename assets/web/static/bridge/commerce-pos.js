@@ -478,12 +478,16 @@ export function start(options) {
         if (key !== lastKey) {
           lastKey = key;
           publish(read.cart);
+          // Told once per cart read: a dismissed notice stays dismissed
+          // until the order changes.
+          for (const n of read.notes) {
+            if (typeof n === "object") notify(o, n.code, n.message);
+            else warn(n);
+          }
+          for (const code of ["total_mismatch", "no_lines"]) {
+            if (!read.notes.some((n) => n.code === code)) unnotify(o, code);
+          }
         }
-        for (const n of read.notes) {
-          if (typeof n === "object") notify(o, n.code, n.message);
-          else warn(n);
-        }
-        if (!read.notes.some((n) => n.code === "total_mismatch")) unnotify(o, "total_mismatch");
       }
       for (const w of Array.from(waiters)) w();
     } catch (e) {
