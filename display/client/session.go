@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"net"
 	"net/http"
 	"strings"
@@ -328,7 +329,7 @@ func sanitize(s string) string {
 		return r
 	}, s)
 	if len(s) > 320 {
-		s = strings.ToValidUTF8(s[:320], "") + "…"
+		s = textclip.Bytes(s, 320)
 	}
 	return s
 }
