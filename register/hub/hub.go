@@ -36,7 +36,8 @@ var ErrUnauthorized = errors.New("unauthorized")
 // Options tune the hub. Zero values take the defaults.
 type Options struct {
 	// QueueFrames bounds each display's send queue. When full, the queue is
-	// dropped and the display gets one snapshot. Default 64.
+	// dropped and the display gets one snapshot. Default 128: a full POS
+	// burst (100 changes) plus room for wake marks and cues.
 	QueueFrames int
 	// PingInterval is how often the agent pings; a display that does not
 	// answer within PongWait is disconnected. Defaults 20 s and 60 s.
@@ -57,7 +58,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.QueueFrames <= 0 {
-		o.QueueFrames = 64
+		o.QueueFrames = 128
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = 20 * time.Second
@@ -142,7 +143,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("display upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	if tc, ok := ws.NetConn().(*net.TCPConn); ok {
+	if tc := tcpConn(ws.NetConn()); tc != nil {
 		_ = tc.SetWriteBuffer(h.opts.SendBuffer)
 	}
 	c := newConn(h, ws, r.RemoteAddr)

@@ -538,9 +538,9 @@ func TestOptionsDefaults(t *testing.T) {
 		wantPongWait time.Duration
 		wantQueue    int
 	}{
-		{"zero", Options{}, 20 * time.Second, 60 * time.Second, 64},
-		{"short ping", Options{PingInterval: 5 * time.Second}, 5 * time.Second, 60 * time.Second, 64},
-		{"ping above the pong wait", Options{PingInterval: 2 * time.Minute}, 2 * time.Minute, 6 * time.Minute, 64},
+		{"zero", Options{}, 20 * time.Second, 60 * time.Second, 128},
+		{"short ping", Options{PingInterval: 5 * time.Second}, 5 * time.Second, 60 * time.Second, 128},
+		{"ping above the pong wait", Options{PingInterval: 2 * time.Minute}, 2 * time.Minute, 6 * time.Minute, 128},
 		{"explicit", Options{PingInterval: time.Second, PongWait: 2 * time.Second, QueueFrames: 8}, time.Second, 2 * time.Second, 8},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,32 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// ListenerCounters exports a connection-limited listener's counters:
+// connections shed (closed to make room) and refused (closed at once), by
+// listener ("pos" or "display").
+func (m *Metrics) ListenerCounters(listener string, shed, refused func() float64) {
+	labels := prometheus.Labels{"listener": listener}
+	m.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "posdisplay_connections_shed_total", ConstLabels: labels,
+			Help: "Idle or unfinished HTTP connections closed to make room at the listener's connection limit.",
+		}, shed),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "posdisplay_connections_refused_total", ConstLabels: labels,
+			Help: "Connections closed at once because the listener was at its limit with nothing to shed.",
+		}, refused),
+	)
+}
+
+// NewDisplayRefusals registers and returns the counter of display
+// upgrade requests refused before the upgrade, by reason
+// ("address_busy", "busy", "unauthorized"). Call it once per Metrics.
+func (m *Metrics) NewDisplayRefusals() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "posdisplay_display_refused_total",
+		Help: "Display upgrade requests refused before the WebSocket upgrade, by reason.",
+	}, []string{"reason"})
+	m.Registry.MustRegister(c)
+	return c
+}
