@@ -137,8 +137,17 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 		TLSClientConfig:  t.TLS,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  1024, // the display only writes hello, resync and pings
+		// The token goes in the upgrade request too, so that the agent
+		// checks it before the upgrade and never counts this display
+		// among unauthenticated sockets; the hello keeps it for agents
+		// that read it only there.
+		Subprotocols: protocol.DisplaySubprotocols(o.Token),
 	}
-	conn, resp, err := d.DialContext(ctx, t.URL, nil)
+	u, err := protocol.DisplayUpgradeURL(t.URL, o.Register)
+	if err != nil {
+		return false, fmt.Errorf("dial: %w", err)
+	}
+	conn, resp, err := d.DialContext(ctx, u, nil)
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return false, &protocol.Error{Code: protocol.CodeUnauthorized, Message: "HTTP " + resp.Status}
