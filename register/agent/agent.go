@@ -231,13 +231,15 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	// Counted under TLS, so that a connection stuck in its handshake
 	// holds a slot, and can be shed, like any other.
 	a.dispLimit = connlimit.New(ln, a.budget.Display)
+	a.dispLimit.MaxIdlePerHost = displayIdlePerHost
 	a.dispSrv.ConnState = a.dispLimit.ConnState
 	a.dispLn = a.dispLimit
 	if a.identity != nil {
 		a.dispLn = tls.NewListener(a.dispLn, a.identity.ServerConfig())
 	}
 	for name, l := range map[string]*connlimit.Listener{"pos": a.posLimit, "display": a.dispLimit} {
-		a.metrics.ListenerCounters(name, func() float64 { return float64(l.Shed.Load()) }, func() float64 { return float64(l.Refused.Load()) })
+		a.metrics.ListenerCounters(name, func() float64 { return float64(l.Shed.Load()) }, func() float64 { return float64(l.Refused.Load()) },
+			func() float64 { return float64(l.IdleClosed.Load()) })
 	}
 	return a, nil
 }

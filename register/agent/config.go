@@ -78,7 +78,7 @@ type DisplayConfig struct {
 	PingInterval Duration `toml:"ping_interval"`
 	// MaxConnections bounds the connections the display listener holds;
 	// 0 (the default) takes what the descriptor limit leaves after the
-	// POS listener's budget, at most 4096.
+	// POS listener's budget, at most 2048.
 	MaxConnections int `toml:"max_connections"`
 	// TLS serves the display listener over TLS with the agent's own
 	// self-signed certificate (state dir tls/), pinned by paired screens.

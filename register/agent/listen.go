@@ -20,9 +20,11 @@ const (
 	// keep-alive pool, the admin CLI and a metrics scraper.
 	defaultPOSConnections = 256
 	// maxDisplayConnections caps the automatic display budget: a store
-	// has tens of displays, and each held connection costs memory
-	// (about 10-20 KB) as well as a descriptor.
-	maxDisplayConnections = 4096
+	// has tens of displays, and each held connection costs memory as well
+	// as a descriptor (an idle TLS keep-alive connection about 40 KB, a
+	// silent WebSocket about 20 KB), so the budget also bounds what a
+	// flood from many addresses can make the agent hold: about 80 MB.
+	maxDisplayConnections = 2048
 	// minDisplayConnections: below this the agent cannot serve a store.
 	minDisplayConnections = 32
 	// fdReserve is for everything else the agent opens: the state
@@ -48,6 +50,12 @@ const (
 	posIdleTimeout     = 120 * time.Second
 	displayIdleTimeout = 15 * time.Second
 )
+
+// displayIdlePerHost bounds the idle keep-alive connections one address
+// holds on the display listener: a browser display opens a few in
+// parallel, and nothing else there needs keep-alive. Without it, 2000 idle
+// TLS connections from one host held 80 MB of the agent's memory.
+const displayIdlePerHost = 8
 
 // budget is how many connections each listener may hold.
 type budget struct {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,11 +24,11 @@ func TestSplitBudget(t *testing.T) {
 		want         budget
 		wantErr      bool
 	}{
-		{nofile: 20000, want: budget{POS: 256, Display: 4096}},
+		{nofile: 20000, want: budget{POS: 256, Display: 2048}},
 		{nofile: 1200, want: budget{POS: 256, Display: 1200 - 256 - fdReserve}},
 		{nofile: 1024, pos: 64, want: budget{POS: 64, Display: 1024 - 64 - fdReserve}},
 		{nofile: 20000, display: 100, want: budget{POS: 256, Display: 100}},
-		{nofile: 1 << 62, want: budget{POS: 256, Display: 4096}},
+		{nofile: 1 << 62, want: budget{POS: 256, Display: 2048}},
 		{nofile: 1200, display: 1000, wantErr: true}, // 256 + 64 + 1000 > 1200
 		{nofile: 256, wantErr: true},
 	}
@@ -85,48 +87,78 @@ func TestDisplayHealthSaysOnlyOK(t *testing.T) {
 }
 
 // TestDisplayFloodLeavesPOSAndDisplays fills the display listener's budget
-// with idle keep-alive connections, then more: the POS listener still
-// answers, and a display still connects (the oldest idle connections are
-// shed to make room).
+// with connections that never send a request, then more: the POS listener
+// still answers, and a display still connects (the oldest silent
+// connections are shed to make room). Idle keep-alive connections from one
+// host are closed beyond a few.
 func TestDisplayFloodLeavesPOSAndDisplays(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Display.MaxConnections = 40
 	r := start(t, cfg)
-	var idle []net.Conn
+	var silent []net.Conn
 	for i := range 3 * cfg.Display.MaxConnections {
 		c, err := net.Dial("tcp", r.DisplayAddr().String())
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
 		t.Cleanup(func() { c.Close() })
-		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		idle = append(idle, c)
+		silent = append(silent, c)
 	}
-	// Read what each got: the newest were answered; the oldest were
-	// either answered and then shed, or shed first.
-	answered := 0
-	for _, c := range idle[len(idle)-10:] {
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil && resp.StatusCode == http.StatusOK {
-			answered++
-		}
+	// The agent has accepted every one of them once this request is
+	// answered (connections are accepted in order).
+	resp, err := http.Get(fmt.Sprintf("http://%s/healthz", r.DisplayAddr()))
+	if err != nil {
+		t.Fatalf("display /healthz after the flood: %v", err)
 	}
-	if answered == 0 {
-		t.Fatal("none of the newest connections was answered")
-	}
+	resp.Body.Close()
 	if open := r.dispLimit.Open(); open > cfg.Display.MaxConnections {
 		t.Errorf("display listener holds %d connections, want at most %d", open, cfg.Display.MaxConnections)
 	}
-	resp, err := http.Get(fmt.Sprintf("http://%s/healthz", r.POSAddr()))
+	if got := r.dispLimit.Shed.Load(); got < int64(len(silent)-cfg.Display.MaxConnections) {
+		t.Errorf("shed %d connections, want at least %d", got, len(silent)-cfg.Display.MaxConnections)
+	}
+	resp, err = http.Get(fmt.Sprintf("http://%s/healthz", r.POSAddr()))
 	if err != nil {
 		t.Fatalf("POS /healthz during the flood: %v", err)
 	}
 	resp.Body.Close()
 	dialDisplay(t, r, "1", nil)
-	if r.dispLimit.Shed.Load() == 0 {
-		t.Error("no connection was shed, want the oldest idle ones closed")
+
+	// Idle keep-alive connections from this host: only a few stay.
+	var idle []net.Conn
+	for range 2 * displayIdlePerHost {
+		c, err := net.Dial("tcp", r.DisplayAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("keep-alive request: %v", err)
+		}
+		idle = append(idle, c)
+	}
+	// Whichever way each was closed (over the per-host limit, or shed at
+	// the listener's limit), at most displayIdlePerHost stay open. An open
+	// one times out on this read; a closed one returns EOF at once.
+	var closed atomic.Int64
+	var wg sync.WaitGroup
+	for _, c := range idle {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, err := c.Read(make([]byte, 1)); err == io.EOF {
+				closed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if open := len(idle) - int(closed.Load()); open > displayIdlePerHost {
+		t.Errorf("%d idle keep-alive connections from one host stayed open, want at most %d", open, displayIdlePerHost)
 	}
 }
 

@@ -12,6 +12,10 @@
 // displays their connection. Only when nothing can be shed is the new
 // connection closed at once. Listener never blocks Accept.
 //
+// It can also bound the idle keep-alive connections of each source address
+// (MaxIdlePerHost): an idle HTTP connection on a TLS listener costs about
+// 40 KB (buffers, a goroutine), and 2000 of them from one host held 80 MB.
+//
 // The package owns counting and shedding; it does not know about
 // WebSockets, tokens or addresses (the hub caps unauthenticated sockets per
 // source address).
@@ -31,22 +35,29 @@ import (
 type Listener struct {
 	net.Listener
 	max int
+	// MaxIdlePerHost, when above 0, bounds the idle keep-alive connections
+	// of one remote IP address: a connection going idle beyond it closes
+	// that address's oldest idle one. Set it before serving.
+	MaxIdlePerHost int
 
 	mu   sync.Mutex
 	open int
 	// shed holds connections with no request in flight, oldest first
-	// (net/http's StateNew and StateIdle), by the inner connection.
-	shed  *list.List
-	where map[net.Conn]*list.Element
+	// (net/http's StateNew and StateIdle).
+	shed *list.List
+	// idle holds each host's idle connections, oldest first (only with
+	// MaxIdlePerHost).
+	idle map[string]*list.List
 
 	// Shed and Refused count connections closed to make room, and
-	// connections closed at once because nothing could be shed.
-	Shed, Refused atomic.Int64
+	// connections closed at once because nothing could be shed;
+	// IdleClosed counts idle connections closed over MaxIdlePerHost.
+	Shed, Refused, IdleClosed atomic.Int64
 }
 
 // New wraps ln so that it holds at most max connections (max >= 1).
 func New(ln net.Listener, max int) *Listener {
-	return &Listener{Listener: ln, max: max, shed: list.New(), where: map[net.Conn]*list.Element{}}
+	return &Listener{Listener: ln, max: max, shed: list.New(), idle: map[string]*list.List{}}
 }
 
 // Max is the connection limit.
@@ -68,12 +79,11 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		l.mu.Lock()
-		var victim net.Conn
+		var victim *conn
 		if l.open >= l.max {
 			if e := l.shed.Front(); e != nil {
-				victim = e.Value.(net.Conn)
-				l.shed.Remove(e)
-				delete(l.where, victim)
+				victim = e.Value.(*conn)
+				l.untrack(victim)
 			}
 		}
 		if l.open >= l.max && victim == nil {
@@ -88,31 +98,72 @@ func (l *Listener) Accept() (net.Conn, error) {
 			l.Shed.Add(1)
 			_ = victim.Close() // its counted Close frees its slot
 		}
-		return &conn{Conn: c, l: l}, nil
+		return &conn{Conn: c, l: l, host: hostOf(c.RemoteAddr())}, nil
 	}
 }
 
 // ConnState is an http.Server ConnState hook: it marks connections that
-// have no request in flight as sheddable.
+// have no request in flight as sheddable, and applies MaxIdlePerHost.
 func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
 	inner := unwrap(c)
 	if inner == nil {
 		return
 	}
+	var victim *conn
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.where[inner]; ok {
-		l.shed.Remove(e)
-		delete(l.where, inner)
-	}
+	l.untrack(inner)
 	if (s == http.StateNew || s == http.StateIdle) && !inner.closed {
-		l.where[inner] = l.shed.PushBack(inner)
+		inner.shedElem = l.shed.PushBack(inner)
+		if s == http.StateIdle && l.MaxIdlePerHost > 0 {
+			hl := l.idle[inner.host]
+			if hl == nil {
+				hl = list.New()
+				l.idle[inner.host] = hl
+			}
+			inner.idleElem = hl.PushBack(inner)
+			if hl.Len() > l.MaxIdlePerHost {
+				victim = hl.Front().Value.(*conn)
+				l.untrack(victim)
+			}
+		}
 	}
+	l.mu.Unlock()
+	if victim != nil {
+		l.IdleClosed.Add(1)
+		_ = victim.Close()
+	}
+}
+
+// untrack forgets c as sheddable and idle. Callers hold l.mu.
+func (l *Listener) untrack(c *conn) {
+	if c.shedElem != nil {
+		l.shed.Remove(c.shedElem)
+		c.shedElem = nil
+	}
+	if c.idleElem != nil {
+		hl := l.idle[c.host]
+		hl.Remove(c.idleElem)
+		if hl.Len() == 0 {
+			delete(l.idle, c.host)
+		}
+		c.idleElem = nil
+	}
+}
+
+func hostOf(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
 }
 
 // unwrap returns the *conn under c (c itself, or under a *tls.Conn).
 func unwrap(c net.Conn) *conn {
-	for {
+	for range 8 {
 		switch v := c.(type) {
 		case *conn:
 			return v
@@ -122,14 +173,18 @@ func unwrap(c net.Conn) *conn {
 			return nil
 		}
 	}
+	return nil
 }
 
 // conn frees its slot once, on its first Close.
 type conn struct {
 	net.Conn
-	l      *Listener
-	once   sync.Once
-	closed bool // guarded by l.mu
+	l    *Listener
+	host string
+	once sync.Once
+	// Guarded by l.mu:
+	closed             bool
+	shedElem, idleElem *list.Element
 }
 
 // NetConn returns the accepted connection, for callers that tune its
@@ -143,10 +198,7 @@ func (c *conn) Close() error {
 		defer c.l.mu.Unlock()
 		c.l.open--
 		c.closed = true
-		if e, ok := c.l.where[c]; ok {
-			c.l.shed.Remove(e)
-			delete(c.l.where, c)
-		}
+		c.l.untrack(c)
 	})
 	return err
 }

@@ -158,3 +158,28 @@ func TestRefusesWhenNothingCanBeShed(t *testing.T) {
 		t.Errorf("Open() = %d, want 2", got)
 	}
 }
+
+func TestIdlePerHost(t *testing.T) {
+	ln, states := server(t, 100)
+	ln.MaxIdlePerHost = 2
+	var idle []net.Conn
+	for range 3 {
+		c := dial(t, ln)
+		if err := get(t, c, "/"); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, states, http.StateIdle)
+		idle = append(idle, c)
+	}
+	if !closedByServer(idle[0]) {
+		t.Error("the host's oldest idle connection is open, want it closed over MaxIdlePerHost")
+	}
+	if got := ln.IdleClosed.Load(); got != 1 {
+		t.Errorf("IdleClosed = %d, want 1", got)
+	}
+	for _, c := range idle[1:] {
+		if err := get(t, c, "/"); err != nil {
+			t.Errorf("newer idle connection: %v, want it kept", err)
+		}
+	}
+}

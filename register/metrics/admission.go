@@ -3,9 +3,9 @@ package metrics
 import "github.com/prometheus/client_golang/prometheus"
 
 // ListenerCounters exports a connection-limited listener's counters:
-// connections shed (closed to make room) and refused (closed at once), by
-// listener ("pos" or "display").
-func (m *Metrics) ListenerCounters(listener string, shed, refused func() float64) {
+// connections shed (closed to make room), refused (closed at once) and idle
+// ones closed over the per-host limit, by listener ("pos" or "display").
+func (m *Metrics) ListenerCounters(listener string, shed, refused, idleClosed func() float64) {
 	labels := prometheus.Labels{"listener": listener}
 	m.Registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -16,6 +16,10 @@ func (m *Metrics) ListenerCounters(listener string, shed, refused func() float64
 			Name: "posdisplay_connections_refused_total", ConstLabels: labels,
 			Help: "Connections closed at once because the listener was at its limit with nothing to shed.",
 		}, refused),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "posdisplay_connections_idle_closed_total", ConstLabels: labels,
+			Help: "Idle keep-alive connections closed because their host held too many.",
+		}, idleClosed),
 	)
 }
 
