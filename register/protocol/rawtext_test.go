@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -214,5 +215,29 @@ func TestIDLengthIsDecodedBytes(t *testing.T) {
 	_ = json.Unmarshal([]byte(`"`+strings.Repeat("x", 62)+`\"`+`x"`), &s)
 	if len(s) != 64 {
 		t.Fatalf("test id decodes to %d bytes, want 64", len(s))
+	}
+}
+
+// TestErrorTextIsCutByRunes: text quoted back to a peer in an error is cut
+// by runes, never inside a UTF-8 sequence (a byte cut made the error's
+// message invalid UTF-8, which a WebSocket peer answers by dropping the
+// connection).
+func TestErrorTextIsCutByRunes(t *testing.T) {
+	long := "a" + strings.Repeat("é", 40)
+	for _, in := range []string{
+		`{"type":"` + long + `"}`,
+		`{"type":"clear","` + long + `":1}`,
+	} {
+		_, perr := protocol.DecodePOS([]byte(in))
+		if perr == nil {
+			t.Fatalf("DecodePOS(%s) accepted it", in)
+		}
+		if !utf8.ValidString(perr.Message) || !utf8.ValidString(perr.Field) {
+			t.Errorf("DecodePOS(%s) error = field %q message %q: not valid UTF-8", in, perr.Field, perr.Message)
+		}
+	}
+	_, perr := protocol.DecodeDisplay([]byte(`{"type":"` + long + `"}`))
+	if perr == nil || !utf8.ValidString(perr.Message) {
+		t.Errorf("DecodeDisplay error = %+v: want a valid UTF-8 message", perr)
 	}
 }
