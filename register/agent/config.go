@@ -132,7 +132,12 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // ping, shutdown: one each) and scan cues. With a queue of 64 and a burst
 // of 100, a burst within the POS's limits pushed every display, healthy or
 // not, onto the snapshot path.
+// A burst larger than any queue (pos.rate_burst above maxQueueFrames - 8,
+// in effect no rate limit, as load tests configure) is not checked.
 const queueHeadroom = 8
+
+// maxQueueFrames bounds display.queue_frames.
+const maxQueueFrames = 4096
 
 // DefaultConfig is the built-in configuration: one register, the POS
 // listener on localhost, plain WebSocket displays and no mDNS. The packaged
@@ -272,9 +277,9 @@ func (c *Config) Validate() error {
 	if c.POS.MaxConnections < 0 || c.Display.MaxConnections < 0 {
 		errs = append(errs, errors.New("pos.max_connections and display.max_connections must be >= 0 (0 = default)"))
 	}
-	if c.Display.QueueFrames < 1 || c.Display.QueueFrames > 4096 {
-		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be 1-4096", c.Display.QueueFrames))
-	} else if burst := c.POS.RateBurst; burst > 0 && float64(c.Display.QueueFrames) < burst+queueHeadroom {
+	if c.Display.QueueFrames < 1 || c.Display.QueueFrames > maxQueueFrames {
+		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be 1-%d", c.Display.QueueFrames, maxQueueFrames))
+	} else if burst := c.POS.RateBurst; burst > 0 && burst+queueHeadroom <= maxQueueFrames && float64(c.Display.QueueFrames) < burst+queueHeadroom {
 		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be at least pos.rate_burst + %d (%g): a burst the POS may send must fit in a healthy display's queue, or every display resyncs",
 			c.Display.QueueFrames, queueHeadroom, burst+queueHeadroom))
 	}

@@ -195,3 +195,13 @@ func TestPOSBurstFitsDisplayQueue(t *testing.T) {
 		t.Errorf("Validate() accepted display.queue_frames 64 with pos.rate_burst %g", cfg.POS.RateBurst)
 	}
 }
+
+// TestUnlimitedBurstIsNotChecked: a rate limit turned off in effect (a
+// burst no queue can hold, as the load tests configure) is allowed.
+func TestUnlimitedBurstIsNotChecked(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.POS.RateLimit, cfg.POS.RateBurst = 1e6, 1e6
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate() with pos.rate_burst 1e6 = %v, want nil", err)
+	}
+}

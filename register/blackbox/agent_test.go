@@ -115,6 +115,9 @@ dir = %q
 	}
 	args := []string{bin, "serve", "-config", cfgPath}
 	if nofile > 0 {
+		if _, err := exec.LookPath("prlimit"); err != nil {
+			needCapability(t, "prlimit (util-linux) to start the agent with a small descriptor limit")
+		}
 		args = append([]string{"prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile)}, args...)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
@@ -168,6 +171,16 @@ dir = %q
 		t.Fatal("the agent did not start within 60 s")
 	}
 	return a
+}
+
+// needCapability skips a test that needs something this machine lacks,
+// except under CI=true, where a missing capability is a failure.
+func needCapability(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("missing %s", what)
+	}
+	t.Skipf("missing %s", what)
 }
 
 // pid is the agent's process id (under prlimit, prlimit execs the agent
