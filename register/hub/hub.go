@@ -102,13 +102,14 @@ type Hub struct {
 	wg                            sync.WaitGroup
 
 	refused  *prometheus.CounterVec
+	upgrades *prometheus.CounterVec
 	refusals refusalLog
 }
 
 // New returns a hub serving the given register streams.
 func New(streams map[string]*stream.Stream, auth Authorizer, m *metrics.Metrics, logger *slog.Logger, opts Options) *Hub {
 	opts.defaults()
-	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}, pendingIP: map[string]int{}, refused: m.NewDisplayRefusals(),
+	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}, pendingIP: map[string]int{}, refused: m.NewDisplayRefusals(), upgrades: m.NewDisplayUpgrades(),
 		maxPending: maxPending, maxPendingPerAddr: maxPendingPerAddr}
 	h.upgrader = websocket.Upgrader{
 		// Displays send only a hello and pongs: a small read buffer keeps
@@ -183,6 +184,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if tc := tcpConn(ws.NetConn()); tc != nil {
 		_ = tc.SetWriteBuffer(h.opts.SendBuffer)
+	}
+	if presented {
+		h.upgrades.WithLabelValues("upgrade").Inc()
+	} else {
+		h.upgrades.WithLabelValues("hello").Inc()
 	}
 	c := newConn(h, ws, r.RemoteAddr)
 	c.pre, c.endSilent = pre, endSilent

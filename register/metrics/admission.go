@@ -34,3 +34,16 @@ func (m *Metrics) NewDisplayRefusals() *prometheus.CounterVec {
 	m.Registry.MustRegister(c)
 	return c
 }
+
+// NewDisplayUpgrades registers and returns the counter of display sockets
+// upgraded, by where the display presented its token: "upgrade" (in the
+// upgrade request) or "hello" (version 1 displays). It tells store IT when
+// no display relies on hello tokens any more. Call it once per Metrics.
+func (m *Metrics) NewDisplayUpgrades() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "posdisplay_display_upgrades_total",
+		Help: "Display sockets upgraded, by where the token was presented (upgrade or hello).",
+	}, []string{"auth"})
+	m.Registry.MustRegister(c)
+	return c
+}
