@@ -3,7 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -238,13 +238,7 @@ func printable(s string) bool {
 }
 
 // clip shortens agent-supplied text quoted in errors and logs.
-func clip(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "?")
-	}
-	return strings.ToValidUTF8(s[:n], "?") + "…"
-}
+func clip(s string) string { return textclip.Runes(s, 64) }
 
 func posString(p protocol.Position) string {
 	return fmt.Sprintf("%s/%d", clip(p.Epoch), p.Seq)

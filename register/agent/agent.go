@@ -25,6 +25,7 @@ import (
 	web "github.com/posdisplay/posdisplay/assets/web"
 	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/connlimit"
 	"github.com/posdisplay/posdisplay/register/hub"
 	"github.com/posdisplay/posdisplay/register/ingest"
 	"github.com/posdisplay/posdisplay/register/metrics"
@@ -69,10 +70,12 @@ type Agent struct {
 	registry   *pairing.Registry
 	advertiser discovery.Advertiser
 
-	posLn, dispLn net.Listener
-	posSrv        *http.Server
-	dispSrv       *http.Server
-	closeOnce     sync.Once
+	posLn, dispLn       net.Listener
+	posLimit, dispLimit *connlimit.Listener
+	budget              budget
+	posSrv              *http.Server
+	dispSrv             *http.Server
+	closeOnce           sync.Once
 }
 
 // New validates cfg, opens the state directory, restores the persisted carts
@@ -125,10 +128,17 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	})
 	// The POS listener first: the demo page's origin is the address it
 	// really listens on (a ":0" in the config is a port chosen now).
-	if a.posLn, err = net.Listen("tcp", cfg.POS.Listen); err != nil {
+	if a.budget, err = connectionBudget(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.POS.Listen)
+	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("pos listener: %w", err)
 	}
+	a.posLimit = connlimit.New(ln, a.budget.POS)
+	a.posLn = a.posLimit
 	origins := cfg.POS.AllowedOrigins
 	if cfg.Demo.Page {
 		bound := a.posLn.Addr().String()
@@ -210,22 +220,36 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
 	pairSrv.MountPublic(dispMux)
-	dispMux.HandleFunc("GET /healthz", a.serveHealth)
+	dispMux.HandleFunc("GET /healthz", displayHealth)
 	dispMux.Handle(web.DisplayPath, web.DisplayHandler())
 	dispMux.Handle(web.DisplayPath+"/", web.DisplayHandler())
 	if opts.MountDisplay != nil {
 		opts.MountDisplay(dispMux)
 	}
-	a.posSrv = &http.Server{Handler: posMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
-	a.dispSrv = &http.Server{Handler: dispMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	errLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
+	a.posSrv = &http.Server{Handler: posMux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: posReadTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: posIdleTimeout, ErrorLog: errLog}
+	a.dispSrv = &http.Server{Handler: dispMux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: displayReadTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: displayIdleTimeout, ErrorLog: errLog}
 
-	if a.dispLn, err = net.Listen("tcp", cfg.Display.Listen); err != nil {
+	a.posSrv.ConnState = a.posLimit.ConnState
+	if ln, err = net.Listen("tcp", cfg.Display.Listen); err != nil {
 		a.posLn.Close()
 		st.Close()
 		return nil, fmt.Errorf("display listener: %w", err)
 	}
+	// Counted under TLS, so that a connection stuck in its handshake
+	// holds a slot, and can be shed, like any other.
+	a.dispLimit = connlimit.New(ln, a.budget.Display)
+	a.dispLimit.MaxIdlePerHost = displayIdlePerHost
+	a.dispSrv.ConnState = a.dispLimit.ConnState
+	a.dispLn = a.dispLimit
 	if a.identity != nil {
 		a.dispLn = tls.NewListener(a.dispLn, a.identity.ServerConfig())
+	}
+	for name, l := range map[string]*connlimit.Listener{"pos": a.posLimit, "display": a.dispLimit} {
+		a.metrics.ListenerCounters(name, func() float64 { return float64(l.Shed.Load()) }, func() float64 { return float64(l.Refused.Load()) },
+			func() float64 { return float64(l.IdleClosed.Load()) })
 	}
 	return a, nil
 }
@@ -280,7 +304,8 @@ func (a *Agent) Stream(register string) (*stream.Stream, bool) {
 // returns once every goroutine it started has ended.
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent started", "version", Version, "agent", a.cfg.AgentID, "epoch", a.epoch,
-		"pos", a.posLn.Addr().String(), "display", a.dispLn.Addr().String(), "registers", a.cfg.Registers)
+		"pos", a.posLn.Addr().String(), "display", a.dispLn.Addr().String(), "registers", a.cfg.Registers,
+		"max_pos_connections", a.budget.POS, "max_display_connections", a.budget.Display, "nofile", a.budget.NoFile)
 	// srv: the two HTTP servers; aux: the parts that feed them (scan
 	// router, scanners, mDNS, demo cashier), stopped first so that nothing
 	// is saved or sent after the sockets close.

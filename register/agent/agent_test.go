@@ -132,7 +132,10 @@ func TestResume(t *testing.T) {
 
 func TestSlowDisplayDoesNotDelayOthers(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Display.QueueFrames = 4
+	// A short queue, so that the slow display overflows soon; the POS
+	// burst must fit in it (a burst of one at a high rate).
+	cfg.POS.RateBurst, cfg.POS.RateLimit = 1, 1e6
+	cfg.Display.QueueFrames = 1 + queueHeadroom
 	r := start(t, cfg)
 	pos := dialPOS(t, r, "1")
 

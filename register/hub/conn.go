@@ -26,6 +26,10 @@ type conn struct {
 	// returns: the display announced the "returns" feature (features.go)
 	// and gets return lines; otherwise it gets the version 1 view.
 	returns bool
+	pre     *preauth // the token presented in the upgrade request, if any
+	// endSilent ends the socket's count as a silent socket (see admit),
+	// once its first message is in.
+	endSilent func()
 
 	mu   sync.Mutex
 	id   string
@@ -142,6 +146,7 @@ func (c *conn) serve() bool {
 		return false
 	}
 	_, data, err := ws.ReadMessage()
+	c.endSilent()
 	if err != nil {
 		if c.stopping() {
 			c.closeWith(c.closeCode, c.closeText)
@@ -161,12 +166,22 @@ func (c *conn) serve() bool {
 		return false
 	}
 	hello := msg.Hello
+	token := hello.Token
+	if c.pre != nil {
+		if hello.Register != c.pre.register {
+			c.reject(protocol.CodeBadHello, "register", "the hello names another register than the upgrade request")
+			return false
+		}
+		if token == "" {
+			token = c.pre.token
+		}
+	}
 	st, ok := c.h.streams[hello.Register]
 	if !ok {
 		c.reject(protocol.CodeUnknownRegister, "register", "this agent has no register "+hello.Register)
 		return false
 	}
-	id, err := c.h.auth.Authorize(hello.Token, hello.Register)
+	id, err := c.h.auth.Authorize(token, hello.Register)
 	if err != nil {
 		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
 		return false
@@ -182,7 +197,7 @@ func (c *conn) serve() bool {
 	// A revocation whose Revoke ran between Authorize and setting c.id
 	// did not see this connection; asking again closes that window (the
 	// registry forgets the token before Revoke looks for connections).
-	if _, err := c.h.auth.Authorize(hello.Token, hello.Register); err != nil {
+	if _, err := c.h.auth.Authorize(token, hello.Register); err != nil {
 		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
 		return false
 	}

@@ -14,6 +14,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"io"
 	"log/slog"
 	"net/http"
@@ -190,7 +191,7 @@ func (in *Ingest) serveREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, ok := in.streams[register]; !ok {
-		fail(http.StatusNotFound, protocol.NewError(nil, protocol.CodeUnknownRegister, "register", "this agent has no register "+truncate(register, 64)))
+		fail(http.StatusNotFound, protocol.NewError(nil, protocol.CodeUnknownRegister, "register", "this agent has no register "+textclip.Runes(register, 64)))
 		return
 	}
 	msg := protocol.PosMessage{Type: protocol.TypeClear}
@@ -331,11 +332,4 @@ func (in *Ingest) Close(ctx context.Context) error {
 		<-done
 		return ctx.Err()
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -45,7 +45,18 @@ function wsURL() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   // features=returns: this page shows return lines (protocol revision
   // 1.1); without it the agent sends the version 1 view.
-  return `${proto}//${location.host}/v1/display?features=returns`;
+  return `${proto}//${location.host}/v1/display?register=${encodeURIComponent(register)}&features=returns`;
+}
+
+// The token also goes in the upgrade request, as a subprotocol entry
+// (base64url of its UTF-8 bytes), so that the agent checks it before the
+// upgrade; the agent selects "posdisplay.v1", never the token entry.
+function subprotocols() {
+  if (!token) return [];
+  let bin = "";
+  for (const b of new TextEncoder().encode(token)) bin += String.fromCharCode(b);
+  const b64 = btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return ["posdisplay.v1", "posdisplay.token." + b64];
 }
 
 function connect() {
@@ -56,7 +67,7 @@ function connect() {
   }
   let sock;
   try {
-    sock = new WebSocket(wsURL());
+    sock = new WebSocket(wsURL(), subprotocols());
   } catch (e) {
     scheduleReconnect();
     return;
