@@ -73,8 +73,10 @@ function connect() {
     return;
   }
   ws = sock;
+  let opened = false;
   sock.onopen = () => {
     if (ws !== sock) return;
+    opened = true;
     const hello = { type: "hello", register };
     if (token) hello.token = token;
     if (pos && cart) hello.resume = { epoch: pos.epoch, seq: pos.seq };
@@ -89,8 +91,38 @@ function connect() {
       return;
     }
     setStatus("reconnecting");
+    if (!opened) {
+      // The agent checks the token before the upgrade; a browser does not
+      // tell a page why an upgrade failed. Ask once over plain HTTP.
+      upgradeRefusal().then((why) => {
+        if (ws !== null || status === "live") return;
+        if (why) {
+          setStatus("rejected", why);
+          reconnectTimer = setTimeout(connect, REJECTED_RETRY_MS);
+        } else {
+          scheduleReconnect();
+        }
+      });
+      return;
+    }
     scheduleReconnect();
   };
+}
+
+// upgradeRefusal asks the display endpoint, without upgrading, whether
+// this page's token and register are refused (HTTP 401/403/404 with the
+// agent's error), and returns the agent's reason, or null when they are
+// not (the failure was the network, or the agent is busy).
+async function upgradeRefusal() {
+  try {
+    const q = `register=${encodeURIComponent(register)}&token=${encodeURIComponent(token)}`;
+    const r = await fetch(`/v1/display?${q}`, { cache: "no-store", referrerPolicy: "no-referrer" });
+    if (r.status !== 401 && r.status !== 403 && r.status !== 404) return null;
+    const e = await r.json().catch(() => ({}));
+    return String(e.message || e.code || "HTTP " + r.status);
+  } catch (_) {
+    return null;
+  }
 }
 
 function scheduleReconnect() {
