@@ -1,0 +1,253 @@
+package pole
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/stream"
+)
+
+// Source is the register stream a pole follows: *stream.Stream.
+type Source interface {
+	Subscribe(resume *protocol.Position, sub *stream.Sub) ([]*stream.Frame, error)
+	Unsubscribe(sub *stream.Sub)
+	Cart() cart.Cart
+}
+
+// Config is one pole display.
+type Config struct {
+	// Name identifies the pole in logs.
+	Name string
+	// Port says where the display is and how it talks.
+	Port PortConfig
+	// CommandSet is "epson" (default) or "cd5220".
+	CommandSet string
+	// CodePage is the display's character table: "cp437" (default),
+	// "cp858" or "cp1252".
+	CodePage string
+	// Locale formats money and picks the default templates ("en-US").
+	Locale string
+	// Brightness is 1-4 (25 % steps); 0 is full.
+	Brightness int
+	// Templates override the locale's default rows by event name.
+	Templates map[string][]string
+}
+
+// Write is one update that reached the display.
+type Write struct {
+	Screen Screen
+	Event  Event
+	Bytes  int       // bytes written, commands included
+	Cart   cart.Cart // the cart the screen shows
+	Init   bool      // the display was (re)initialized first
+	Done   time.Time // when the port's Write returned
+}
+
+// Options are the pole's collaborators.
+type Options struct {
+	Logger *slog.Logger
+	// Open opens the port (default OpenSerial of Config.Port); tests open
+	// ptys or in-memory ports.
+	Open func() (Port, string, error)
+	// RetryMin and RetryMax bound the backoff between attempts to open
+	// the port (default 500ms and 15s): a display that is unplugged is
+	// tried again quickly at first, then every RetryMax.
+	RetryMin, RetryMax time.Duration
+	// Wrote, when set, is called after every update written (tests and
+	// benchmarks wait on it). It runs on the pole's goroutine: keep it short.
+	Wrote func(Write)
+}
+
+// Pole drives one pole display from one register's stream.
+type Pole struct {
+	cfg  Config
+	cmds CommandSet
+	r    *Renderer
+	log  *slog.Logger
+	opts Options
+}
+
+// New checks cfg and returns its pole.
+func New(cfg Config, opts Options) (*Pole, error) {
+	cmds, err := LookupCommandSet(cfg.CommandSet)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := LookupCodePage(cfg.CodePage)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Locale == "" {
+		cfg.Locale = "en-US"
+	}
+	tmpl, err := Merge(cfg.Locale, cfg.Templates)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Brightness < 0 || cfg.Brightness > 4 {
+		return nil, fmt.Errorf("%w: brightness %d (want 1-4, or 0 for full)", ErrConfig, cfg.Brightness)
+	}
+	if opts.Open == nil {
+		if err := cfg.Port.Check(); err != nil {
+			return nil, err
+		}
+		opts.Open = func() (Port, string, error) { return OpenSerial(cfg.Port) }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = 500 * time.Millisecond
+	}
+	if opts.RetryMax < opts.RetryMin {
+		opts.RetryMax = max(15*time.Second, opts.RetryMin)
+	}
+	return &Pole{cfg: cfg, cmds: cmds, r: NewRenderer(cp, cfg.Locale, tmpl), log: opts.Logger, opts: opts}, nil
+}
+
+// Renderer returns the pole's renderer (pole-test draws with it).
+func (p *Pole) Renderer() *Renderer { return p.r }
+
+// Encode returns the bytes that bring a display from shown (nil: unknown,
+// after init) to s: only the rows that differ.
+func (p *Pole) Encode(shown *Screen, s Screen) []byte {
+	var out []byte
+	for i := range s {
+		if shown == nil || shown[i] != s[i] {
+			out = append(out, p.cmds.Row(i+1, s[i][:])...)
+		}
+	}
+	return out
+}
+
+// Init returns the bytes that reset the display to a blank, known state.
+func (p *Pole) Init() []byte { return p.cmds.Init(p.r.CodePage(), p.cfg.Brightness) }
+
+// conn is one opened port and the reader that notices its loss.
+type conn struct {
+	port Port
+	path string
+	gone chan struct{} // closed when Read fails: unplugged or closed
+	wg   sync.WaitGroup
+}
+
+func (c *conn) close() {
+	_ = c.port.Close()
+	c.wg.Wait()
+}
+
+// Run follows src until ctx ends. It reads the current cart each time it
+// is ready to write, so however slow the port, the stream's publisher
+// never waits and changes made meanwhile coalesce into the latest cart.
+// An unplugged display is reopened with backoff and repainted. When ctx
+// ends, the display is told the register is offline, so that no figure
+// stays on the glass after the agent stops. Run returns nil then, or the
+// error that kept it from subscribing.
+func (p *Pole) Run(ctx context.Context, src Source) error {
+	sub := stream.NewSub(4)
+	if _, err := src.Subscribe(nil, sub); err != nil {
+		return fmt.Errorf("pole %s: subscribe: %w", p.cfg.Name, err)
+	}
+	defer src.Unsubscribe(sub)
+
+	var (
+		c       *conn
+		shown   *Screen // what the display shows now; nil after init
+		prev    *cart.Cart
+		last    Screen
+		lastEv  Event
+		retry   time.Duration
+		failing bool
+	)
+	for {
+		if c == nil {
+			var err error
+			if c, err = p.open(); err != nil {
+				if !failing {
+					p.log.Warn("pole display not available; retrying", "pole", p.cfg.Name, "err", err)
+					failing = true
+				}
+				retry = min(max(2*retry, p.opts.RetryMin), p.opts.RetryMax)
+				t := time.NewTimer(retry)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				case <-t.C:
+				}
+				continue
+			}
+			if failing {
+				p.log.Info("pole display back", "pole", p.cfg.Name, "port", c.path)
+			}
+			failing, retry, shown = false, 0, nil
+		}
+		sub.Drain()
+		sub.TakeOverflow()
+		cur := src.Cart()
+		if prev == nil || !cart.Equal(*prev, cur) {
+			last, lastEv = p.r.Render(prev, &cur)
+			prev = &cur
+		}
+		var out []byte
+		if shown == nil {
+			out = p.Init()
+		}
+		out = append(out, p.Encode(shown, last)...)
+		if len(out) > 0 {
+			if _, err := c.port.Write(out); err != nil {
+				p.log.Warn("pole display write failed; reopening", "pole", p.cfg.Name, "port", c.path, "err", err)
+				c.close()
+				c, failing = nil, true
+				continue
+			}
+			if p.opts.Wrote != nil {
+				p.opts.Wrote(Write{Screen: last, Event: lastEv, Bytes: len(out), Cart: cur, Init: shown == nil, Done: time.Now()})
+			}
+			s := last
+			shown = &s
+		}
+		select {
+		case <-ctx.Done():
+			off := p.r.Offline()
+			if _, err := c.port.Write(p.Encode(shown, off)); err == nil && p.opts.Wrote != nil {
+				p.opts.Wrote(Write{Screen: off, Event: EventOffline, Done: time.Now()})
+			}
+			c.close()
+			return nil
+		case <-sub.C:
+		case <-c.gone:
+			p.log.Warn("pole display gone; reopening", "pole", p.cfg.Name, "port", c.path)
+			c.close()
+			c, failing = nil, true
+		}
+	}
+}
+
+// open opens the port and starts the reader that notices unplugging.
+func (p *Pole) open() (*conn, error) {
+	port, path, err := p.opts.Open()
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{port: port, path: path, gone: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(c.gone)
+		buf := make([]byte, 64)
+		for {
+			// Displays send nothing worth reading; a read error is the
+			// port going away (or our own Close).
+			if _, err := port.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return c, nil
+}
