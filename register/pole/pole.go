@@ -215,8 +215,9 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 		select {
 		case <-ctx.Done():
 			off := p.r.Offline()
-			if _, err := c.port.Write(p.Encode(shown, off)); err == nil && p.opts.Wrote != nil {
-				p.opts.Wrote(Write{Screen: off, Event: EventOffline, Done: time.Now()})
+			out := p.Encode(shown, off)
+			if _, err := c.port.Write(out); err == nil && p.opts.Wrote != nil {
+				p.opts.Wrote(Write{Screen: off, Event: EventOffline, Bytes: len(out), Done: time.Now()})
 			}
 			c.close()
 			return nil

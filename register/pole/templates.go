@@ -64,7 +64,7 @@ var defaultTemplates = map[string]Templates{
 		EventReturn: {"Rückgabe {qtyx}{title}", "|{amount}"}, EventTotal: {"Summe|{total}", ""},
 		EventPay: {"Zu zahlen|{due}", ""}, EventPaid: {"Zu zahlen|{due}", "Gegeben|{tendered}"},
 		EventPaidChange: {"Gegeben|{tendered}", "Rückgeld|{change}"}, EventChange: {"Rückgeld|{change}", "Vielen Dank!"},
-		EventThanks: {"Vielen Dank!", "Auf Wiedersehen"}, EventOffline: {"Kasse offline", "Bitte Personal fragen"},
+		EventThanks: {"Vielen Dank!", "Auf Wiedersehen"}, EventOffline: {"Kasse offline", "Bitte Personal rufen"},
 	},
 	"fr": {
 		EventWelcome: {"Bienvenue !", ""}, EventItem: {"{qtyx}{title}", "|{amount}"},
