@@ -248,4 +248,3 @@ func TestSaleGolden(t *testing.T) {
 		})
 	}
 }
-
