@@ -55,8 +55,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return listScanners(ctx, rest, stdout, stderr)
 		case "scan-test":
 			return scanTest(ctx, rest, stdout, stderr)
+		case "pole-test":
+			return poleTest(ctx, rest, stdout, stderr)
 		default:
-			return fmt.Errorf("unknown command %q (want serve, version, selfcheck, watch, pair, displays, scanners or scan-test)", cmd)
+			return fmt.Errorf("unknown command %q (want serve, version, selfcheck, watch, pair, displays, scanners, scan-test or pole-test)", cmd)
 		}
 	}
 	return serve(ctx, args, stderr)
