@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -233,5 +234,57 @@ func TestPoleShowsOnlyWhatTheScreenShows(t *testing.T) {
 	take(w.Bytes)
 	if w.Event != pole.EventOffline || strings.ContainsAny(emu.Lines()[0]+emu.Lines()[1], "$") {
 		t.Errorf("after the agent stopped: got %s\n%s, want the offline screen with no amount", w.Event, emu)
+	}
+}
+
+// TestPackagedPoleExample uncomments the [[pole]] example of the packaged
+// config file: it must load and validate, and every key of a pole table
+// must be documented there.
+func TestPackagedPoleExample(t *testing.T) {
+	b, err := os.ReadFile("../../packaging/agent/agent.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i := strings.Index(text, "# [[pole]]")
+	if i < 0 {
+		t.Fatal("agent.toml has no [[pole]] example")
+	}
+	var conf strings.Builder
+	conf.WriteString("registers = [\"1\"]\n")
+	for _, line := range strings.Split(text[i:], "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(line, "#"))
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue // prose and alternatives
+		}
+		conf.WriteString(line + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "agent.toml")
+	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, conf.String())
+	}
+	if err := cfg.Validate(); err != nil || len(cfg.Poles) != 1 {
+		t.Fatalf("Validate: %v, %d poles\n%s", err, len(cfg.Poles), conf.String())
+	}
+	var keys []string
+	for _, typ := range []reflect.Type{reflect.TypeFor[PoleConfig](), reflect.TypeFor[pole.PortConfig]()} {
+		for f := range typ.Fields() {
+			if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); tag != "" {
+				keys = append(keys, tag)
+			}
+		}
+	}
+	for _, ev := range pole.Events {
+		keys = append(keys, string(ev))
+	}
+	for _, k := range keys {
+		if !regexp.MustCompile(`(?m)^#[ #]*` + regexp.QuoteMeta(k) + ` = `).MatchString(text[i:]) &&
+			!strings.Contains(text[i:], "["+"pole."+k+"]") {
+			t.Errorf("agent.toml does not document pole key %q", k)
+		}
 	}
 }
