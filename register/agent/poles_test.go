@@ -282,7 +282,7 @@ func TestPackagedPoleExample(t *testing.T) {
 		keys = append(keys, string(ev))
 	}
 	for _, k := range keys {
-		if !regexp.MustCompile(`(?m)^#[ #]*` + regexp.QuoteMeta(k) + ` = `).MatchString(text[i:]) &&
+		if !regexp.MustCompile(`(?m)^#[ #]*`+regexp.QuoteMeta(k)+` = `).MatchString(text[i:]) &&
 			!strings.Contains(text[i:], "["+"pole."+k+"]") {
 			t.Errorf("agent.toml does not document pole key %q", k)
 		}
