@@ -101,6 +101,12 @@ func focusLine(prev, cur *cart.Cart) int {
 // Render returns the screen for cur after prev (see EventFor).
 func (r *Renderer) Render(prev *cart.Cart, cur *cart.Cart) (Screen, Event) {
 	ev, i := EventFor(prev, cur)
+	return r.screen(r.tmpl[ev], r.valuesFor(cur, i)), ev
+}
+
+// valuesFor returns the placeholder values of cur, about its line i (-1:
+// none).
+func (r *Renderer) valuesFor(cur *cart.Cart, i int) func(string) string {
 	var line *cart.Line
 	if i >= 0 {
 		line = &cur.Lines[i]
@@ -161,7 +167,7 @@ func (r *Renderer) Render(prev *cart.Cart, cur *cart.Cart) (Screen, Event) {
 		}
 		return ""
 	}
-	return r.screen(r.tmpl[ev], vals), ev
+	return vals
 }
 
 // Offline returns the screen shown when the pole stops following the
