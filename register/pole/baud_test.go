@@ -101,3 +101,43 @@ func TestNineSixHundredBaud(t *testing.T) {
 		t.Logf("%d changes, %d writes; last change to glass %v (one update is %v on the wire)", n, len(got), final.Done.Sub(lastAt), wire)
 	})
 }
+
+// failPort opens but fails every write: a display that is there and
+// broken, or a port that is not a display.
+type failPort struct{ wirePort }
+
+func (*failPort) Write([]byte) (int, error) { return 0, os.ErrDeadlineExceeded }
+
+// TestBrokenPortBacksOff: a port that opens but never takes a write is
+// reopened with backoff, not in a tight loop.
+func TestBrokenPortBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		opens := 0
+		p, err := pole.New(pole.Config{Name: "broken"}, pole.Options{
+			RetryMin: 500 * time.Millisecond, RetryMax: 15 * time.Second,
+			Open: func() (pole.Port, string, error) {
+				mu.Lock()
+				opens++
+				mu.Unlock()
+				return &failPort{wirePort{closed: make(chan struct{})}}, "broken", nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx, stream.New("1", "e1", cart.Empty("1", "USD"), 4)) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// 0, 0.5, 1, 2, 4, 8, 15, 15, 15 s: 9 or so opens in a minute.
+		if opens > 12 {
+			t.Errorf("opens in a minute of failed writes: got %d, want at most 12", opens)
+		}
+		t.Logf("%d opens in a minute", opens)
+	})
+}

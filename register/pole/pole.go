@@ -130,10 +130,11 @@ func (p *Pole) Init() []byte { return p.cmds.Init(p.r.CodePage(), p.cfg.Brightne
 
 // conn is one opened port and the reader that notices its loss.
 type conn struct {
-	port Port
-	path string
-	gone chan struct{} // closed when Read fails: unplugged or closed
-	wg   sync.WaitGroup
+	port   Port
+	path   string
+	opened time.Time
+	gone   chan struct{} // closed when Read fails: unplugged or closed
+	wg     sync.WaitGroup
 }
 
 func (c *conn) close() {
@@ -161,31 +162,46 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 		prev    *cart.Cart
 		last    Screen
 		lastEv  Event
-		retry   time.Duration
+		wait    time.Duration // before the next attempt to open the port
 		failing bool
 	)
+	// drop closes a lost connection. One that lived long was healthy: the
+	// next attempt is at once (a replugged display shows up quickly);
+	// otherwise the wait doubles, so that a port that opens but fails at
+	// once is not reopened in a tight loop.
+	drop := func(why string, err error) {
+		p.log.Warn("pole display "+why+"; reopening", "pole", p.cfg.Name, "port", c.path, "err", err)
+		c.close()
+		if time.Since(c.opened) >= p.opts.RetryMax {
+			wait = 0
+		}
+		c, failing = nil, true
+	}
 	for {
 		if c == nil {
-			var err error
-			if c, err = p.open(); err != nil {
-				if !failing {
-					p.log.Warn("pole display not available; retrying", "pole", p.cfg.Name, "err", err)
-					failing = true
-				}
-				retry = min(max(2*retry, p.opts.RetryMin), p.opts.RetryMax)
-				t := time.NewTimer(retry)
+			if wait > 0 {
+				t := time.NewTimer(wait)
 				select {
 				case <-ctx.Done():
 					t.Stop()
 					return nil
 				case <-t.C:
 				}
+			}
+			var err error
+			c, err = p.open()
+			wait = min(max(2*wait, p.opts.RetryMin), p.opts.RetryMax)
+			if err != nil {
+				if !failing {
+					p.log.Warn("pole display not available; retrying", "pole", p.cfg.Name, "err", err)
+					failing = true
+				}
 				continue
 			}
 			if failing {
 				p.log.Info("pole display back", "pole", p.cfg.Name, "port", c.path)
 			}
-			failing, retry, shown = false, 0, nil
+			failing, shown = false, nil
 		}
 		sub.Drain()
 		sub.TakeOverflow()
@@ -201,9 +217,7 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 		out = append(out, p.Encode(shown, last)...)
 		if len(out) > 0 {
 			if _, err := c.port.Write(out); err != nil {
-				p.log.Warn("pole display write failed; reopening", "pole", p.cfg.Name, "port", c.path, "err", err)
-				c.close()
-				c, failing = nil, true
+				drop("write failed", err)
 				continue
 			}
 			if p.opts.Wrote != nil {
@@ -223,9 +237,7 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 			return nil
 		case <-sub.C:
 		case <-c.gone:
-			p.log.Warn("pole display gone; reopening", "pole", p.cfg.Name, "port", c.path)
-			c.close()
-			c, failing = nil, true
+			drop("gone", nil)
 		}
 	}
 }
@@ -236,7 +248,7 @@ func (p *Pole) open() (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{port: port, path: path, gone: make(chan struct{})}
+	c := &conn{port: port, path: path, opened: time.Now(), gone: make(chan struct{})}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
