@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/posdisplay/posdisplay/register/agent"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/pole"
 	"github.com/posdisplay/posdisplay/register/pole/poletest"
+	"github.com/posdisplay/posdisplay/register/stream"
 	"github.com/posdisplay/posdisplay/register/testenv"
 )
 
@@ -78,5 +83,63 @@ func TestPoleTest(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("pole-test output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// signalWriter collects output and signals when it contains want.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	hit  chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(b)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.hit) })
+	}
+	return len(b), nil
+}
+
+// TestPoleEmulate: a pole on the emulator's link shows its screen in the
+// emulator's output, framed as a reviewer reads it.
+func TestPoleEmulate(t *testing.T) {
+	probe, err := poletest.OpenPTY()
+	if err != nil {
+		testenv.Missing(t, "a pty", "%v", err)
+	}
+	probe.Close()
+	link := filepath.Join(t.TempDir(), "pole")
+	out := &signalWriter{want: "|Welcome!            |", hit: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := &signalWriter{want: "add to agent.toml", hit: make(chan struct{})}
+	go func() {
+		done <- run(ctx, []string{"pole-emulate", "-link", link}, io.MultiWriter(out, ready), io.Discard)
+	}()
+	<-ready.hit
+	p, err := pole.New(pole.Config{Port: pole.PortConfig{Path: link}}, pole.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithCancel(ctx)
+	pdone := make(chan error, 1)
+	go func() { pdone <- p.Run(pctx, stream.New("1", "e", cart.Empty("1", "USD"), 4)) }()
+	<-out.hit
+	pcancel()
+	<-pdone
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out.mu.Lock()
+	t.Logf("emulator printed:\n%s", out.buf.String())
+	out.mu.Unlock()
+	if _, err := os.Lstat(link); !os.IsNotExist(err) {
+		t.Errorf("link left behind: %v", err)
 	}
 }
