@@ -23,8 +23,10 @@ type CodePage struct {
 
 // The code pages pole displays ship with. PC437 is every clone's default;
 // PC858 is PC850 with € at 0xD5; WPC1252 is the Windows Latin-1 table. The
-// ESC t numbers are Epson's character code table numbers (0 = PC437,
-// 16 = WPC1252, 19 = PC858).
+// ESC t numbers are the page numbers of Epson's ESC/POS character code
+// tables (download4.epson.biz/sec_pubs/pos/reference_en/charcode/: page 0
+// PC437, 16 WPC1252, 19 PC858); a display's manual lists which of them its
+// ROM holds. The byte tables are golang.org/x/text's charmaps.
 var codePages = map[string]*CodePage{
 	"cp437":  {Name: "cp437", Epson: 0, table: charmap.CodePage437},
 	"cp858":  {Name: "cp858", Epson: 19, table: charmap.CodePage858},
