@@ -459,6 +459,9 @@ func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if a.scanners != nil {
 		h["scanners"] = a.scanners.Status()
 	}
+	if len(a.poles) > 0 {
+		h["poles"] = a.poleHealth()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(h)

@@ -100,3 +100,19 @@ func (a *Agent) runPoles(ctx context.Context, wg *sync.WaitGroup) {
 		}()
 	}
 }
+
+// poleHealthEntry is one pole in /healthz.
+type poleHealthEntry struct {
+	Register string `json:"register"`
+	pole.Status
+}
+
+// poleHealth reports every pole: its port, whether it is connected, and
+// its last write.
+func (a *Agent) poleHealth() []poleHealthEntry {
+	out := make([]poleHealthEntry, 0, len(a.poles))
+	for _, pr := range a.poles {
+		out = append(out, poleHealthEntry{Register: pr.register, Status: pr.pole.Status()})
+	}
+	return out
+}

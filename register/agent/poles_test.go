@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -224,6 +226,25 @@ func TestPoleShowsOnlyWhatTheScreenShows(t *testing.T) {
 			}
 		}
 		t.Logf("step %d (%s):\n%s", i, w.Event, emu)
+	}
+	resp, err := http.Get("http://" + a.POSAddr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health struct {
+		Poles []struct {
+			Name, Register, Port string
+			Connected            bool
+			Writes               int
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if err != nil || len(health.Poles) != 1 {
+		t.Fatalf("healthz poles: %v, %+v", err, health)
+	}
+	if hp := health.Poles[0]; hp.Name != "lane1" || hp.Register != "1" || hp.Port != pty.Slave || !hp.Connected || hp.Writes < len(steps) {
+		t.Errorf("healthz pole: got %+v, want lane1 on register 1, %s, connected, at least %d writes", hp, pty.Slave, len(steps))
 	}
 	cancel()
 	if err := <-done; err != nil {

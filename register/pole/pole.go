@@ -70,6 +70,34 @@ type Pole struct {
 	r    *Renderer
 	log  *slog.Logger
 	opts Options
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is what store IT needs to know about a pole (the agent's
+// /healthz shows it).
+type Status struct {
+	Name      string    `json:"name"`
+	Port      string    `json:"port,omitempty"` // the device path last opened
+	Connected bool      `json:"connected"`
+	Writes    uint64    `json:"writes"`
+	LastWrite time.Time `json:"last_write,omitzero"`
+	Error     string    `json:"error,omitempty"` // why it is not connected
+}
+
+// Status returns the pole's current status. It is safe to call from any
+// goroutine.
+func (p *Pole) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.status
+}
+
+func (p *Pole) setStatus(f func(*Status)) {
+	p.mu.Lock()
+	f(&p.status)
+	p.mu.Unlock()
 }
 
 // New checks cfg and returns its pole.
@@ -107,7 +135,7 @@ func New(cfg Config, opts Options) (*Pole, error) {
 	if opts.RetryMax < opts.RetryMin {
 		opts.RetryMax = max(15*time.Second, opts.RetryMin)
 	}
-	return &Pole{cfg: cfg, cmds: cmds, r: NewRenderer(cp, cfg.Locale, tmpl), log: opts.Logger, opts: opts}, nil
+	return &Pole{cfg: cfg, cmds: cmds, r: NewRenderer(cp, cfg.Locale, tmpl), log: opts.Logger, opts: opts, status: Status{Name: cfg.Name}}, nil
 }
 
 // Renderer returns the pole's renderer (pole-test draws with it).
@@ -171,6 +199,12 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 	// once is not reopened in a tight loop.
 	drop := func(why string, err error) {
 		p.log.Warn("pole display "+why+"; reopening", "pole", p.cfg.Name, "port", c.path, "err", err)
+		p.setStatus(func(s *Status) {
+			s.Connected, s.Error = false, why
+			if err != nil {
+				s.Error += ": " + err.Error()
+			}
+		})
 		c.close()
 		if time.Since(c.opened) >= p.opts.RetryMax {
 			wait = 0
@@ -196,8 +230,10 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 					p.log.Warn("pole display not available; retrying", "pole", p.cfg.Name, "err", err)
 					failing = true
 				}
+				p.setStatus(func(s *Status) { s.Connected, s.Error = false, err.Error() })
 				continue
 			}
+			p.setStatus(func(s *Status) { s.Port, s.Connected, s.Error = c.path, true, "" })
 			if failing {
 				p.log.Info("pole display back", "pole", p.cfg.Name, "port", c.path)
 			}
@@ -220,8 +256,10 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 				drop("write failed", err)
 				continue
 			}
+			now := time.Now()
+			p.setStatus(func(s *Status) { s.Writes, s.LastWrite = s.Writes+1, now })
 			if p.opts.Wrote != nil {
-				p.opts.Wrote(Write{Screen: last, Event: lastEv, Bytes: len(out), Cart: cur, Init: shown == nil, Done: time.Now()})
+				p.opts.Wrote(Write{Screen: last, Event: lastEv, Bytes: len(out), Cart: cur, Init: shown == nil, Done: now})
 			}
 			s := last
 			shown = &s
@@ -234,6 +272,7 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 				p.opts.Wrote(Write{Screen: off, Event: EventOffline, Bytes: len(out), Done: time.Now()})
 			}
 			c.close()
+			p.setStatus(func(s *Status) { s.Connected, s.Error = false, "stopped" })
 			return nil
 		case <-sub.C:
 		case <-c.gone:
