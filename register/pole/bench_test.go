@@ -81,3 +81,49 @@ func BenchmarkCartToWire(b *testing.B) {
 	b.ReportMetric(perOp, "bytes/op")
 	b.ReportMetric(perOp*10/9600*1000, "wire-ms")
 }
+
+// BenchmarkPublishWithStalledPole measures stream.Publish with a pole
+// attached whose port never finishes a write, against no pole: the
+// publisher (and so every WebSocket display behind it) must not pay for a
+// slow pole.
+func BenchmarkPublishWithStalledPole(b *testing.B) {
+	for _, withPole := range []bool{false, true} {
+		name := "no-pole"
+		if withPole {
+			name = "stalled-pole"
+		}
+		b.Run(name, func(b *testing.B) {
+			st := stream.New("1", "e1", cart.Empty("1", "USD"), 16)
+			display := stream.NewSub(1 << 20)
+			if _, err := st.Subscribe(nil, display); err != nil {
+				b.Fatal(err)
+			}
+			if withPole {
+				port := &gatedPort{gate: make(chan struct{}), entered: make(chan struct{}, 1), closed: make(chan struct{})}
+				p, err := pole.New(pole.Config{Name: "stalled"}, pole.Options{Open: func() (pole.Port, string, error) { return port, "gated", nil }})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- p.Run(ctx, st) }()
+				<-port.entered
+				defer func() {
+					cancel()
+					port.Close()
+					<-done
+				}()
+			}
+			carts := [2]cart.Cart{openCart("Milk", 199), openCart("Bread", 350)}
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := st.Publish(carts[i%2], time.Now()); err != nil {
+					b.Fatal(err)
+				}
+				if len(display.C) == cap(display.C) {
+					display.Drain()
+				}
+			}
+		})
+	}
+}
