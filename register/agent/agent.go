@@ -82,7 +82,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	a := &Agent{cfg: cfg, log: logger, epoch: newEpoch(), streams: map[string]*stream.Stream{}, metrics: metrics.New()}
-	st, err := store.Open(cfg.State.Dir, logger)
+	st, err := store.Open(cfg.State.Dir, logger, a.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +94,10 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 			initial = c
 			logger.Info("restored cart", "register", r, "lines", len(c.Lines), "state", c.State)
 		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, store.ErrNotRegular):
+			// Something else holds the path: no save could ever land.
+			st.Close()
+			return nil, fmt.Errorf("state: %w", err)
 		default:
 			logger.Warn("ignoring persisted cart", "register", r, "err", err)
 		}
@@ -408,7 +412,11 @@ func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 		c := st.Cart()
 		regs[id] = registerHealth{Seq: st.Position().Seq, State: c.State, Lines: len(c.Lines), Displays: st.Subscribers(), POSConnected: a.ingest.PageConnectedNow(id), PendingScans: a.router.Pending(id)}
 	}
-	h := map[string]any{"status": "ok", "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs}
+	status, reason := a.health()
+	h := map[string]any{"status": status, "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs}
+	if reason != "" {
+		h["reason"] = reason
+	}
 	if a.scanners != nil {
 		h["scanners"] = a.scanners.Status()
 	}

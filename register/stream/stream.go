@@ -139,6 +139,14 @@ func (s *Stream) Cart() cart.Cart {
 	return s.cur.Clone()
 }
 
+// Current returns a copy of the current cart and its sequence number, read
+// together: the newest cart of the two is the one with the higher seq.
+func (s *Stream) Current() (cart.Cart, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur.Clone(), s.seq
+}
+
 // Subscribers returns how many subscribers are attached.
 func (s *Stream) Subscribers() int {
 	s.mu.Lock()
