@@ -285,15 +285,17 @@ func (r *runner) setStatus(s Status, errText string) {
 // lines changed since the previous View, so it is cleared once published.
 func (r *runner) publish() {
 	v := View{
-		Status:   r.status,
-		Since:    r.since,
-		HasCart:  r.rep.has,
-		Cart:     r.rep.cart,
-		Position: r.rep.pos,
-		Changed:  r.rep.changed,
-		Cue:      r.rep.cue,
-		CueAt:    r.rep.cueAt,
-		Err:      r.errText,
+		Status:     r.status,
+		Since:      r.since,
+		HasCart:    r.rep.has,
+		Cart:       r.rep.cart,
+		Position:   r.rep.pos,
+		Changed:    r.rep.changed,
+		Restored:   r.rep.restored,
+		RestoredAt: r.rep.restoredAt,
+		Cue:        r.rep.cue,
+		CueAt:      r.rep.cueAt,
+		Err:        r.errText,
 	}
 	r.rep.changed = nil
 	r.c.mu.Lock()

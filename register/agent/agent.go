@@ -89,9 +89,10 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.store = st
 	for _, r := range cfg.Registers {
 		initial := cart.Empty(r, cfg.Currency)
+		restored := false
 		switch c, err := st.Load(r); {
 		case err == nil:
-			initial = c
+			initial, restored = c, true
 			logger.Info("restored cart", "register", r, "lines", len(c.Lines), "state", c.State)
 		case errors.Is(err, fs.ErrNotExist):
 		case errors.Is(err, store.ErrNotRegular):
@@ -102,6 +103,9 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 			logger.Warn("ignoring persisted cart", "register", r, "err", err)
 		}
 		a.streams[r] = stream.New(r, a.epoch, initial, cfg.Display.History)
+		if restored {
+			a.streams[r].MarkRestored()
+		}
 	}
 	if cfg.Display.TLS {
 		if a.identity, err = tlsid.LoadOrCreate(filepath.Join(cfg.State.Dir, "tls"), tlsid.Options{}); err != nil {

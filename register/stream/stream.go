@@ -102,6 +102,10 @@ type Stream struct {
 	subs    map[*Sub]struct{}
 	snap    *Frame // cached snapshot of cur at seq
 	changed time.Time
+	// restored is set while cur is the cart persisted by the last run and
+	// no POS has confirmed or replaced it since (docs/protocol.md,
+	// "Restored carts").
+	restored bool
 }
 
 // maxHistoryBytes bounds the encoded deltas kept per register, whatever the
@@ -120,6 +124,24 @@ func New(register, epoch string, initial cart.Cart, history int) *Stream {
 	}
 	initial.Register = register
 	return &Stream{register: register, epoch: epoch, histMax: history, cur: initial.Clone(), subs: map[*Sub]struct{}{}}
+}
+
+// MarkRestored marks the current cart as restored from disk: snapshots say
+// so until the POS sends a cart (the same one confirms it) or a clear. Call
+// it before the stream is shared.
+func (s *Stream) MarkRestored() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restored = true
+	s.snap = nil
+}
+
+// Restored reports whether the current cart is still the unconfirmed
+// restored one.
+func (s *Stream) Restored() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restored
 }
 
 // Register returns the register id this stream belongs to.
@@ -168,8 +190,15 @@ func (s *Stream) Publish(c cart.Cart, at time.Time) (Result, error) {
 
 func (s *Stream) publishLocked(c cart.Cart, at time.Time) (Result, error) {
 	ops := cart.Diff(s.cur, c)
-	if len(ops) == 0 {
+	if len(ops) == 0 && !s.restored {
 		return Result{Seq: s.seq}, nil
+	}
+	// A POS re-sending the restored cart confirms it: that is a change of
+	// what displays may show, so it gets a seq and a delta, with no ops
+	// (displays drop the restored mark on any delta).
+	s.restored = false
+	if ops == nil {
+		ops = []cart.Op{}
 	}
 	data, err := json.Marshal(protocol.Delta{Type: protocol.TypeDelta, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq + 1}, Ops: ops})
 	if err != nil {
@@ -211,7 +240,7 @@ func (s *Stream) snapshotLocked() (*Frame, error) {
 	if s.snap != nil {
 		return s.snap, nil
 	}
-	data, err := json.Marshal(protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq}, Cart: s.cur})
+	data, err := json.Marshal(protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq}, Cart: s.cur, Restored: s.restored})
 	if err != nil {
 		return nil, fmt.Errorf("encode snapshot: %w", err)
 	}

@@ -144,3 +144,56 @@ func BenchmarkPublish200Lines(b *testing.B) {
 		}
 	}
 }
+
+// A restored cart is marked in snapshots until the POS confirms it (the same
+// cart: a delta with no ops) or replaces it; then the mark is gone for good.
+func TestRestoredUntilConfirmed(t *testing.T) {
+	c := cart.Empty("1", "EUR")
+	c.Order = "A-1"
+	for _, tc := range []struct {
+		name string
+		next cart.Cart
+		ops  int
+	}{
+		{"same cart confirms", c, 0},
+		{"newer cart replaces", cart.Empty("1", "EUR"), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New("1", "e", c, 8)
+			s.MarkRestored()
+			snap := func() protocol.Snapshot {
+				f, err := s.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m protocol.Snapshot
+				if err := json.Unmarshal(f.Data, &m); err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			if m := snap(); !m.Restored || m.Seq != 0 {
+				t.Fatalf("before the POS spoke: got restored=%v seq %d, want true 0", m.Restored, m.Seq)
+			}
+			sub := NewSub(4)
+			if _, err := s.Subscribe(nil, sub); err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.Publish(tc.next, time.Now())
+			if err != nil || !res.Changed || res.Seq != 1 || res.Ops != tc.ops {
+				t.Fatalf("publish: got %+v, %v; want a change to seq 1 with %d ops", res, err, tc.ops)
+			}
+			var d protocol.Delta
+			if err := json.Unmarshal((<-sub.C).Data, &d); err != nil || d.Seq != 1 || len(d.Ops) != tc.ops || d.Ops == nil {
+				t.Fatalf("delta: got %+v, %v", d, err)
+			}
+			if m := snap(); m.Restored || s.Restored() {
+				t.Fatal("after the POS spoke: still restored")
+			}
+			// From now on an identical cart is no change, as always.
+			if res, _ := s.Publish(tc.next, time.Now()); res.Changed {
+				t.Fatalf("identical cart after confirmation: got %+v, want no change", res)
+			}
+		})
+	}
+}

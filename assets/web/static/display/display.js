@@ -17,12 +17,16 @@ const REJECTED_RETRY_MS = 30000;
 // After this long without a live stream the money figures are hidden: an
 // old total must not be mistaken for the current one.
 const STALE_HIDE_MS = 5000;
+// A cart the agent restored after a restart, not yet confirmed by the POS,
+// is marked "Updating…" at once and its figures are hidden after this long
+// (#restored_hide=SECONDS in the URL overrides it).
+const RESTORED_HIDE_MS = (Number(params().get("restored_hide")) || 5) * 1000;
 // How long a "scanning" cue stays visible.
 const CUE_MS = 1500;
 
-const params = new URLSearchParams(location.hash.replace(/^#/, ""));
-const register = params.get("register") || "";
-const token = params.get("token") || "";
+function params() { return new URLSearchParams(location.hash.replace(/^#/, "")); }
+const register = params().get("register") || "";
+const token = params().get("token") || "";
 
 let ws = null;
 let attempt = 0;
@@ -30,6 +34,9 @@ let cart = null; // replica, null until the first snapshot
 let pos = null; // {epoch, seq}
 let status = "connecting";
 let staleTimer = null;
+let restored = false; // the cart is the agent's restored one, unconfirmed
+let restoredAt = 0;
+let restoredTimer = null;
 let cueTimer = null;
 let reconnectTimer = null;
 let changed = new Set();
@@ -111,6 +118,9 @@ function onMessage(data) {
         console.warn("[display] bad snapshot:", e.message);
         return;
       }
+      // The restored clock runs from the first sight in this epoch.
+      if (!m.restored || !restored || !pos || pos.epoch !== m.epoch) restoredAt = Date.now();
+      restored = m.restored === true;
       cart = m.cart;
       pos = { epoch: m.epoch, seq: m.seq };
       changed = new Set();
@@ -157,7 +167,35 @@ function onDelta(m) {
   for (const op of m.ops) if ((op.op === "add" || op.op === "update") && op.line) changed.add(op.line.id);
   cart = next;
   pos = { epoch: m.epoch, seq: m.seq };
+  if (restored) { // any delta: the POS confirmed or replaced the restored cart
+    restored = false;
+    showRestored();
+  }
   render();
+}
+
+// showRestored marks a live restored cart "Updating…" and hides its figures
+// after RESTORED_HIDE_MS; a stale connection's own marking takes precedence.
+function showRestored() {
+  clearTimeout(restoredTimer);
+  restoredTimer = null;
+  const on = restored && status === "live";
+  document.body.dataset.restored = String(on);
+  if (status !== "live") return;
+  const bar = $("status");
+  bar.hidden = !on;
+  if (!on) {
+    document.body.classList.remove("money-hidden");
+    return;
+  }
+  text(bar, "Updating…");
+  const left = restoredAt + RESTORED_HIDE_MS - Date.now();
+  if (left <= 0) {
+    document.body.classList.add("money-hidden");
+  } else {
+    document.body.classList.remove("money-hidden");
+    restoredTimer = setTimeout(showRestored, left);
+  }
 }
 
 function live() {
@@ -176,8 +214,11 @@ function setStatus(s, detail) {
     staleTimer = null;
     document.body.classList.remove("money-hidden");
     bar.hidden = true;
+    showRestored();
     return;
   }
+  clearTimeout(restoredTimer);
+  restoredTimer = null;
   bar.hidden = false;
   text(bar, s === "rejected" ? "Display not authorized: " + (detail || "") : "Reconnecting to the register…");
   if (s === "rejected") text($("connecting-text"), detail || "Display not authorized");
