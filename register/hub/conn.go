@@ -3,6 +3,7 @@ package hub
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,34 @@ import (
 // maxDisplayMessage bounds what a display may send: a hello with a token and
 // a resume position fits easily.
 const maxDisplayMessage = 4096
+
+// maxQueuedBytes bounds the deltas waiting in one display's queue, besides
+// its frame count: 64 deltas of a 500-line cart being rewritten are over
+// 100 MiB, which a stalled display would otherwise pin (the frames are
+// shared, but a display holds them alive) and later replay instead of
+// taking one snapshot. With the kernel's send buffer capped (SendBuffer),
+// what a display can have in flight is this plus about 2 × SendBuffer.
+const maxQueuedBytes = 1 << 20
+
+// capSendBuffer caps the kernel send buffer of the TCP connection beneath
+// nc, unwrapping TLS (and any wrapper that offers NetConn, as *tls.Conn
+// does). Without it, under TLS, Linux grew a stalled display's buffer to
+// 3.9 MB: it queued every delta of 30 s (1503 of them) and replayed them all
+// instead of getting one snapshot, and 500 such displays held 285 MiB of
+// kernel memory.
+func capSendBuffer(nc net.Conn, n int) {
+	for range 4 { // a few layers at most; never loop on a wrapper that returns itself
+		switch c := nc.(type) {
+		case interface{ SetWriteBuffer(int) error }:
+			_ = c.SetWriteBuffer(n)
+			return
+		case interface{ NetConn() net.Conn }:
+			nc = c.NetConn()
+		default:
+			return
+		}
+	}
+}
 
 // conn is one display connection: the handler goroutine reads, writeLoop
 // writes, shutdown tells both to stop.
@@ -46,6 +75,7 @@ type conn struct {
 var wakeFrame = &stream.Frame{Kind: "wake"}
 
 func newConn(h *Hub, ws *websocket.Conn, remote string) *conn {
+	capSendBuffer(ws.NetConn(), h.opts.SendBuffer)
 	return &conn{h: h, ws: ws, remote: remote, done: make(chan struct{})}
 }
 
@@ -190,6 +220,7 @@ func (c *conn) serve() bool {
 		return false
 	}
 	sub := stream.NewSub(c.h.opts.QueueFrames)
+	sub.LimitBytes(maxQueuedBytes)
 	// From here a shutdown wakes the writer; one before finds it checking
 	// stopping before it ever blocks.
 	c.mu.Lock()
@@ -283,6 +314,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			return err
 		}
 		c.h.metrics.Resyncs.WithLabelValues(reason).Inc()
+		if reason == "slow" {
+			c.h.metrics.DisplaysCut.WithLabelValues("slow").Inc()
+		}
 		return send(f)
 	}
 	finish := func(err error) {
@@ -329,7 +363,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait))
 			ping.Reset(c.h.opts.PingInterval)
 		default:
-			switch f := <-sub.C; {
+			f := <-sub.C
+			sub.Taken(f)
+			switch {
 			case f == wakeFrame:
 			case f.Kind == protocol.TypeCue:
 				err = c.write(f.Data)

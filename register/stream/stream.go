@@ -37,6 +37,23 @@ type Sub struct {
 	// C carries frames in stream order.
 	C        chan *Frame
 	overflow atomic.Bool
+	// queued counts the bytes of the deltas in C; maxBytes (0: no limit)
+	// bounds it, so a display whose queue holds a few huge deltas is cut
+	// back to a snapshot as one with many small ones is.
+	queued   atomic.Int64
+	maxBytes int64
+}
+
+// LimitBytes bounds the encoded deltas waiting in the queue to n bytes: a
+// delta that would go over marks the subscriber overflowed. Call it before
+// Subscribe.
+func (s *Sub) LimitBytes(n int64) { s.maxBytes = n }
+
+// Taken tells the subscriber that its reader took f from C.
+func (s *Sub) Taken(f *Frame) {
+	if f.Kind == protocol.TypeDelta {
+		s.queued.Add(-int64(len(f.Data)))
+	}
 }
 
 // NewSub returns a subscriber with a queue of n frames.
@@ -55,7 +72,8 @@ func (s *Sub) TakeOverflow() bool { return s.overflow.Swap(false) }
 func (s *Sub) Drain() {
 	for {
 		select {
-		case <-s.C:
+		case f := <-s.C:
+			s.Taken(f)
 		default:
 			return
 		}
@@ -73,8 +91,14 @@ func (s *Sub) Wake(f *Frame) {
 }
 
 func (s *Sub) push(f *Frame) {
+	n := int64(len(f.Data))
+	if s.maxBytes > 0 && s.queued.Load()+n > s.maxBytes && len(s.C) > 0 {
+		s.overflow.Store(true)
+		return
+	}
 	select {
 	case s.C <- f:
+		s.queued.Add(n)
 	default:
 		s.overflow.Store(true)
 	}

@@ -197,3 +197,33 @@ func TestRestoredUntilConfirmed(t *testing.T) {
 		})
 	}
 }
+
+// A subscriber's queue is bounded by bytes as well as frames: a few huge
+// deltas overflow it as many small ones do, and the reader taking frames
+// makes room again.
+func TestSubBoundedByBytes(t *testing.T) {
+	sub := NewSub(64)
+	sub.LimitBytes(1 << 20)
+	big := &Frame{Kind: protocol.TypeDelta, Seq: 1, Data: make([]byte, 300<<10)}
+	for i := range 3 {
+		sub.push(big)
+		if sub.TakeOverflow() {
+			t.Fatalf("overflow after %d deltas of 300 KiB, want room for 3", i+1)
+		}
+	}
+	sub.push(big)
+	if !sub.TakeOverflow() {
+		t.Fatal("a 4th delta of 300 KiB went over 1 MiB without overflow")
+	}
+	sub.Taken(<-sub.C)
+	sub.push(big)
+	if sub.TakeOverflow() {
+		t.Fatal("no room after the reader took a delta")
+	}
+	// One delta above the bound still goes through an empty queue.
+	sub.Drain()
+	sub.push(&Frame{Kind: protocol.TypeDelta, Data: make([]byte, 2<<20)})
+	if sub.TakeOverflow() || len(sub.C) != 1 {
+		t.Fatal("a single huge delta into an empty queue overflowed")
+	}
+}
