@@ -133,6 +133,7 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 	o := &r.c.opts
 	d := websocket.Dialer{
 		HandshakeTimeout: o.HandshakeTimeout,
+		NetDialContext:   (&net.Dialer{Timeout: o.ConnectTimeout}).DialContext,
 		TLSClientConfig:  t.TLS,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  1024, // the display only writes hello, resync and pings

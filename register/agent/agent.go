@@ -129,6 +129,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.hub = hub.New(a.streams, auth, a.metrics, logger.With("part", "hub"), hub.Options{
 		QueueFrames:  cfg.Display.QueueFrames,
 		PingInterval: cfg.Display.PingInterval.Duration,
+		PongWait:     hub.DisplayPongWait,
 		AgentID:      cfg.AgentID,
 	})
 	origins := cfg.POS.AllowedOrigins
@@ -340,9 +341,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	return runErr
 }
 
+// shutdownWait bounds the close handshakes at shutdown, so that the agent
+// stops within 2 s of SIGTERM whatever its displays do.
+const shutdownWait = 1500 * time.Millisecond
+
 func (a *Agent) shutdown() {
 	a.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Sockets get a close attempt until then, and are cut after: a
+		// stalled display held SIGTERM for the whole 5 s it once had.
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
 		// Close frames first, while the servers still hold the sockets.
 		if err := a.ingest.Close(ctx); err != nil {

@@ -63,6 +63,10 @@ type conn struct {
 	sub       *stream.Sub
 	resyncReq atomic.Bool
 	pingDue   atomic.Bool
+	beatDue   atomic.Bool
+	// lastWrite is when the last message went out; only the goroutine that
+	// writes (serve, then writeLoop) touches it.
+	lastWrite time.Time
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -150,7 +154,9 @@ func (c *conn) writeJSON(v any) error {
 }
 
 func (c *conn) write(data []byte) error {
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
+	now := time.Now()
+	c.lastWrite = now
+	_ = c.ws.SetWriteDeadline(now.Add(c.h.opts.WriteWait))
 	return c.ws.WriteMessage(websocket.TextMessage, data)
 }
 
@@ -245,6 +251,13 @@ func (c *conn) serve() bool {
 	go func() {
 		defer c.h.remove(c)
 		err := c.readLoop()
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && !c.stopping() {
+			// Silent: no pong, no message for PongWait. A close frame
+			// would not be read either: cut the socket, which also ends
+			// a write blocked on it now instead of after WriteWait.
+			c.h.metrics.DisplaysCut.WithLabelValues("silent").Inc()
+			_ = ws.Close()
+		}
 		c.shutdown(websocket.CloseNormalClosure, "")
 		<-writerDone
 		_ = ws.Close()
@@ -349,6 +362,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 	// everything else arrives as a mark plus a wakeFrame.
 	ping := time.AfterFunc(c.h.opts.PingInterval, func() { c.pingDue.Store(true); c.wake() })
 	defer ping.Stop()
+	const beatCheck = HeartbeatInterval / 2
+	beat := time.AfterFunc(beatCheck, func() { c.beatDue.Store(true); c.wake() })
+	defer beat.Stop()
 	for {
 		var err error
 		switch {
@@ -362,6 +378,11 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		case c.pingDue.Swap(false):
 			err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait))
 			ping.Reset(c.h.opts.PingInterval)
+		case c.beatDue.Swap(false):
+			if time.Since(c.lastWrite) >= beatCheck {
+				err = c.write(heartbeatFrame)
+			}
+			beat.Reset(beatCheck)
 		default:
 			f := <-sub.C
 			sub.Taken(f)

@@ -114,6 +114,16 @@ func decodeServer(t *testing.T, data []byte) any {
 	return nil
 }
 
+// decodeHeartbeat reads a heartbeat as a display does: DecodeServer accepts
+// it (as any message type it does not act on) and names its type.
+func decodeHeartbeat(t *testing.T, data []byte) any {
+	m, err := protocol.DecodeServer(data)
+	if err != nil {
+		t.Fatalf("DecodeServer: %v", err)
+	}
+	return &protocol.Heartbeat{Type: m.Type}
+}
+
 // decodeInto is what a POS page does with agent messages: plain JSON.
 func decodeInto[T any](t *testing.T, data []byte) any {
 	v := new(T)
@@ -164,6 +174,7 @@ func goldenCases() []goldenCase {
 		{"display_snapshot_idle", &protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: pos.Epoch, Seq: 0}, Cart: cart.Empty("lane-1", "USD")}, decodeServer},
 		// After a restart: the persisted cart, not confirmed by the POS yet.
 		{"display_snapshot_restored", &protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: pos.Epoch, Seq: 0}, Cart: sampleCart(), Restored: true}, decodeServer},
+		{"display_heartbeat", &protocol.Heartbeat{Type: protocol.TypeHeartbeat}, decodeHeartbeat},
 		// The POS re-sent the restored cart: a change with no ops.
 		{"display_delta_confirm", &protocol.Delta{Type: protocol.TypeDelta, Position: protocol.Position{Epoch: pos.Epoch, Seq: 1}, Ops: []cart.Op{}}, decodeServer},
 		{"display_delta_add", delta(

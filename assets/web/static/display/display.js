@@ -11,12 +11,16 @@ import { applyOps, checkCart, formatMoney } from "/display/replica.js";
 
 // Backoff between reconnects, jittered so a room of tablets spreads out.
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 10000;
+const BACKOFF_MAX_MS = 2000; // live again within about 3 s of a link coming back
+// The agent sends something (a heartbeat when idle) at least every second;
+// after this long without a message the link is dead: the cart is marked
+// stale and the socket replaced (docs/protocol.md, "Heartbeat and liveness").
+const SILENCE_MS = 2000;
 // A rejected display (bad token, unknown register) retries slowly.
 const REJECTED_RETRY_MS = 30000;
 // After this long without a live stream the money figures are hidden: an
 // old total must not be mistaken for the current one.
-const STALE_HIDE_MS = 5000;
+const STALE_HIDE_MS = 3000;
 // A cart the agent restored after a restart, not yet confirmed by the POS,
 // is marked "Updating…" at once and its figures are hidden after this long
 // (#restored_hide=SECONDS in the URL overrides it).
@@ -39,6 +43,7 @@ let restoredAt = 0;
 let restoredTimer = null;
 let cueTimer = null;
 let reconnectTimer = null;
+let silenceTimer = null;
 let changed = new Set();
 let snapshots = 0;
 
@@ -69,15 +74,17 @@ function connect() {
   ws = sock;
   sock.onopen = () => {
     if (ws !== sock) return;
+    heard(sock);
     const hello = { type: "hello", register };
     if (token) hello.token = token;
     if (pos && cart) hello.resume = { epoch: pos.epoch, seq: pos.seq };
     send(hello);
   };
-  sock.onmessage = (ev) => { if (ws === sock) onMessage(ev.data); };
+  sock.onmessage = (ev) => { if (ws === sock) { heard(sock); onMessage(ev.data); } };
   sock.onclose = () => {
     if (ws !== sock) return;
     ws = null;
+    clearTimeout(silenceTimer);
     if (status === "rejected") {
       reconnectTimer = setTimeout(connect, REJECTED_RETRY_MS);
       return;
@@ -85,6 +92,20 @@ function connect() {
     setStatus("reconnecting");
     scheduleReconnect();
   };
+}
+
+// heard restarts the silence watchdog of sock. A dead link closes nothing by
+// itself (no FIN, no error for minutes): the page gives up on the socket.
+function heard(sock) {
+  clearTimeout(silenceTimer);
+  silenceTimer = setTimeout(() => {
+    if (ws !== sock) return;
+    ws = null;
+    try { sock.close(); } catch (_) { /* already closing */ }
+    if (status === "rejected") return;
+    setStatus("reconnecting");
+    scheduleReconnect();
+  }, SILENCE_MS);
 }
 
 function scheduleReconnect() {
@@ -110,6 +131,7 @@ function onMessage(data) {
   if (!m || typeof m !== "object") return;
   switch (m.type) {
     case "welcome":
+    case "heartbeat": // only proof of life: heard() already counted it
       return;
     case "snapshot":
       try {
