@@ -1,0 +1,251 @@
+package chaos
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/procstat"
+)
+
+// TestStalledTLSDisplays connects displays over TLS (the packaged setting)
+// that stop reading, with tiny receive buffers, while the POS changes the
+// cart 50 times a second: the agent's kernel send queues must stay bounded
+// (≤ 256 KiB per display), its memory small, and every display be cut
+// back: the ones that stall for a few seconds get one snapshot instead of
+// the deltas they missed; the ones that never read again are dropped.
+func TestStalledTLSDisplays(t *testing.T) {
+	stalled, slow, hold := 50, 10, 12*time.Second
+	if *long {
+		stalled, hold = 500, 30*time.Second
+	}
+	cfg := newAgentConfig(t)
+	cfg.tls = true
+	a := startAgent(t, cfg)
+	_, portStr, _ := net.SplitHostPort(cfg.displayAddr)
+	port, _ := strconv.Atoi(portStr)
+
+	var conns []*websocket.Conn
+	for i := range stalled + slow {
+		ws, err := dialStalled(a)
+		if err != nil {
+			t.Fatalf("display %d: %v", i, err)
+		}
+		defer ws.Close()
+		conns = append(conns, ws)
+	}
+	pos, err := dialPOS(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pos.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var published sync.WaitGroup
+	var mu sync.Mutex
+	n := 0
+	published.Add(1)
+	go func() { // 50 changes/s until the end
+		defer published.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				mu.Lock()
+				n++
+				c := bigCart(n)
+				mu.Unlock()
+				_ = pos.send(c, n)
+			}
+		}
+	}()
+	seqNow := func() int { mu.Lock(); defer mu.Unlock(); return n }
+
+	// The slow displays resume after 4 s (before the 8 s silence limit).
+	type slowResult struct {
+		deltasBefore, missed int
+		snapshot             bool
+		err                  error
+	}
+	results := make(chan slowResult, slow)
+	stallStart := seqNow()
+	for _, ws := range conns[stalled:] {
+		go func() {
+			select {
+			case <-time.After(4 * time.Second):
+			case <-ctx.Done():
+				return
+			}
+			r := slowResult{missed: seqNow() - stallStart}
+			_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+			for !r.snapshot {
+				_, data, err := ws.ReadMessage()
+				if err != nil {
+					r.err = err
+					break
+				}
+				var m struct{ Type string }
+				_ = json.Unmarshal(data, &m)
+				switch m.Type {
+				case "delta":
+					r.deltasBefore++
+				case "snapshot":
+					r.snapshot = true
+				}
+			}
+			results <- r
+		}()
+	}
+
+	var maxTotal, maxOne, peakRSS int64
+	sample := time.NewTicker(250 * time.Millisecond)
+	end := time.After(hold)
+sampling:
+	for {
+		select {
+		case <-sample.C:
+			total, one, err := sendQueues(port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			maxTotal, maxOne = max(maxTotal, total), max(maxOne, one)
+			if u, err := procstat.Read(a.pid()); err == nil {
+				peakRSS = max(peakRSS, u.PeakRSS)
+			}
+		case <-end:
+			break sampling
+		}
+	}
+	sample.Stop()
+	h, err := a.health()
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, _ := a.metric(`posdisplay_displays_cut_total{reason="silent"}`)
+	cutSlow, _ := a.metric(`posdisplay_displays_cut_total{reason="slow"}`)
+	cancel()
+	published.Wait()
+
+	snapshots := 0
+	for range slow {
+		r := <-results
+		switch {
+		case r.err != nil:
+			t.Errorf("slow display: %v after %d deltas", r.err, r.deltasBefore)
+		case r.deltasBefore >= r.missed:
+			t.Errorf("slow display replayed %d deltas of the %d it missed, want a snapshot instead", r.deltasBefore, r.missed)
+		default:
+			snapshots++
+		}
+	}
+	if maxOne > 256<<10 {
+		t.Errorf("largest kernel send queue: %d bytes, want <= 256 KiB", maxOne)
+	}
+	if budget := int64(stalled+slow) * (256 << 10); maxTotal > budget || maxTotal > 128<<20 {
+		t.Errorf("kernel send queues: %d bytes in total, want <= %d and <= 128 MiB", maxTotal, budget)
+	}
+	if peakRSS > 80<<20 {
+		t.Errorf("agent peak RSS %d MiB, want < 80 MiB", peakRSS>>20)
+	}
+	// The stalled ones never answer a ping: all dropped by the end.
+	if got := h.Registers[register].Displays; got > slow {
+		t.Errorf("displays still attached after %v: %d, want at most the %d slow ones", hold, got, slow)
+	}
+	t.Logf("%d TLS displays stalled %v + %d for 4 s, 50 changes/s (%d): kernel send queues max %d KiB total, %d KiB largest; agent peak RSS %d MiB",
+		stalled, hold, slow, seqNow(), maxTotal>>10, maxOne>>10, peakRSS>>20)
+	t.Logf("slow displays given a snapshot instead of their backlog: %d/%d; stalled dropped as silent: %v; cut back as slow: %v; attached at the end: %d",
+		snapshots, slow, silent, cutSlow, h.Registers[register].Displays)
+}
+
+// bigCart is cart n with 12 lines whose prices all change each time, so
+// every delta carries a dozen updates (about 2 KB).
+func bigCart(n int) cart.Cart {
+	c := cart.Empty(register, "USD")
+	c.State = cart.StateOpen
+	c.Order = fmt.Sprintf("s-%d", n)
+	for i := range 12 {
+		p := cart.Money(100 + n + i)
+		c.Lines = append(c.Lines, cart.Line{ID: fmt.Sprintf("l%d", i), Title: fmt.Sprintf("Stalled item number %d with a longer title", i), Quantity: 1000, UnitPrice: p, Total: p})
+		c.Subtotal += p
+	}
+	c.Total = c.Subtotal
+	return c
+}
+
+// dialStalled opens a TLS display socket with a 4 KiB receive buffer,
+// reads its welcome and snapshot, and returns it; the caller stops reading.
+func dialStalled(a *agentProc) (*websocket.Conn, error) {
+	nd := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	d := websocket.Dialer{NetDialContext: nd.DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 10 * time.Second}
+	ws, _, err := d.Dial(a.displayURL(), nil)
+	if err != nil {
+		return nil, err
+	}
+	hello := fmt.Sprintf(`{"type":"hello","register":%q,"token":%q}`, register, displayToken)
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(hello)); err != nil {
+		ws.Close()
+		return nil, err
+	}
+	for range 2 { // welcome, snapshot
+		if _, _, err := ws.ReadMessage(); err != nil {
+			ws.Close()
+			return nil, err
+		}
+	}
+	return ws, nil
+}
+
+// sendQueues sums the kernel send queues (tx_queue) of the established
+// TCP sockets whose local port is port, and returns the largest one too.
+func sendQueues(port int) (total, largest int64, err error) {
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(file)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Scan() // header
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 5 || fields[3] != "01" { // ESTABLISHED
+				continue
+			}
+			_, lport, ok := strings.Cut(fields[1], ":")
+			if p, err := strconv.ParseInt(lport, 16, 32); !ok || err != nil || int(p) != port {
+				continue
+			}
+			txs, _, _ := strings.Cut(fields[4], ":")
+			tx, err := strconv.ParseInt(txs, 16, 64)
+			if err != nil {
+				continue
+			}
+			total += tx
+			largest = max(largest, tx)
+		}
+		f.Close()
+	}
+	return total, largest, nil
+}
