@@ -13,7 +13,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export SCREEN_TAGS := gles,no_emoji
 LDFLAGS := -s -w -X github.com/posdisplay/posdisplay/register/agent.Version=$(VERSION)
 
-.PHONY: all deps build demo test bench screenshots deb fuzz clean
+.PHONY: all deps build demo test chaos bench screenshots deb fuzz clean
 
 all: build
 
@@ -29,6 +29,11 @@ demo: build
 
 test: deps
 	@.ci/test.sh
+
+# The long fault suite (crash, full disk, stalled TLS displays, dead links;
+# needs root, about 5 minutes). `make test` runs its short variants.
+chaos: deps
+	@.ci/chaos.sh
 
 # Speed and memory targets: prints the fan-out latency table with baselines.
 bench: deps

@@ -343,7 +343,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // shutdownWait bounds the close handshakes at shutdown, so that the agent
 // stops within 2 s of SIGTERM whatever its displays do.
-const shutdownWait = 1500 * time.Millisecond
+const shutdownWait = time.Second
 
 func (a *Agent) shutdown() {
 	a.closeOnce.Do(func() {

@@ -249,3 +249,57 @@ func sendQueues(port int) (total, largest int64, err error) {
 	}
 	return total, largest, nil
 }
+
+// TestSIGTERMWithStalledDisplays: with TLS displays that stopped reading
+// and full send buffers, SIGTERM still ends the agent within 2 s (close
+// frames are attempted, then the sockets are cut).
+func TestSIGTERMWithStalledDisplays(t *testing.T) {
+	stalled := 20
+	if *long {
+		stalled = 500
+	}
+	cfg := newAgentConfig(t)
+	cfg.tls = true
+	a := startAgent(t, cfg)
+	for i := range stalled {
+		ws, err := dialStalled(a)
+		if err != nil {
+			t.Fatalf("display %d: %v", i, err)
+		}
+		defer ws.Close()
+	}
+	pos, err := dialPOS(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pos.close()
+	_, portStr, _ := net.SplitHostPort(cfg.displayAddr)
+	port, _ := strconv.Atoi(portStr)
+	// Change the cart until the send queues hold data the displays will
+	// never read (bounded: at most 10 s of 50 changes/s).
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for n := 1; n <= 500; n++ {
+		<-tick.C
+		_ = pos.send(bigCart(n), n)
+		if n%25 == 0 {
+			if _, largest, _ := sendQueues(port); largest > 64<<10 {
+				break
+			}
+		}
+	}
+	start := time.Now()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent still running 10 s after SIGTERM")
+	}
+	took := time.Since(start)
+	t.Logf("SIGTERM with %d stalled TLS displays: exited after %v", stalled, took.Round(time.Millisecond))
+	if took > 2*time.Second {
+		t.Errorf("exit took %v after SIGTERM, want <= 2 s", took)
+	}
+}
