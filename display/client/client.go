@@ -23,8 +23,11 @@ const (
 	// live within 3 s of a lost link coming back, after any outage.
 	DefaultMaxBackoff      = 2 * time.Second
 	DefaultRejectedBackoff = 30 * time.Second // a revoked token will not fix itself in 5 s
-	DefaultReadTimeout     = 2 * time.Second  // two missed heartbeats: a silently dead link shows stale within 2 s
-	DefaultPingInterval    = time.Second
+	// DefaultReadTimeout: 0.8 s more than the agent's longest quiet
+	// (HeartbeatInterval), and 0.2 s less than 2 s, so that a silently dead
+	// link shows stale within 2 s even counting the screen's own latency.
+	DefaultReadTimeout  = 1800 * time.Millisecond
+	DefaultPingInterval = time.Second
 	// DefaultConnectTimeout bounds the TCP connect of an attempt: SYNs to
 	// a dead link are retransmitted after 1 s and 3 s, so an attempt
 	// started during an outage would otherwise wait seconds after the

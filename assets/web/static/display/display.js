@@ -15,7 +15,7 @@ const BACKOFF_MAX_MS = 2000; // live again within about 3 s of a link coming bac
 // The agent sends something (a heartbeat when idle) at least every second;
 // after this long without a message the link is dead: the cart is marked
 // stale and the socket replaced (docs/protocol.md, "Heartbeat and liveness").
-const SILENCE_MS = 2000;
+const SILENCE_MS = 1800; // 2 s at most, with the page's own latency
 // A rejected display (bad token, unknown register) retries slowly.
 const REJECTED_RETRY_MS = 30000;
 // After this long without a live stream the money figures are hidden: an
