@@ -351,13 +351,19 @@ func (a *Agent) shutdown() {
 		// stalled display held SIGTERM for the whole 5 s it once had.
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
-		// Close frames first, while the servers still hold the sockets.
-		if err := a.ingest.Close(ctx); err != nil {
-			a.log.Warn("POS sockets did not close in time", "err", err)
-		}
+		// Close frames first, while the servers still hold the sockets;
+		// POS pages and displays at once, so that neither side's slow
+		// peers eat the other's time.
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := a.ingest.Close(ctx); err != nil {
+				a.log.Warn("POS sockets did not close in time", "err", err)
+			}
+		})
 		if err := a.hub.Close(ctx); err != nil {
 			a.log.Warn("display sockets did not close in time", "err", err)
 		}
+		wg.Wait()
 		_ = a.posSrv.Shutdown(ctx)
 		_ = a.dispSrv.Shutdown(ctx)
 		_ = a.store.Close()
