@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,7 +114,7 @@ func TestStalledTLSDisplays(t *testing.T) {
 		}()
 	}
 
-	var maxTotal, maxOne, peakRSS int64
+	var maxTotal, maxOne, peakRSS, memTotal, memOne, maxTB int64
 	sample := time.NewTicker(250 * time.Millisecond)
 	end := time.After(hold)
 sampling:
@@ -125,6 +126,11 @@ sampling:
 				t.Fatal(err)
 			}
 			maxTotal, maxOne = max(maxTotal, total), max(maxOne, one)
+			mt, mo, tb, err := sendMemory(port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			memTotal, memOne, maxTB = max(memTotal, mt), max(memOne, mo), max(maxTB, tb)
 			if u, err := procstat.Read(a.pid()); err == nil {
 				peakRSS = max(peakRSS, u.PeakRSS)
 			}
@@ -154,11 +160,11 @@ sampling:
 			snapshots++
 		}
 	}
-	if maxOne > 256<<10 {
-		t.Errorf("largest kernel send queue: %d bytes, want <= 256 KiB", maxOne)
+	if maxOne > 256<<10 || memOne > 256<<10 || maxTB > 256<<10 {
+		t.Errorf("one display's kernel send side: queue %d, memory %d, buffer limit %d bytes; want each <= 256 KiB", maxOne, memOne, maxTB)
 	}
-	if budget := int64(stalled+slow) * (256 << 10); maxTotal > budget || maxTotal > 128<<20 {
-		t.Errorf("kernel send queues: %d bytes in total, want <= %d and <= 128 MiB", maxTotal, budget)
+	if budget := int64(stalled+slow) * (256 << 10); memTotal > budget || memTotal > 128<<20 {
+		t.Errorf("kernel send memory: %d bytes in total, want <= %d and <= 128 MiB", memTotal, budget)
 	}
 	if peakRSS > 80<<20 {
 		t.Errorf("agent peak RSS %d MiB, want < 80 MiB", peakRSS>>20)
@@ -167,8 +173,8 @@ sampling:
 	if got := h.Registers[register].Displays; got > slow {
 		t.Errorf("displays still attached after %v: %d, want at most the %d slow ones", hold, got, slow)
 	}
-	t.Logf("%d TLS displays stalled %v + %d for 4 s, 50 changes/s (%d): kernel send queues max %d KiB total, %d KiB largest; agent peak RSS %d MiB",
-		stalled, hold, slow, seqNow(), maxTotal>>10, maxOne>>10, peakRSS>>20)
+	t.Logf("%d TLS displays stalled %v + %d for 4 s, 50 changes/s (%d changes): kernel send queues (tx_queue) max %d KiB total, %d KiB largest; send memory (ss wmem_queued) max %d KiB total, %d KiB largest, buffer limit (tb) %d KiB; agent peak RSS %d MiB",
+		stalled, hold, slow, seqNow(), maxTotal>>10, maxOne>>10, memTotal>>10, memOne>>10, maxTB>>10, peakRSS>>20)
 	t.Logf("slow displays given a snapshot instead of their backlog: %d/%d; stalled dropped as silent: %v; cut back as slow: %v; attached at the end: %d",
 		snapshots, slow, silent, cutSlow, h.Registers[register].Displays)
 }
@@ -216,6 +222,37 @@ func dialStalled(a *agentProc) (*websocket.Conn, error) {
 		}
 	}
 	return ws, nil
+}
+
+// sendMemory asks ss for the send-side kernel memory of the established
+// sockets on local port port: the sum and largest wmem_queued (bytes the
+// kernel holds for sending, with overhead) and the largest send-buffer
+// limit (tb).
+func sendMemory(port int) (total, largest, maxTB int64, err error) {
+	out, err := exec.Command("ss", "-tmnH", "state", "established", "sport", "= :"+strconv.Itoa(port)).Output()
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("ss: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		_, sk, ok := strings.Cut(line, "skmem:(")
+		if !ok {
+			continue
+		}
+		sk, _, _ = strings.Cut(sk, ")")
+		for _, kv := range strings.Split(sk, ",") {
+			var v int64
+			switch {
+			case strings.HasPrefix(kv, "tb"):
+				v, _ = strconv.ParseInt(kv[2:], 10, 64)
+				maxTB = max(maxTB, v)
+			case strings.HasPrefix(kv, "w"):
+				v, _ = strconv.ParseInt(kv[1:], 10, 64)
+				total += v
+				largest = max(largest, v)
+			}
+		}
+	}
+	return total, largest, maxTB, nil
 }
 
 // sendQueues sums the kernel send queues (tx_queue) of the established
