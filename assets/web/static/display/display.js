@@ -11,7 +11,7 @@ import { applyOps, checkCart, formatMoney } from "/display/replica.js";
 
 // Backoff between reconnects, jittered so a room of tablets spreads out.
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 2000; // live again within about 3 s of a link coming back
+const BACKOFF_MAX_MS = 1500; // live again within about 3 s of a link coming back
 // The agent sends something (a heartbeat when idle) at least every second;
 // after this long without a message the link is dead: the cart is marked
 // stale and the socket replaced (docs/protocol.md, "Heartbeat and liveness").
@@ -72,6 +72,7 @@ function connect() {
     return;
   }
   ws = sock;
+  heard(sock); // also bounds the connect: browsers give it no timeout
   sock.onopen = () => {
     if (ws !== sock) return;
     heard(sock);
