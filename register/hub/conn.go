@@ -362,8 +362,10 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 	// everything else arrives as a mark plus a wakeFrame.
 	ping := time.AfterFunc(c.h.opts.PingInterval, func() { c.pingDue.Store(true); c.wake() })
 	defer ping.Stop()
-	const beatCheck = HeartbeatInterval / 2
-	beat := time.AfterFunc(beatCheck, func() { c.beatDue.Store(true); c.wake() })
+	// The heartbeat timer is armed for HeartbeatInterval after the last
+	// write: an idle display gets one beat a second, a busy one none, and
+	// the timer fires at most once a second either way.
+	beat := time.AfterFunc(HeartbeatInterval, func() { c.beatDue.Store(true); c.wake() })
 	defer beat.Stop()
 	for {
 		var err error
@@ -379,10 +381,14 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait))
 			ping.Reset(c.h.opts.PingInterval)
 		case c.beatDue.Swap(false):
-			if time.Since(c.lastWrite) >= beatCheck {
+			// A few ms early is as good as on time; re-arming for them
+			// would only add a wake-up.
+			if quiet := time.Since(c.lastWrite); quiet >= HeartbeatInterval-10*time.Millisecond {
 				err = c.write(heartbeatFrame)
+				beat.Reset(HeartbeatInterval)
+			} else {
+				beat.Reset(HeartbeatInterval - quiet)
 			}
-			beat.Reset(beatCheck)
 		default:
 			f := <-sub.C
 			sub.Taken(f)

@@ -10,10 +10,10 @@ import (
 // Liveness figures (docs/protocol.md, "Heartbeat and liveness").
 const (
 	// HeartbeatInterval is the longest a live display goes without a
-	// message: the writer checks twice per interval and sends a heartbeat
-	// when nothing was written since the previous check. Displays mark
-	// their cart stale after 2 s of silence, so one late heartbeat on a
-	// loaded register does not flap the screen.
+	// message: the writer sends a heartbeat when nothing else was written
+	// for this long. Displays mark their cart stale after 1.8 s of
+	// silence, so a heartbeat late by most of a second on a loaded
+	// register does not flap the screen.
 	HeartbeatInterval = time.Second
 	// DisplayPongWait is the read deadline the agent applies to displays:
 	// a display that answers neither pings (every PingInterval, 2 s by

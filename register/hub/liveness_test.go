@@ -23,10 +23,11 @@ func TestIdleDisplayGetsHeartbeats(t *testing.T) {
 			t.Fatalf("idle frame %d: got %+v, want a heartbeat", i, got)
 		}
 	}
-	// Two heartbeats take about two intervals; far more would mean the
-	// writer beats on every check.
-	if d := time.Since(start); d < HeartbeatInterval {
-		t.Errorf("two heartbeats in %v, want them about %v apart", d, HeartbeatInterval)
+	// Two heartbeats take about two intervals (the first is due an
+	// interval after the snapshot); much less means the writer beats more
+	// often than once an interval.
+	if d := time.Since(start); d < 3*HeartbeatInterval/2 {
+		t.Errorf("two heartbeats in %v, want them %v apart", d, HeartbeatInterval)
 	}
 }
 
