@@ -18,7 +18,7 @@ export CGO_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SCREEN_BUILD := -tags $(SCREEN_TAGS) -trimpath -buildmode=pie
 LDFLAGS := -s -w -X github.com/posdisplay/posdisplay/register/agent.Version=$(VERSION)
 
-.PHONY: all deps build demo test bench screenshots deb fuzz clean
+.PHONY: all deps build demo test chaos bench screenshots deb fuzz clean
 
 all: build
 
@@ -34,6 +34,11 @@ demo: build
 
 test: deps
 	@.ci/test.sh
+
+# The long fault suite (crash, full disk, stalled TLS displays, dead links;
+# needs root, about 5 minutes). `make test` runs its short variants.
+chaos: deps
+	@.ci/chaos.sh
 
 # Speed and memory targets: prints the fan-out latency table with baselines.
 bench: deps

@@ -134,6 +134,7 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 	o := &r.c.opts
 	d := websocket.Dialer{
 		HandshakeTimeout: o.HandshakeTimeout,
+		NetDialContext:   (&net.Dialer{Timeout: o.ConnectTimeout}).DialContext,
 		TLSClientConfig:  t.TLS,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  1024, // the display only writes hello, resync and pings
@@ -295,15 +296,17 @@ func (r *runner) setStatus(s Status, errText string) {
 // lines changed since the previous View, so it is cleared once published.
 func (r *runner) publish() {
 	v := View{
-		Status:   r.status,
-		Since:    r.since,
-		HasCart:  r.rep.has,
-		Cart:     r.rep.cart,
-		Position: r.rep.pos,
-		Changed:  r.rep.changed,
-		Cue:      r.rep.cue,
-		CueAt:    r.rep.cueAt,
-		Err:      r.errText,
+		Status:     r.status,
+		Since:      r.since,
+		HasCart:    r.rep.has,
+		Cart:       r.rep.cart,
+		Position:   r.rep.pos,
+		Changed:    r.rep.changed,
+		Restored:   r.rep.restored,
+		RestoredAt: r.rep.restoredAt,
+		Cue:        r.rep.cue,
+		CueAt:      r.rep.cueAt,
+		Err:        r.errText,
 	}
 	r.rep.changed = nil
 	r.c.mu.Lock()

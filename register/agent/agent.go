@@ -90,22 +90,30 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	a := &Agent{cfg: cfg, log: logger, epoch: newEpoch(), streams: map[string]*stream.Stream{}, metrics: metrics.New()}
-	st, err := store.Open(cfg.State.Dir, logger)
+	st, err := store.Open(cfg.State.Dir, logger, a.metrics)
 	if err != nil {
 		return nil, err
 	}
 	a.store = st
 	for _, r := range cfg.Registers {
 		initial := cart.Empty(r, cfg.Currency)
+		restored := false
 		switch c, err := st.Load(r); {
 		case err == nil:
-			initial = c
+			initial, restored = c, true
 			logger.Info("restored cart", "register", r, "lines", len(c.Lines), "state", c.State)
 		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, store.ErrNotRegular):
+			// Something else holds the path: no save could ever land.
+			st.Close()
+			return nil, fmt.Errorf("state: %w", err)
 		default:
 			logger.Warn("ignoring persisted cart", "register", r, "err", err)
 		}
 		a.streams[r] = stream.New(r, a.epoch, initial, cfg.Display.History)
+		if restored {
+			a.streams[r].MarkRestored()
+		}
 	}
 	if cfg.Display.TLS {
 		if a.identity, err = tlsid.LoadOrCreate(filepath.Join(cfg.State.Dir, "tls"), tlsid.Options{}); err != nil {
@@ -129,6 +137,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.hub = hub.New(a.streams, auth, a.metrics, logger.With("part", "hub"), hub.Options{
 		QueueFrames:  cfg.Display.QueueFrames,
 		PingInterval: cfg.Display.PingInterval.Duration,
+		PongWait:     hub.DisplayPongWait,
 		AgentID:      cfg.AgentID,
 	})
 	// The POS listener first: the demo page's origin is the address it
@@ -379,17 +388,29 @@ func (a *Agent) Run(ctx context.Context) error {
 	return runErr
 }
 
+// shutdownWait bounds the close handshakes at shutdown, so that the agent
+// stops within 2 s of SIGTERM whatever its displays do.
+const shutdownWait = time.Second
+
 func (a *Agent) shutdown() {
 	a.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Sockets get a close attempt until then, and are cut after: a
+		// stalled display held SIGTERM for the whole 5 s it once had.
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
-		// Close frames first, while the servers still hold the sockets.
-		if err := a.ingest.Close(ctx); err != nil {
-			a.log.Warn("POS sockets did not close in time", "err", err)
-		}
+		// Close frames first, while the servers still hold the sockets;
+		// POS pages and displays at once, so that neither side's slow
+		// peers eat the other's time.
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := a.ingest.Close(ctx); err != nil {
+				a.log.Warn("POS sockets did not close in time", "err", err)
+			}
+		})
 		if err := a.hub.Close(ctx); err != nil {
 			a.log.Warn("display sockets did not close in time", "err", err)
 		}
+		wg.Wait()
 		_ = a.posSrv.Shutdown(ctx)
 		_ = a.dispSrv.Shutdown(ctx)
 		_ = a.store.Close()
@@ -455,7 +476,11 @@ func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 		c := st.Cart()
 		regs[id] = registerHealth{Seq: st.Position().Seq, State: c.State, Lines: len(c.Lines), Displays: st.Subscribers(), POSConnected: a.ingest.PageConnectedNow(id), PendingScans: a.router.Pending(id)}
 	}
-	h := map[string]any{"status": "ok", "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs}
+	status, reason := a.health()
+	h := map[string]any{"status": status, "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs}
+	if reason != "" {
+		h["reason"] = reason
+	}
 	if a.scanners != nil {
 		h["scanners"] = a.scanners.Status()
 	}

@@ -162,7 +162,7 @@ func DefaultConfig() Config {
 		// TLS and mDNS are on in the packaged config file
 		// (packaging/agent/agent.toml); the bare binary, as used by
 		// developers, demos and tests, announces nothing on the network.
-		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 128, History: 256, PingInterval: Duration{20 * time.Second}},
+		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 128, History: 256, PingInterval: Duration{2 * time.Second}},
 		Discovery: DiscoveryConfig{},
 		State:     StateConfig{Dir: "/var/lib/posdisplay"},
 		Demo:      DemoConfig{Pace: Duration{700 * time.Millisecond}},

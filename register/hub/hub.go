@@ -182,9 +182,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("display upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	if tc := tcpConn(ws.NetConn()); tc != nil {
-		_ = tc.SetWriteBuffer(h.opts.SendBuffer)
-	}
 	if presented {
 		h.upgrades.WithLabelValues("upgrade").Inc()
 	} else {

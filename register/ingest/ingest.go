@@ -28,9 +28,11 @@ import (
 	"github.com/posdisplay/posdisplay/register/stream"
 )
 
-// Saver persists accepted carts (register/store implements it).
+// Saver persists accepted carts (register/store implements it). Save queues
+// the register's cart at stream position seq and returns a channel that
+// reports the outcome of the first write covering it (nil: on disk).
 type Saver interface {
-	Save(c cart.Cart)
+	Save(c cart.Cart, seq uint64) <-chan error
 }
 
 // Options configure the POS side. Zero values take the defaults noted.
@@ -158,7 +160,14 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 		return 0, protocol.NewError(msg.ID, protocol.CodeInternal, "", "the agent could not apply the change")
 	}
 	if res.Changed && in.saver != nil {
-		in.saver.Save(st.Cart())
+		// The ack follows the write (docs/protocol.md, "Durability"): one
+		// fsync covers every cart accepted while the previous one ran. A
+		// failed write is acked all the same, since the cart is live on
+		// every display; the store retries it and /healthz says degraded.
+		c, seq := st.Current()
+		if err := <-in.saver.Save(c, seq); err != nil {
+			in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
+		}
 	}
 	if res.Changed && in.SaleChanged != nil {
 		order, state := "", cart.StateIdle
