@@ -17,6 +17,9 @@ type Source interface {
 	Subscribe(resume *protocol.Position, sub *stream.Sub) ([]*stream.Frame, error)
 	Unsubscribe(sub *stream.Sub)
 	Cart() cart.Cart
+	// Restored reports whether the cart is the one persisted by the
+	// agent's last run, not yet confirmed by the POS.
+	Restored() bool
 }
 
 // Config is one pole display.
@@ -188,6 +191,7 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 		c       *conn
 		shown   *Screen // what the display shows now; nil after init
 		prev    *cart.Cart
+		wasRest bool // prev was shown as restored
 		last    Screen
 		lastEv  Event
 		wait    time.Duration // before the next attempt to open the port
@@ -241,10 +245,17 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 		}
 		sub.Drain()
 		sub.TakeOverflow()
+		restored := src.Restored()
 		cur := src.Cart()
-		if prev == nil || !cart.Equal(*prev, cur) {
+		switch {
+		case restored:
+			// No figure until the POS confirms the cart: a restored cart
+			// may be one the register no longer has.
+			last, lastEv = p.r.Fixed(EventRestored), EventRestored
+			prev, wasRest = nil, true
+		case prev == nil || wasRest || !cart.Equal(*prev, cur):
 			last, lastEv = p.r.Render(prev, &cur)
-			prev = &cur
+			prev, wasRest = &cur, false
 		}
 		var out []byte
 		if shown == nil {
@@ -274,7 +285,8 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 			c.close()
 			p.setStatus(func(s *Status) { s.Connected, s.Error = false, "stopped" })
 			return nil
-		case <-sub.C:
+		case f := <-sub.C:
+			sub.Taken(f)
 		case <-c.gone:
 			drop("gone", nil)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,5 +202,44 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		if _, err := pole.New(cfg, pole.Options{}); !errors.Is(err, pole.ErrConfig) {
 			t.Errorf("New(%+v): got %v, want ErrConfig", cfg, err)
 		}
+	}
+}
+
+// TestRestoredCartShowsNoFigure: after a restart the agent serves its
+// persisted cart marked restored; the pole shows no figure of it until the
+// POS confirms it (re-sends it), and then the cart.
+func TestRestoredCartShowsNoFigure(t *testing.T) {
+	pty := needPTY(t)
+	writes := make(chan pole.Write, 16)
+	p, err := pole.New(pole.Config{Name: "restored", Port: pole.PortConfig{Path: pty.Slave}},
+		pole.Options{Logger: testlog.New(t, slog.LevelDebug), Wrote: func(w pole.Write) { writes <- w }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := pole.LookupCodePage("")
+	persisted := openCart("Milk", 199)
+	st := stream.New("1", "e2", persisted, 16)
+	st.MarkRestored()
+	w := newWire(t, pty, "epson", cp)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, st) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	first := <-writes
+	w.take(first.Bytes)
+	t.Logf("restored:\n%s", w.emu)
+	if first.Event != pole.EventRestored || strings.Contains(w.emu.String(), "$") {
+		t.Fatalf("restored cart: got %s\n%s, want the restored screen with no amount", first.Event, w.emu)
+	}
+	if _, err := st.Publish(persisted, time.Now()); err != nil { // the POS confirms
+		t.Fatal(err)
+	}
+	w.take(waitWrite(t, writes, persisted).Bytes)
+	t.Logf("confirmed:\n%s", w.emu)
+	if got, want := w.emu.Lines(), [2]string{"Milk                ", "               $1.99"}; got != want {
+		t.Errorf("confirmed cart: got %q, want %q", got, want)
 	}
 }

@@ -173,7 +173,13 @@ func (r *Renderer) valuesFor(cur *cart.Cart, i int) func(string) string {
 // Offline returns the screen shown when the pole stops following the
 // register: no figure at all.
 func (r *Renderer) Offline() Screen {
-	return r.screen(r.tmpl[EventOffline], func(string) string { return "" })
+	return r.Fixed(EventOffline)
+}
+
+// Fixed returns the screen of an event that shows no figure (offline,
+// restored): placeholders are left empty.
+func (r *Renderer) Fixed(ev Event) Screen {
+	return r.screen(r.tmpl[ev], func(string) string { return "" })
 }
 
 func (r *Renderer) screen(t Template, vals func(string) string) Screen {

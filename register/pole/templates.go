@@ -23,10 +23,16 @@ const (
 	EventChange     Event = "change"      // sale complete, change to give
 	EventThanks     Event = "thanks"      // sale complete, no change
 	EventOffline    Event = "offline"     // the pole no longer follows the register
+	// EventRestored: the register restarted and serves the cart it
+	// persisted, which the POS has not confirmed yet (docs/protocol.md,
+	// "Restored carts"). Screens show its figures marked "Updating…" and
+	// hide them after a few seconds; a pole cannot mark a figure, so it
+	// shows none until the POS confirms or replaces the cart.
+	EventRestored Event = "restored"
 )
 
 // Events lists every event, for config checks and docs.
-var Events = []Event{EventWelcome, EventItem, EventReturn, EventTotal, EventPay, EventPaid, EventPaidChange, EventChange, EventThanks, EventOffline}
+var Events = []Event{EventWelcome, EventItem, EventReturn, EventTotal, EventPay, EventPaid, EventPaidChange, EventChange, EventThanks, EventOffline, EventRestored}
 
 // Placeholders a template row may use. Amounts are formatted for the
 // pole's locale and the cart's currency by display/money, as on the screen;
@@ -58,6 +64,7 @@ var defaultTemplates = map[string]Templates{
 		EventPay: {"To pay|{due}", ""}, EventPaid: {"To pay|{due}", "Paid|{tendered}"},
 		EventPaidChange: {"Paid|{tendered}", "Change|{change}"}, EventChange: {"Change|{change}", "Thank you!"},
 		EventThanks: {"Thank you!", "Please come again"}, EventOffline: {"Register offline", "Ask the cashier"},
+		EventRestored: {"Updating…", "One moment please"},
 	},
 	"de": {
 		EventWelcome: {"Willkommen!", ""}, EventItem: {"{qtyx}{title}", "|{amount}"},
@@ -65,6 +72,7 @@ var defaultTemplates = map[string]Templates{
 		EventPay: {"Zu zahlen|{due}", ""}, EventPaid: {"Zu zahlen|{due}", "Gegeben|{tendered}"},
 		EventPaidChange: {"Gegeben|{tendered}", "Rückgeld|{change}"}, EventChange: {"Rückgeld|{change}", "Vielen Dank!"},
 		EventThanks: {"Vielen Dank!", "Auf Wiedersehen"}, EventOffline: {"Kasse offline", "Bitte Personal rufen"},
+		EventRestored: {"Aktualisiere…", "Einen Moment bitte"},
 	},
 	"fr": {
 		EventWelcome: {"Bienvenue !", ""}, EventItem: {"{qtyx}{title}", "|{amount}"},
@@ -72,6 +80,7 @@ var defaultTemplates = map[string]Templates{
 		EventPay: {"À payer|{due}", ""}, EventPaid: {"À payer|{due}", "Reçu|{tendered}"},
 		EventPaidChange: {"Reçu|{tendered}", "Rendu|{change}"}, EventChange: {"Rendu|{change}", "Merci !"},
 		EventThanks: {"Merci !", "À bientôt"}, EventOffline: {"Caisse hors ligne", "Voir le caissier"},
+		EventRestored: {"Mise à jour…", "Un instant SVP"},
 	},
 }
 
