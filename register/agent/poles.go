@@ -42,8 +42,13 @@ func (c PoleConfig) poleConfig(i int, registers []string) (register string, pc p
 // register ids.
 func (c *Config) validatePoles(registers map[string]bool) []error {
 	var errs []error
-	names := map[string]bool{}
+	names, ports := map[string]bool{}, map[string]bool{}
 	for i, pc := range c.Poles {
+		if port := pc.Path + "\x00" + pc.ByID + "\x00" + pc.USBVendor + ":" + pc.USBProduct + ":" + pc.USBSerial; ports[port] {
+			errs = append(errs, fmt.Errorf("pole[%d]: the same port as an earlier pole: one display, one writer", i))
+		} else {
+			ports[port] = true
+		}
 		if pc.Register != "" && !registers[pc.Register] {
 			errs = append(errs, fmt.Errorf("pole[%d].register: %q is not one of registers", i, pc.Register))
 		}

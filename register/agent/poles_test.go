@@ -53,6 +53,12 @@ welcome = ["Bonjour !", "Pain frais"]
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
+	cfg.Poles = append(cfg.Poles, cfg.Poles[0])
+	cfg.Poles[1].Name = "other"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "pole[1]: the same port") {
+		t.Errorf("Validate with two poles on one port: got %v", err)
+	}
+	cfg.Poles = cfg.Poles[:1]
 	cfg.Poles[0].Register = "9"
 	cfg.Poles[0].CommandSet = "vt100"
 	err = cfg.Validate()
