@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/display/money"
@@ -32,6 +33,7 @@ command_set = "cd5220"
 code_page = "cp437"
 locale = "fr-FR"
 brightness = 3
+marquee = "250ms"
 [pole.templates]
 welcome = ["Bonjour !", "Pain frais"]
 `
@@ -46,7 +48,7 @@ welcome = ["Bonjour !", "Pain frais"]
 		t.Fatalf("poles: got %d, want 1", len(cfg.Poles))
 	}
 	p := cfg.Poles[0]
-	if p.ByID != "usb-Logic_Controls_PD3000-if00-port0" || p.Baud != 9600 || p.CommandSet != "cd5220" || p.Brightness != 3 ||
+	if p.ByID != "usb-Logic_Controls_PD3000-if00-port0" || p.Baud != 9600 || p.CommandSet != "cd5220" || p.Brightness != 3 || p.Marquee.Duration != 250*time.Millisecond ||
 		strings.Join(p.Templates["welcome"], "/") != "Bonjour !/Pain frais" {
 		t.Errorf("pole config: got %+v", p)
 	}

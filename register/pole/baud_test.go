@@ -141,3 +141,57 @@ func TestBrokenPortBacksOff(t *testing.T) {
 		t.Logf("%d opens in a minute", opens)
 	})
 }
+
+// TestMarquee: a welcome text wider than the display scrolls one
+// character at a time while the register is idle, and stops as soon as a
+// sale starts.
+func TestMarquee(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		port := &wirePort{baud: 9600, closed: make(chan struct{})}
+		var mu sync.Mutex
+		var rows []string
+		p, err := pole.New(pole.Config{Name: "marquee", Marquee: 300 * time.Millisecond,
+			Templates: map[string][]string{"welcome": {"Fresh bread daily at the Corner Store", "Welcome!"}}},
+			pole.Options{Open: func() (pole.Port, string, error) { return port, "wire", nil },
+				Wrote: func(w pole.Write) {
+					mu.Lock()
+					rows = append(rows, string(w.Screen[0][:]))
+					mu.Unlock()
+				}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := stream.New("1", "e1", cart.Empty("1", "USD"), 4)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx, st) }()
+		defer func() {
+			cancel()
+			<-done
+		}()
+		time.Sleep(1100 * time.Millisecond) // three slides: 300 ms apart after each write
+		synctest.Wait()
+		mu.Lock()
+		got := append([]string(nil), rows...)
+		mu.Unlock()
+		want := []string{"Fresh bread daily at", "resh bread daily at ", "esh bread daily at t", "sh bread daily at th"}
+		if len(got) != len(want) {
+			t.Fatalf("rows after 1 s: got %q, want %q", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("slide %d: got %q, want %q", i, got[i], want[i])
+			}
+		}
+		if _, err := st.Publish(openCart("Milk", 199), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(rows) != len(want)+1 || rows[len(rows)-1] != "Milk                " {
+			t.Errorf("after a sale started: got %q, want one more row, the item, and no more sliding", rows[len(want):])
+		}
+	})
+}

@@ -39,6 +39,9 @@ type Config struct {
 	Brightness int
 	// Templates override the locale's default rows by event name.
 	Templates map[string][]string
+	// Marquee scrolls a welcome text wider than the display by one
+	// character every Marquee (0: no scrolling; 100ms to 10s).
+	Marquee time.Duration
 }
 
 // Write is one update that reached the display.
@@ -120,6 +123,9 @@ func New(cfg Config, opts Options) (*Pole, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Marquee != 0 && (cfg.Marquee < 100*time.Millisecond || cfg.Marquee > 10*time.Second) {
+		return nil, fmt.Errorf("%w: marquee %v (want 100ms to 10s, or 0 for none)", ErrConfig, cfg.Marquee)
+	}
 	if cfg.Brightness < 0 || cfg.Brightness > 4 {
 		return nil, fmt.Errorf("%w: brightness %d (want 1-4, or 0 for full)", ErrConfig, cfg.Brightness)
 	}
@@ -199,7 +205,14 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 		lastEv  Event
 		wait    time.Duration // before the next attempt to open the port
 		failing bool
+		// The welcome marquee: its characters, and how far it has moved.
+		loop  [][]byte
+		off   int
+		slide <-chan time.Time
 	)
+	if p.cfg.Marquee > 0 {
+		loop = p.r.marqueeLoop()
+	}
 	// drop closes a lost connection. One that lived long was healthy: the
 	// next attempt is at once (a replugged display shows up quickly);
 	// otherwise the wait doubles, so that a port that opens but fails at
@@ -258,7 +271,7 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 			prev, wasRest = nil, true
 		case prev == nil || wasRest || !cart.Equal(*prev, cur):
 			last, lastEv = p.r.Render(prev, &cur)
-			prev, wasRest = &cur, false
+			prev, wasRest, off = &cur, false, 0
 		}
 		var out []byte
 		if shown == nil {
@@ -278,6 +291,10 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 			s := last
 			shown = &s
 		}
+		slide = nil
+		if loop != nil && lastEv == EventWelcome {
+			slide = time.After(p.cfg.Marquee)
+		}
 		select {
 		case <-ctx.Done():
 			off := p.r.Offline()
@@ -290,6 +307,9 @@ func (p *Pole) Run(ctx context.Context, src Source) error {
 			return nil
 		case f := <-sub.C:
 			sub.Taken(f)
+		case <-slide:
+			off = (off + 1) % len(loop)
+			last[0] = marqueeRow(loop, off)
 		case <-c.gone:
 			drop("gone", nil)
 		}

@@ -203,3 +203,46 @@ func quantity(l *cart.Line, f *money.Formatter) string {
 	}
 	return s
 }
+
+// marqueeGap separates the end of a scrolling text from its start.
+const marqueeGap = 4
+
+// marqueeLoop returns the welcome template's first row as a loop of
+// characters (each a run of cells) when it is text wider than a row, for
+// scrolling; nil when it fits or ends in an amount (figures never move).
+func (r *Renderer) marqueeLoop() [][]byte {
+	left, right, cut := strings.Cut(r.tmpl[EventWelcome][0], "|")
+	if cut && right != "" {
+		return nil
+	}
+	cells := encodeText(r.cp, expand(left, func(string) string { return "" }))
+	n := 0
+	for _, c := range cells {
+		n += len(c)
+	}
+	if n <= Width {
+		return nil
+	}
+	for range marqueeGap {
+		cells = append(cells, []byte{' '})
+	}
+	return cells
+}
+
+// marqueeRow is the row showing loop from its character off on, by whole
+// characters.
+func marqueeRow(loop [][]byte, off int) [Width]byte {
+	var row [Width]byte
+	for i := range row {
+		row[i] = ' '
+	}
+	n := 0
+	for i := off; n < Width; i++ {
+		c := loop[i%len(loop)]
+		if n+len(c) > Width {
+			break
+		}
+		n += copy(row[n:], c)
+	}
+	return row
+}
