@@ -63,6 +63,9 @@ func (cp *CodePage) Encode(r rune) []byte {
 	if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == unicode.ReplacementChar {
 		return nil
 	}
+	if unicode.Is(unicode.Mn, r) {
+		return nil // a mark left over after composing: the letter it sat on is shown
+	}
 	if unicode.IsSpace(r) || unicode.Is(unicode.Zs, r) {
 		return []byte{' '} // no-break and thin spaces (money uses them) look the same on a pole
 	}

@@ -1,6 +1,10 @@
 package pole
 
-import "bytes"
+import (
+	"bytes"
+
+	"golang.org/x/text/unicode/norm"
+)
 
 // Width and Rows are the size of the displays this package drives: every
 // CD5220 and Epson DM-D pole display is two rows of twenty cells.
@@ -30,10 +34,11 @@ func (s Screen) Text(cp *CodePage) [Rows]string {
 // figure is there but never a shortened, wrong one.
 const overflow = '*'
 
-// encodeText encodes s into cp, one run of cells per rune.
+// encodeText encodes s into cp, one run of cells per character: composed
+// first (NFC), so that "e" + U+0301 is the é the code page may have.
 func encodeText(cp *CodePage, s string) [][]byte {
 	var out [][]byte
-	for _, r := range s {
+	for _, r := range norm.NFC.String(s) {
 		if b := cp.Encode(r); len(b) > 0 {
 			out = append(out, b)
 		}

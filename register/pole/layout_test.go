@@ -17,6 +17,8 @@ func TestFitRow(t *testing.T) {
 		{"Price €", "12,345,678.90 EUR", "Pr 12,345,678.90 EUR"},
 		{"To pay", "123,456,789,012.34 EUR", "********************"},
 		{"ab€", "1234567890123456", "ab  1234567890123456"}, // EUR does not fit: left out whole
+		{"Cafe\u0301", "", "Caf\x82                "},       // decomposed é composes to PC437's é
+		{"q\u0301", "", "q                   "},             // a mark with no precomposed letter is dropped
 	}
 	for _, tc := range tests {
 		row := fitRow(cp437, tc.left, tc.right)
