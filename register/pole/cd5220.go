@@ -8,6 +8,7 @@ package pole
 //	ESC @       1B 40        initialize
 //	ESC * n     1B 2A n      brightness, n = 1..4 (25 % steps)
 //	ESC _ n     1B 5F n      cursor, n = 0 off
+//	ESC DC1     1B 11        overwrite mode (not vertical or horizontal scroll)
 //	CLR         0C           clear the screen, cursor home
 //	ESC l x y   1B 6C x y    move the cursor to column x, row y
 //
@@ -19,12 +20,14 @@ type CD5220 struct{}
 // Name is "cd5220".
 func (CD5220) Name() string { return "cd5220" }
 
-// Init resets, sets the brightness, hides the cursor and clears.
+// Init resets, sets the brightness, hides the cursor, selects overwrite
+// mode and clears.
 func (CD5220) Init(_ *CodePage, brightness int) []byte {
 	return []byte{
 		0x1b, 0x40,
 		0x1b, 0x2a, clampBrightness(brightness),
 		0x1b, 0x5f, 0x00,
+		0x1b, 0x11,
 		0x0c,
 	}
 }

@@ -19,8 +19,9 @@ type Emulator struct {
 	Row, Col   int // 0-based cursor
 	Cursor     bool
 	Brightness int
-	CodeTable  int // Epson ESC t n, -1 when never selected
-	Inits      int // ESC @ seen
+	CodeTable  int  // Epson ESC t n, -1 when never selected
+	Inits      int  // ESC @ seen
+	Overwrite  bool // overwrite mode selected explicitly
 
 	pending []byte // an escape sequence cut between two Feeds
 	err     error
@@ -60,7 +61,8 @@ func (e *Emulator) Feed(b []byte) {
 	}
 }
 
-// need is the length of the command starting buf, or 0 when buf is too short.
+// step interprets the command at the start of buf and returns its length,
+// or 0 when buf ends inside it.
 func (e *Emulator) step(buf []byte) int {
 	b := buf[0]
 	arg := func(i int) (byte, bool) {
@@ -80,7 +82,11 @@ func (e *Emulator) step(buf []byte) int {
 		}
 		if c == '@' {
 			e.clear()
-			e.Cursor, e.Brightness, e.Inits = true, 4, e.Inits+1
+			e.Cursor, e.Brightness, e.Inits, e.Overwrite = true, 4, e.Inits+1, false
+			return 2
+		}
+		if e.set == "cd5220" && c == 0x11 {
+			e.Overwrite = true
 			return 2
 		}
 		n, ok := arg(2)
@@ -105,6 +111,10 @@ func (e *Emulator) step(buf []byte) int {
 			return e.move(n, y, 4)
 		}
 	case b == 0x1f && e.set == "epson":
+		if c, ok := arg(1); ok && c == 0x01 {
+			e.Overwrite = true
+			return 2
+		}
 		c, ok := arg(1)
 		n, ok2 := arg(2)
 		if !ok || !ok2 {
@@ -127,7 +137,13 @@ func (e *Emulator) step(buf []byte) int {
 	case b >= 0x20 && b != 0x7f:
 		e.Grid[e.Row][e.Col] = e.decode(b)
 		// Overwrite mode: past the last column the cursor wraps to the
-		// next row, and from the last row back to the first.
+		// next row, and from the last row back to the first. (In a
+		// scroll mode the text would move: the emulator insists on
+		// overwrite mode before the last cell is written.)
+		if e.Row == 1 && e.Col == 19 && !e.Overwrite {
+			e.err = fmt.Errorf("%s emulator: last cell written without overwrite mode: a display in scroll mode would scroll", e.set)
+			return 1
+		}
 		if e.Col++; e.Col == 20 {
 			e.Col, e.Row = 0, (e.Row+1)%2
 		}
