@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -345,6 +347,17 @@ func TestCommerceSaleEndToEnd(t *testing.T) {
 	// A scan while the payment step is shown: refused to the cashier.
 	late := scan("4006381333931")
 	waitNotice(t, page, "takes no products")
+	// The agent (features scan_refuse) hears why, drops the scan at once
+	// and counts it: it never waits for scan_ttl in the queue.
+	metric := `posdisplay_scans_total{outcome="refused",reason="no_product_field"} 1`
+	deadline := time.Now().Add(waitLong)
+	for a.Router().Pending(register) > 0 || !strings.Contains(string(getMetrics(t, a)), metric) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the late scan %s was not refused to the agent: pending %d, want the metric %s",
+				late, a.Router().Pending(register), metric)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	payCash(t, page, "20.00")
 	waitView(t, view, "paid with change", func(v client.View) bool {
@@ -361,7 +374,7 @@ func TestCommerceSaleEndToEnd(t *testing.T) {
 	// An agent with scan refusals has dropped the late scan already; an
 	// older one holds it (re-sent to the new page, which ignores it) until
 	// scan_ttl. Then the next customer's first scan goes through.
-	deadline := time.Now().Add(waitLong + 2*cfg.ScanTTL.Duration)
+	deadline = time.Now().Add(waitLong + 2*cfg.ScanTTL.Duration)
 	for a.Router().Pending(register) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the late scan %s is still pending", late)
@@ -401,4 +414,20 @@ func BenchmarkCommerceScanToOrder(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(lat[len(lat)-1], "max-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// getMetrics reads the agent's Prometheus metrics from its POS listener.
+func getMetrics(t *testing.T, a *testAgent) []byte {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + a.posAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	return b
 }

@@ -134,8 +134,12 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	if auth == nil {
 		auth = anyOf{staticTokens(cfg.Display.Tokens), a.registry}
 	}
+	queue, raised := cfg.queueFrames()
+	if raised {
+		logger.Warn("display.queue_frames raised to fit a POS burst (pos.rate_burst + 8)", "configured", cfg.Display.QueueFrames, "used", queue)
+	}
 	a.hub = hub.New(a.streams, auth, a.metrics, logger.With("part", "hub"), hub.Options{
-		QueueFrames:  cfg.Display.QueueFrames,
+		QueueFrames:  queue,
 		PingInterval: cfg.Display.PingInterval.Duration,
 		PongWait:     hub.DisplayPongWait,
 		AgentID:      cfg.AgentID,
@@ -173,6 +177,14 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	})
 
 	a.router = scanroute.New(a.ingest, a.metrics, logger.With("part", "scans"), a.epoch, scanroute.Options{
+		Sale: func(reg string) (uint64, string, cart.State) {
+			st, ok := a.streams[reg]
+			if !ok {
+				return 0, "", cart.StateIdle
+			}
+			c, seq := st.Current()
+			return seq, c.Order, c.State
+		},
 		TTL: cfg.ScanTTL.Duration,
 		Cue: func(register string) {
 			if st, ok := a.streams[register]; ok {

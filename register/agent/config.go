@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -141,6 +142,20 @@ const queueHeadroom = 8
 
 // maxQueueFrames bounds display.queue_frames.
 const maxQueueFrames = 4096
+
+// queueFrames is the display queue the agent uses: display.queue_frames,
+// raised to pos.rate_burst + queueHeadroom when smaller, so that a burst
+// within the POS's limits fits a healthy display's queue. Raised rather
+// than refused: a conffile edited for an older agent (queue_frames = 64,
+// its default then) must not stop the register's displays after an upgrade.
+func (c Config) queueFrames() (n int, raised bool) {
+	n = c.Display.QueueFrames
+	burst := c.POS.RateBurst
+	if burst > 0 && burst+queueHeadroom <= maxQueueFrames && float64(n) < burst+queueHeadroom {
+		return int(math.Ceil(burst)) + queueHeadroom, true
+	}
+	return n, false
+}
 
 // DefaultConfig is the built-in configuration: one register, the POS
 // listener on localhost, plain WebSocket displays and no mDNS. The packaged
@@ -282,9 +297,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Display.QueueFrames < 1 || c.Display.QueueFrames > maxQueueFrames {
 		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be 1-%d", c.Display.QueueFrames, maxQueueFrames))
-	} else if burst := c.POS.RateBurst; burst > 0 && burst+queueHeadroom <= maxQueueFrames && float64(c.Display.QueueFrames) < burst+queueHeadroom {
-		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be at least pos.rate_burst + %d (%g): a burst the POS may send must fit in a healthy display's queue, or every display resyncs",
-			c.Display.QueueFrames, queueHeadroom, burst+queueHeadroom))
 	}
 	if c.Display.History < 1 || c.Display.History > 100000 {
 		errs = append(errs, fmt.Errorf("display.history: %d must be 1-100000", c.Display.History))

@@ -190,9 +190,14 @@ func TestPOSBurstFitsDisplayQueue(t *testing.T) {
 	if sub.TakeOverflow() {
 		t.Errorf("a burst of %g changes overflowed a display queue of %d frames", cfg.POS.RateBurst, cfg.Display.QueueFrames)
 	}
+	// A conffile from an older agent (queue_frames = 64) still starts: the
+	// queue is raised to fit the burst.
 	cfg.Display.QueueFrames = 64
-	if err := cfg.Validate(); err == nil {
-		t.Errorf("Validate() accepted display.queue_frames 64 with pos.rate_burst %g", cfg.POS.RateBurst)
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate() refused display.queue_frames 64: %v", err)
+	}
+	if n, raised := cfg.queueFrames(); !raised || n != int(cfg.POS.RateBurst)+queueHeadroom {
+		t.Errorf("queueFrames() = %d, %v; want %d, raised", n, raised, int(cfg.POS.RateBurst)+queueHeadroom)
 	}
 }
 

@@ -131,7 +131,8 @@ listen = %q
 allow_missing_origin = true
 backend_token = %q
 rate_limit = 1000
-rate_burst = 1000
+# The burst fits the default display queue (128 frames, see display.queue_frames).
+rate_burst = 120
 [display]
 listen = %q
 tokens = [%q]

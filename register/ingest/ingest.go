@@ -159,6 +159,15 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 		in.log.Error("publish failed", "register", register, "err", err)
 		return 0, protocol.NewError(msg.ID, protocol.CodeInternal, "", "the agent could not apply the change")
 	}
+	// Scans learn of a new sale at once, not after the write below: the
+	// displays already show it, and a scan read meanwhile belongs to it.
+	if res.Changed && in.SaleChanged != nil {
+		order, state := "", cart.StateIdle
+		if msg.Type == protocol.TypeCart {
+			order, state = msg.Cart.Order, msg.Cart.State
+		}
+		in.SaleChanged(register, res.Seq, order, state)
+	}
 	if res.Changed && in.saver != nil {
 		// The ack follows the write (docs/protocol.md, "Durability"): one
 		// fsync covers every cart accepted while the previous one ran. A
@@ -168,13 +177,6 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 		if err := <-in.saver.Save(c, seq); err != nil {
 			in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
 		}
-	}
-	if res.Changed && in.SaleChanged != nil {
-		order, state := "", cart.StateIdle
-		if msg.Type == protocol.TypeCart {
-			order, state = msg.Cart.Order, msg.Cart.State
-		}
-		in.SaleChanged(register, res.Seq, order, state)
 	}
 	in.metrics.Events.WithLabelValues("accepted", msg.Type).Inc()
 	return res.Seq, nil

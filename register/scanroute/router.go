@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/scanner"
@@ -44,6 +45,12 @@ type Options struct {
 	Cue func(register string)
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Sale, when set, reads the register's current cart: its stream
+	// position, order and state. Submit binds each scan to it, so that a
+	// scan read after a new sale was published (and shown) belongs to that
+	// sale even when the SaleChanged report of the publisher is still on
+	// its way; that report, at a position already seen, is then ignored.
+	Sale func(register string) (seq uint64, order string, state cart.State)
 }
 
 type entry struct {
@@ -97,6 +104,11 @@ func (r *Router) Submit(register string, s scanner.Scan) string {
 		return ""
 	}
 	gtin := s.GTIN()
+	if r.opts.Sale != nil {
+		// Outside r.mu: Sale takes the stream's lock.
+		seq, order, state := r.opts.Sale(register)
+		r.SaleChanged(register, seq, order, state)
+	}
 	r.mu.Lock()
 	r.next++
 	sl := r.saleLocked(register)

@@ -142,3 +142,36 @@ func TestSaleChangeOnlyDropsItsRegister(t *testing.T) {
 		t.Fatalf("pending per register %v, want [0 1]", got)
 	}
 }
+
+// TestScanBoundToPublishedSale: the publisher of a new sale reports it
+// (SaleChanged) after the cart is already live on the displays; a scan read
+// in between belongs to the new sale. Bound through Options.Sale (the
+// stream's current cart), it carries the new order and survives the late
+// report; bound to the last report, it was dropped as sale_changed (seen
+// under load in the Commerce end-to-end test: the next customer's first
+// scan never arrived).
+func TestScanBoundToPublishedSale(t *testing.T) {
+	var cur saleAt
+	f := newFixture(t, Options{Sale: func(string) (uint64, string, cart.State) { return cur.seq, cur.order, cur.state }})
+	f.pages.set("1", false) // the page is loading: scans wait
+	cur = saleAt{1, "101", cart.StateOpen}
+	f.r.SaleChanged("1", 1, "101", cart.StateOpen)
+	old := f.scan("1", "4006381333931")
+
+	// Order 102 is published (and shown); its report is late.
+	cur = saleAt{2, "102", cart.StateIdle}
+	next := f.scan("1", "0012345678905")
+	f.r.SaleChanged("1", 2, "102", cart.StateIdle) // the late report: already seen
+
+	if got := f.r.Pending("1"); got != 1 {
+		t.Fatalf("pending %d, want 1 (the new sale's scan %s; %s dropped)", got, next, old)
+	}
+	if got := f.countReason(t, "dropped", "sale_changed"); got != 1 {
+		t.Fatalf("dropped{sale_changed} = %v, want 1 (only %s)", got, old)
+	}
+	f.pages.set("1", true)
+	f.r.PageConnected("1")
+	if got := f.pages.lastMsg(t); got.ID != next || got.Order != "102" {
+		t.Fatalf("sent %+v, want %s with order 102", got, next)
+	}
+}
