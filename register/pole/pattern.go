@@ -17,9 +17,9 @@ func (p *Pole) TestPattern() []Screen {
 	}
 }
 
-// currencyForPattern is the currency shown in the pattern: the euro where
-// the locale's region uses it, else the dollar; the point is the sign's
-// position and separators, not the currency.
+// currencyForPattern is the currency shown in the pattern: the euro for
+// languages mostly spoken in the euro area, else the dollar; the point is
+// the sign's position and the separators, not the currency.
 func (p *Pole) currencyForPattern() string {
 	switch p.cfg.Locale[:min(2, len(p.cfg.Locale))] {
 	case "de", "fr", "it", "es", "nl", "pt", "fi", "el", "sk", "sl", "et", "lv", "lt":
