@@ -6,7 +6,7 @@
 #  2. discovery: agent start -> paired screen live (real mDNS in a private
 #     network namespace);
 #  3. the screen idle in a real window under Xvfb: CPU, memory, first frame;
-#  4. scanner, stream, client and screen micro-benchmarks.
+#  4. scanner, stream, client, pole and screen micro-benchmarks.
 # Extra arguments go to the fan-out run (e.g. -short for a smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +24,7 @@ echo "== micro-benchmarks"
   go test -run '^$' -bench 'Latency|Decode' -benchmem -benchtime 20000x ./scanner
   go test -run '^$' -bench 'TwoScanners20PerSecond' -benchtime 5x ./scanner # each op is one second of scans
   go test -run '^$' -bench . -benchmem ./register/stream ./register/cart ./display/client
+  go test -run '^$' -bench 'CartToWire' -benchtime 3000x ./register/pole # cart change -> pole bytes written (pty)
+  go test -run '^$' -bench 'PublishWithStalledPole' -benchmem ./register/pole
   go test -run '^$' -bench . -benchmem ./display
 } 2>&1 | grep -E '^(Benchmark|ok|FAIL)'

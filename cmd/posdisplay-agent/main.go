@@ -55,8 +55,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return listScanners(ctx, rest, stdout, stderr)
 		case "scan-test":
 			return scanTest(ctx, rest, stdout, stderr)
+		case "pole-test":
+			return poleTest(ctx, rest, stdout, stderr)
+		case "pole-emulate":
+			return poleEmulate(ctx, rest, stdout, stderr)
 		default:
-			return fmt.Errorf("unknown command %q (want serve, version, selfcheck, watch, pair, displays, scanners or scan-test)", cmd)
+			return fmt.Errorf("unknown command %q (want serve, version, selfcheck, watch, pair, displays, scanners, scan-test, pole-test or pole-emulate)", cmd)
 		}
 	}
 	return serve(ctx, args, stderr)

@@ -30,6 +30,7 @@ import (
 	"github.com/posdisplay/posdisplay/register/ingest"
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/pairing"
+	"github.com/posdisplay/posdisplay/register/pole"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/scanroute"
 	"github.com/posdisplay/posdisplay/register/store"
@@ -51,6 +52,9 @@ type Options struct {
 	// MountPOS and MountDisplay add handlers to the two listeners' muxes.
 	MountPOS     func(mux *http.ServeMux)
 	MountDisplay func(mux *http.ServeMux)
+	// PoleWrote, when set, is told of every update written to a pole
+	// display, by pole name (tests wait on it).
+	PoleWrote func(name string, w pole.Write)
 }
 
 // Agent is a running register agent.
@@ -66,6 +70,7 @@ type Agent struct {
 	router     *scanroute.Router
 	scanners   *scanner.Manager
 	scanReg    map[string]string // scanner name to register
+	poles      []poleRun
 	identity   *tlsid.Identity
 	registry   *pairing.Registry
 	advertiser discovery.Advertiser
@@ -213,6 +218,12 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		}
 	}
 
+	if a.poles, err = newPoles(cfg, logger, opts.PoleWrote); err != nil {
+		a.posLn.Close()
+		st.Close()
+		return nil, err
+	}
+
 	pairSrv := &pairing.Server{
 		Pairer: pairing.NewPairer(a.registry, nil), Registry: a.registry, AgentID: cfg.AgentID,
 		Fingerprint: a.Fingerprint(), AdminToken: adminToken, Log: logger.With("part", "pairing"),
@@ -355,6 +366,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			_ = a.scanners.Run(runCtx, func(s scanner.Scan) { a.router.Submit(a.scanReg[s.Source], s) })
 		}()
 	}
+	a.runPoles(runCtx, &aux)
 	if a.advertiser != nil {
 		aux.Add(1)
 		go func() {
@@ -483,6 +495,9 @@ func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.scanners != nil {
 		h["scanners"] = a.scanners.Status()
+	}
+	if len(a.poles) > 0 {
+		h["poles"] = a.poleHealth()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

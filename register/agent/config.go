@@ -38,6 +38,9 @@ type Config struct {
 	// ScanTTL bounds how long a scan waits for the POS page's ack before it
 	// is dropped and reported.
 	ScanTTL Duration `toml:"scan_ttl"`
+	// Poles are the pole displays (2×20 VFDs on serial ports), as [[pole]]
+	// tables; each follows one register (see poles.go).
+	Poles []PoleConfig `toml:"pole"`
 
 	POS       POSConfig       `toml:"pos"`
 	Display   DisplayConfig   `toml:"display"`
@@ -328,5 +331,6 @@ func (c *Config) Validate() error {
 	if c.State.Dir == "" {
 		errs = append(errs, errors.New("state.dir: must be set"))
 	}
+	errs = append(errs, c.validatePoles(seen)...)
 	return errors.Join(errs...)
 }
