@@ -30,6 +30,7 @@ import (
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/pairing"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/redisfeed"
 	"github.com/posdisplay/posdisplay/register/scanroute"
 	"github.com/posdisplay/posdisplay/register/store"
 	"github.com/posdisplay/posdisplay/register/stream"
@@ -68,6 +69,8 @@ type Agent struct {
 	identity   *tlsid.Identity
 	registry   *pairing.Registry
 	advertiser discovery.Advertiser
+	feed       *redisfeed.Feed            // nil unless [redis] is set
+	redisSaved map[string]redisfeed.Saved // positions found at start
 
 	posLn, dispLn net.Listener
 	posSrv        *http.Server
@@ -87,6 +90,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.store = st
+	a.loadRedisPositions()
 	for _, r := range cfg.Registers {
 		initial := cart.Empty(r, cfg.Currency)
 		switch c, err := st.Load(r); {
@@ -97,6 +101,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		default:
 			logger.Warn("ignoring persisted cart", "register", r, "err", err)
 		}
+		initial = a.redisInitial(r, initial)
 		a.streams[r] = stream.New(r, a.epoch, initial, cfg.Display.History)
 	}
 	if cfg.Display.TLS {
@@ -159,10 +164,15 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.ingest.ScanAcks = a.router.Ack
 	a.ingest.PageConnected = a.router.PageConnected
 	a.ingest.ScanRefused = a.router.Refuse
-	a.ingest.SaleChanged = a.router.SaleChanged
+	if err := a.newFeed(); err != nil {
+		a.posLn.Close()
+		st.Close()
+		return nil, err
+	}
+	a.ingest.SaleChanged = a.saleChanged
 	for reg, st := range a.streams {
 		c := st.Cart() // the persisted cart: scans read now belong to its sale
-		a.router.SaleChanged(reg, 0, c.Order, c.State)
+		a.saleChanged(reg, 0, c.Order, c.State)
 	}
 	if len(cfg.Scanners) > 0 {
 		a.scanReg = map[string]string{}
@@ -306,7 +316,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		aux.Add(1)
 		go func() {
 			defer aux.Done()
-			_ = a.scanners.Run(runCtx, func(s scanner.Scan) { a.router.Submit(a.scanReg[s.Source], s) })
+			_ = a.scanners.Run(runCtx, func(s scanner.Scan) { a.SubmitScan(a.scanReg[s.Source], s) })
+		}()
+	}
+	if a.feed != nil {
+		aux.Add(1)
+		go func() {
+			defer aux.Done()
+			_ = a.feed.Run(runCtx)
 		}()
 	}
 	if a.advertiser != nil {
@@ -349,6 +366,9 @@ func (a *Agent) shutdown() {
 		// Close frames first, while the servers still hold the sockets.
 		if err := a.ingest.Close(ctx); err != nil {
 			a.log.Warn("POS sockets did not close in time", "err", err)
+		}
+		if a.feed != nil {
+			a.feed.Flush() // a page's last cart, with the redis position
 		}
 		if err := a.hub.Close(ctx); err != nil {
 			a.log.Warn("display sockets did not close in time", "err", err)
@@ -422,6 +442,7 @@ func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if a.scanners != nil {
 		h["scanners"] = a.scanners.Status()
 	}
+	a.redisHealth(h)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(h)

@@ -43,6 +43,7 @@ type Config struct {
 	Discovery DiscoveryConfig `toml:"discovery"`
 	State     StateConfig     `toml:"state"`
 	Demo      DemoConfig      `toml:"demo"`
+	Redis     RedisConfig     `toml:"redis"`
 }
 
 // ScannerConfig is one scanner and the register it feeds (default: the
@@ -291,5 +292,6 @@ func (c *Config) Validate() error {
 	if c.State.Dir == "" {
 		errs = append(errs, errors.New("state.dir: must be set"))
 	}
+	errs = append(errs, c.validateRedis())
 	return errors.Join(errs...)
 }
