@@ -161,6 +161,7 @@ func (c Config) options() (*redis.Options, error) {
 		}
 	}
 	opt.MaxRetries = -1
+	opt.DialerRetries = 1
 	opt.DialTimeout = 5 * time.Second
 	opt.ReadTimeout = 5 * time.Second
 	opt.WriteTimeout = 5 * time.Second

@@ -76,6 +76,10 @@ type Status struct {
 	Since    time.Time `json:"since"`
 	Failures int       `json:"failures"`
 	Endpoint string    `json:"endpoint"`
+	// Presence is when the presence key was last written.
+	Presence time.Time `json:"presence,omitzero"`
+	// Subscribed says the PUBLISH compatibility listens (publish = true).
+	Subscribed bool `json:"subscribed,omitempty"`
 	// Positions are the last entry ids applied, by register.
 	Positions map[string]string `json:"positions"`
 }
@@ -203,6 +207,15 @@ func (f *Feed) setStatusLocked(s Status) {
 	f.status = s
 	close(f.changed)
 	f.changed = make(chan struct{})
+}
+
+// update changes the status with fn and wakes watchers.
+func (f *Feed) update(fn func(*Status)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.status
+	fn(&s)
+	f.setStatusLocked(s)
 }
 
 func (f *Feed) linkUp() {

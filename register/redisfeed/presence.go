@@ -59,6 +59,10 @@ func (f *Feed) presenceLoop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			f.log.Debug("presence not refreshed", "err", err)
 		}
+		if err == nil {
+			now := time.Now()
+			f.update(func(s *Status) { s.Presence = now })
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -3,6 +3,8 @@ package redisfeed
 import (
 	"context"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // publishLoop applies messages PUBLISHed on the registers' channels: the
@@ -23,30 +25,42 @@ func (f *Feed) publishLoop(ctx context.Context) {
 	defer stop()
 	b := backoff{min: 100 * time.Millisecond, max: 10 * time.Second}
 	for {
-		m, err := ps.ReceiveMessage(ctx)
+		v, err := ps.Receive(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
+			f.update(func(s *Status) { s.Subscribed = false })
 			if !sleep(ctx, b.next()) {
 				return
 			}
 			continue
 		}
 		b.reset()
-		r := byChannel[m.Channel]
-		if r == nil {
-			continue
+		switch m := v.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" && m.Count == len(channels) {
+				f.update(func(s *Status) { s.Subscribed = true })
+			}
+		case *redis.Message:
+			f.published(byChannel[m.Channel], m.Payload)
 		}
-		msg, perr := decodeEntry(map[string]any{FieldMsg: m.Payload}, f.opts.Limit)
-		if perr == nil {
-			_, perr = f.opts.Apply.Apply(r.name, msg)
-		}
-		if perr != nil {
-			f.m.entries.WithLabelValues("error", perr.Code).Inc()
-			f.log.Info("published message refused", "register", r.name, "code", perr.Code, "field", perr.Field)
-			continue
-		}
-		f.m.entries.WithLabelValues("ack", "published_"+msg.Type).Inc()
 	}
+}
+
+// published applies one PUBLISHed message.
+func (f *Feed) published(r *following, payload string) {
+	if r == nil {
+		return
+	}
+	msg, perr := decodeEntry(map[string]any{FieldMsg: payload}, f.opts.Limit)
+	if perr == nil {
+		_, perr = f.opts.Apply.Apply(r.name, msg)
+	}
+	if perr != nil {
+		f.m.entries.WithLabelValues("error", perr.Code).Inc()
+		f.log.Info("published message refused", "register", r.name, "code", perr.Code, "field", perr.Field)
+		return
+	}
+	f.m.entries.WithLabelValues("ack", "published_"+msg.Type).Inc()
 }

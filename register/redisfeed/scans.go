@@ -185,9 +185,29 @@ func (q *scanQueue) loop(ctx context.Context) {
 	}
 }
 
-// send writes queued scans in order, then withdraws expired ones. It stops
-// at the first failure; the reader's reconnect pokes it again.
+// send withdraws the scans of ended sales, then writes queued scans in
+// order: a scan sent after a sale ended is never seen before the
+// withdrawal of that sale's scans. It stops at the first failure; the
+// reader's reconnect pokes it again.
 func (q *scanQueue) send(ctx context.Context) error {
+	q.mu.Lock()
+	batch := q.expire
+	q.expire = nil
+	q.mu.Unlock()
+	if len(batch) > 0 {
+		pipe := q.f.client.Pipeline()
+		for _, e := range batch {
+			key := q.f.byName[e.register].scans
+			pipe.XAck(ctx, key, q.f.cfg.ScanGroup, e.entry)
+			pipe.XDel(ctx, key, e.entry)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			q.mu.Lock()
+			q.expire = append(batch, q.expire...)
+			q.mu.Unlock()
+			return errorf("withdraw scans", err)
+		}
+	}
 	for {
 		q.mu.Lock()
 		if !q.ready || len(q.queue) == 0 {
@@ -208,33 +228,18 @@ func (q *scanQueue) send(ctx context.Context) error {
 		e.entry = id
 		if len(q.queue) > 0 && q.queue[0] == e {
 			q.queue = q.queue[1:]
-			if e.gen == q.saleLocked(e.register).gen {
-				q.out = append(q.out, e)
-			} else {
-				q.expire = append(q.expire, e) // its sale ended while it was being sent
-			}
+		}
+		ended := e.gen != q.saleLocked(e.register).gen
+		if ended {
+			q.expire = append(q.expire, e) // its sale ended while it was being sent
+		} else {
+			q.out = append(q.out, e)
 		}
 		q.mu.Unlock()
+		if ended {
+			q.poke()
+		}
 		q.f.m.scans.WithLabelValues("sent", "").Inc()
-	}
-	q.mu.Lock()
-	batch := q.expire
-	q.expire = nil
-	q.mu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
-	pipe := q.f.client.Pipeline()
-	for _, e := range batch {
-		key := q.f.byName[e.register].scans
-		pipe.XAck(ctx, key, q.f.cfg.ScanGroup, e.entry)
-		pipe.XDel(ctx, key, e.entry)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		q.mu.Lock()
-		q.expire = append(batch, q.expire...)
-		q.mu.Unlock()
-		return errorf("withdraw scans", err)
 	}
 	return nil
 }
