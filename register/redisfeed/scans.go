@@ -3,6 +3,7 @@ package redisfeed
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -41,6 +42,9 @@ type sentScan struct {
 	msg      protocol.Scan
 	gen      uint64
 	entry    string // the scans-stream entry id once sent
+	// uncertain: an XADD of it failed without an answer (the link broke),
+	// so it may be in the stream already.
+	uncertain bool
 }
 
 // saleState follows a register's sale with the rules of
@@ -152,6 +156,30 @@ func (q *scanQueue) withdrawLocked(match func(*sentScan) bool, reason string) {
 	q.out = out
 }
 
+// findWindow is how far back find looks: scans are XADDed one at a time,
+// in order, so a scan whose XADD lost its answer is among the newest.
+const findWindow = 16
+
+// find returns the entry id of the scan with id if the stream's newest
+// entries hold it: an XADD whose answer the link lost may have been
+// applied, and sending it again would deliver the scan twice.
+func (q *scanQueue) find(ctx context.Context, key, id string) (string, error) {
+	msgs, err := q.f.client.XRevRangeN(ctx, key, "+", "-", findWindow).Result()
+	if err != nil {
+		return "", errorf("xrevrange scans", err)
+	}
+	for _, m := range msgs {
+		raw, _ := m.Values[FieldMsg].(string)
+		var s struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal([]byte(raw), &s) == nil && s.ID == id {
+			return m.ID, nil
+		}
+	}
+	return "", nil
+}
+
 func (q *scanQueue) createGroups(ctx context.Context) error {
 	for _, r := range q.f.order {
 		err := q.f.client.XGroupCreateMkStream(ctx, r.scans, q.f.cfg.ScanGroup, "0").Err()
@@ -220,8 +248,21 @@ func (q *scanQueue) send(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		id, err := q.f.client.XAdd(ctx, &redis.XAddArgs{Stream: q.f.byName[e.register].scans, MaxLen: q.f.cfg.MaxLen, Approx: true, Values: []string{FieldMsg, string(data)}}).Result()
+		key := q.f.byName[e.register].scans
+		id := ""
+		if e.uncertain {
+			if id, err = q.find(ctx, key, e.msg.ID); err != nil {
+				return err
+			}
+		}
+		if id == "" {
+			id, err = q.f.client.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: q.f.cfg.MaxLen, Approx: true, Values: []string{FieldMsg, string(data)}}).Result()
+		}
 		if err != nil {
+			var rerr redis.Error
+			if !errors.As(err, &rerr) {
+				e.uncertain = true
+			}
 			return errorf("xadd scans", err)
 		}
 		q.mu.Lock()
