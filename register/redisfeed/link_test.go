@@ -62,10 +62,18 @@ func TestLinkErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t, "", "1")
-			cfg.Redis = agent.RedisConfig{URL: tc.url, Username: tc.user, PasswordFile: tc.pw, CAFile: tc.ca, Prefix: prefix, Store: testStore, Registers: []string{"1"}}
+			cfg.Redis = agent.RedisConfig{URL: tc.url, Username: tc.user, PasswordFile: tc.pw, CAFile: tc.ca, Prefix: prefix, Store: testStore, Registers: []string{"1"},
+				Scans: true, Publish: true} // the ACL rule must allow every part
 			a := startAgent(t, cfg)
 			if tc.reason == "" {
 				waitState(t, a.Feed(), redisfeed.StateUp)
+				for s, ch := a.Feed().Watch(); !s.Subscribed || s.Presence.IsZero(); s, ch = a.Feed().Watch() {
+					select {
+					case <-ch:
+					case <-time.After(wait):
+						t.Fatalf("status %+v: want subscribed and presence written", s)
+					}
+				}
 				if h := healthz(t, a); h["status"] != "ok" {
 					t.Errorf("healthz: got %v, want ok", h)
 				}
