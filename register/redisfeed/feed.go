@@ -113,6 +113,8 @@ type Feed struct {
 	status  Status
 	changed chan struct{} // closed and replaced on every status change
 	pending []pendingResult
+	// resultsWake wakes resultsLoop.
+	resultsWake chan struct{}
 
 	scans *scanQueue
 }
@@ -143,7 +145,7 @@ func New(cfg Config, opts Options) (*Feed, error) {
 	f := &Feed{
 		cfg: cfg, opts: opts, log: opts.Logger, client: redis.NewClient(ro),
 		byName: map[string]*following{}, byKey: map[string]*following{},
-		m: newMetrics(opts.Registry), changed: make(chan struct{}),
+		m: newMetrics(opts.Registry), changed: make(chan struct{}), resultsWake: make(chan struct{}, 1),
 	}
 	f.status = Status{State: StateConnecting, Since: time.Now(), Endpoint: endpoint(cfg.URL), Positions: map[string]string{}}
 	for _, r := range cfg.Registers {
@@ -286,6 +288,7 @@ func (f *Feed) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); fn(ctx) }()
 	}
 	run(f.readLoop)
+	run(f.resultsLoop)
 	run(f.positionLoop)
 	run(f.presenceLoop)
 	if f.cfg.Scans {

@@ -52,11 +52,9 @@ func (f *Feed) session(ctx context.Context) (up bool, err error) {
 			return false, err
 		}
 	}
-	if err := f.flushResults(ctx); err != nil {
-		return false, err
-	}
 	f.linkUp()
 	f.scans.poke()
+	f.pokeResults()
 	n := len(f.order)
 	streams := make([]string, 2*n)
 	for {
@@ -82,9 +80,7 @@ func (f *Feed) session(ctx context.Context) (up bool, err error) {
 				f.apply(r, e)
 			}
 		}
-		if err := f.flushResults(ctx); err != nil {
-			return true, err
-		}
+		f.pokeResults()
 	}
 }
 
@@ -162,8 +158,31 @@ func (f *Feed) apply(r *following, e redis.XMessage) {
 	f.mu.Unlock()
 }
 
+func (f *Feed) pokeResults() {
+	select {
+	case f.resultsWake <- struct{}{}:
+	default:
+	}
+}
+
+// resultsLoop writes results as they are queued, so the reader never waits
+// for a results round trip before its next XREAD. It is the only writer
+// of results, which keeps them in order.
+func (f *Feed) resultsLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.resultsWake:
+		}
+		if err := f.flushResults(ctx); err != nil && ctx.Err() == nil {
+			f.log.Debug("results wait for the redis link", "err", err)
+		}
+	}
+}
+
 // flushResults writes the queued results in one pipeline. On failure they
-// stay queued, in order, for the next session.
+// stay queued, in order, until the reader reconnects.
 func (f *Feed) flushResults(ctx context.Context) error {
 	f.mu.Lock()
 	batch := f.pending
