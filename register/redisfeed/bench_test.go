@@ -46,9 +46,9 @@ func BenchmarkRedisVsREST(b *testing.B) {
 				rows = append(rows, runShape(b, bin, srv, sh, path))
 			}
 		}
-		fmt.Fprintf(os.Stderr, "\n%-42s %-6s %8s %8s %8s %8s %6s %7s %9s\n", "shape", "path", "changes", "p50 ms", "p99 ms", "max ms", "lost", "cpu s", "RSS MB")
+		fmt.Fprintf(os.Stderr, "\n%-42s %-6s %8s %8s %8s %8s %6s %7s %9s %9s %8s %12s\n", "shape", "path", "changes", "p50 ms", "p99 ms", "max ms", "lost", "cpu s", "RSS MB", "redis s", "conns", "B/entry")
 		for _, r := range rows {
-			fmt.Fprintf(os.Stderr, "%-42s %-6s %8d %8.2f %8.2f %8.2f %6d %7.2f %9.1f\n", r.shape, r.path, r.changes, ms(r.p50), ms(r.p99), ms(r.max), r.lost, r.cpu.Seconds(), float64(r.rss)/(1<<20))
+			fmt.Fprintf(os.Stderr, "%-42s %-6s %8d %8.2f %8.2f %8.2f %6d %7.2f %9.1f %9.2f %8d %12d\n", r.shape, r.path, r.changes, ms(r.p50), ms(r.p99), ms(r.max), r.lost, r.cpu.Seconds(), float64(r.rss)/(1<<20), r.redisCPU.Seconds(), r.clients, r.entryBytes)
 		}
 		for i := 0; i+1 < len(rows); i += 2 {
 			b.ReportMetric(float64(rows[i+1].p99)/float64(rows[i].p99), fmt.Sprintf("p99-redis/rest-%d-reg", []int{1, 200}[i/2]))
@@ -71,6 +71,9 @@ type benchRow struct {
 	p50, p99, max time.Duration
 	cpu           time.Duration
 	rss           int64
+	redisCPU      time.Duration
+	clients       int64 // Redis connections of the agent (0 for REST)
+	entryBytes    int64 // Redis memory per stream entry (pos and results streams)
 }
 
 const benchBackendToken = "bench-backend-token-0123456789"
@@ -203,7 +206,7 @@ dir = %q
 	send := func(reg string, n int) error {
 		c := basket(reg, "B", n)
 		if path == "redis" {
-			return rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: redisfeed.PosKey(prefix, store, reg), MaxLen: 1000, Approx: true, Values: []string{redisfeed.FieldMsg, cartMsg(b, c, "")}}).Err()
+			return rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: redisfeed.PosKey(prefix, store, reg), MaxLen: 100, Approx: true, Values: []string{redisfeed.FieldMsg, cartMsg(b, c, "")}}).Err()
 		}
 		body, _ := json.Marshal(c)
 		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/v1/registers/%s/cart", posPort, reg), bytes.NewReader(body))
@@ -220,6 +223,7 @@ dir = %q
 	}
 	subscribed.Wait() // every display has its snapshot: it is subscribed
 	before, _ := procstat.Read(cmd.Process.Pid)
+	redisBefore, _ := procstat.Read(srv.Pid())
 
 	interval := time.Second / time.Duration(sh.perSecond)
 	sent := make([][]time.Time, len(regs))
@@ -250,12 +254,27 @@ dir = %q
 	case <-time.After(5 * time.Second): // what has not arrived by then is lost
 	}
 	after, _ := procstat.Read(cmd.Process.Pid)
+	redisAfter, _ := procstat.Read(srv.Pid())
+	var agentClients, mem int64
+	if path == "redis" {
+		// Every connection but the backend's own pool is the agent's.
+		agentClients = connectedClients(b, rdb) - int64(rdb.PoolStats().TotalConns)
+		var entries int64
+		for _, r := range regs {
+			for _, k := range []string{redisfeed.PosKey(prefix, store, r), redisfeed.ResultsKey(prefix, store, r)} {
+				mem += rdb.MemoryUsage(context.Background(), k).Val()
+				entries += rdb.XLen(context.Background(), k).Val()
+			}
+		}
+		mem /= max(entries, 1)
+	}
 	for _, ws := range conns {
 		ws.Close()
 	}
 	wg.Wait()
 
-	row := benchRow{shape: sh.name, path: path, cpu: after.CPU - before.CPU, rss: after.PeakRSS}
+	row := benchRow{shape: sh.name, path: path, cpu: after.CPU - before.CPU, rss: after.PeakRSS,
+		redisCPU: redisAfter.CPU - redisBefore.CPU, clients: agentClients, entryBytes: mem}
 	var lat []time.Duration
 	for i := range regs {
 		for k, t0 := range sent[i] {
@@ -273,4 +292,18 @@ dir = %q
 		row.p50, row.p99, row.max = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
 	}
 	return row
+}
+
+// connectedClients is Redis's count of client connections (INFO clients).
+func connectedClients(b *testing.B, rdb *redis.Client) int64 {
+	info := rdb.Info(context.Background(), "clients").Val()
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_clients:"); ok {
+			var n int64
+			fmt.Sscan(v, &n)
+			return n
+		}
+	}
+	b.Fatalf("no connected_clients in %q", info)
+	return 0
 }

@@ -58,9 +58,12 @@ const (
 	DefaultPrefix      = "posdisplay"
 	DefaultScanGroup   = "pos"
 	DefaultPresenceTTL = 15 * time.Second
-	// DefaultMaxLen keeps about 1000 results or scans per register: hours
-	// of a busy lane, a few hundred KB in Redis.
-	DefaultMaxLen = 1000
+	// DefaultMaxLen keeps about 100 results or scans per register: the
+	// backend reads them within seconds. An entry costs about the size of
+	// its JSON in Redis (290 bytes measured for a one-line cart), so 1000
+	// per stream would hold gigabytes for a chain's 20,000 lanes
+	// (docs/scale.md).
+	DefaultMaxLen = 100
 )
 
 func (c *Config) defaults() {

@@ -110,6 +110,14 @@ func (s *Server) start() {
 	s.cmd = cmd
 }
 
+// Pid is the running server's process id (0 when stopped).
+func (s *Server) Pid() int {
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Kill9 kills the server with SIGKILL and waits for it.
 func (s *Server) Kill9() {
 	if s.cmd == nil {
