@@ -26,14 +26,21 @@ func newStaleBanner(e *env) *staleBanner {
 	return b
 }
 
-// show marks the screen stale (or not). hidden says figures are withheld.
-func (b *staleBanner) show(stale, hidden bool) {
+// show marks the screen stale (or not). restored says the cart is one the
+// register restored after a restart and has not confirmed yet; hidden says
+// figures are withheld.
+func (b *staleBanner) show(stale, restored, hidden bool) {
 	b.e.setVisible(b.root, stale)
 	if !stale {
 		return
 	}
 	msg := "Connection to the register lost · reconnecting…"
-	if hidden {
+	switch {
+	case restored && hidden:
+		msg = "Updating… · amounts hidden"
+	case restored:
+		msg = "Updating…"
+	case hidden:
 		msg = "Connection to the register lost · amounts hidden"
 	}
 	if size := b.e.th.Size(sizeLine); b.text.Text != msg || b.text.TextSize != size {

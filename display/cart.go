@@ -201,11 +201,11 @@ func (s *cartScreen) show(f frame, entered bool) {
 	if len(idx) > 0 {
 		target = idx[len(idx)-1]
 	}
-	modeChanged := prev.stale != f.stale || prev.hideMoney != f.hideMoney || prev.fmt != f.fmt
+	modeChanged := prev.stale != f.stale || prev.restored != f.restored || prev.hideMoney != f.hideMoney || prev.fmt != f.fmt
 	s.list.keepInView(target)
 	s.list.place(entered || modeChanged)
 
-	s.banner.show(f.stale, f.hideMoney)
+	s.banner.show(f.stale, f.restored, f.hideMoney)
 	c := &f.v.Cart
 	setText(s.count, itemCount(c.Lines))
 	s.subtotal.set(f.amount(c.Subtotal), true)

@@ -69,6 +69,10 @@ type TimingConfig struct {
 	// StaleHide is how long a stale cart keeps showing money before the
 	// figures are hidden. The stale mark itself appears at once.
 	StaleHide time.Duration `toml:"stale_hide"`
+	// RestoredHide is how long a cart the register restored after a
+	// restart keeps showing money, marked "updating…", before the figures
+	// are hidden while its POS has not confirmed it.
+	RestoredHide time.Duration `toml:"restored_hide"`
 	// ThankYou is how long "thank you" stays before the idle screen.
 	ThankYou time.Duration `toml:"thank_you"`
 	// Highlight is how long a new or changed line stays highlighted.
@@ -110,9 +114,12 @@ func DefaultConfig() Config {
 		Idle: IdleConfig{PromoInterval: 8 * time.Second, Clock: true, ClockFormat: "15:04"},
 		Timing: TimingConfig{
 			StaleHide: 3 * time.Second, // a brief Wi-Fi hiccup keeps prices; a real outage hides them
-			ThankYou:  6 * time.Second,
-			Highlight: 1500 * time.Millisecond,
-			Cue:       1500 * time.Millisecond,
+			// A POS page re-sends its cart within a second or two of the
+			// agent coming back; a REST backend only on its next change.
+			RestoredHide: 5 * time.Second,
+			ThankYou:     6 * time.Second,
+			Highlight:    1500 * time.Millisecond,
+			Cue:          1500 * time.Millisecond,
 		},
 	}
 }
@@ -172,7 +179,7 @@ func (c Config) Validate() error {
 	if c.Idle.Clock && (c.Idle.ClockFormat == "" || len(c.Idle.ClockFormat) > 40) {
 		bad("idle.clock_format", "must be a Go time layout such as 15:04")
 	}
-	for key, d := range map[string]time.Duration{"timing.stale_hide": c.Timing.StaleHide, "timing.thank_you": c.Timing.ThankYou,
+	for key, d := range map[string]time.Duration{"timing.stale_hide": c.Timing.StaleHide, "timing.thank_you": c.Timing.ThankYou, "timing.restored_hide": c.Timing.RestoredHide,
 		"timing.highlight": c.Timing.Highlight, "timing.cue": c.Timing.Cue} {
 		if d < 0 || d > 10*time.Minute {
 			bad(key, "%v is outside 0..10m", d)

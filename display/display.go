@@ -293,6 +293,16 @@ func (d *Display) decide(now time.Time) (fyne.CanvasObject, frame) {
 		f.hideMoney = now.Sub(d.staleAt) >= d.e.cfg.Timing.StaleHide
 	} else {
 		d.wasStale = false
+		if v.Restored && v.HasCart {
+			// Live, but the register has not confirmed this cart since it
+			// restarted: figures shown, marked, hidden after a while.
+			f.stale, f.restored = true, true
+			at := v.RestoredAt
+			if at.IsZero() || at.After(now) || now.Sub(at) > time.Hour {
+				at = now
+			}
+			f.hideMoney = now.Sub(at) >= d.e.cfg.Timing.RestoredHide
+		}
 	}
 	if v.HasCart {
 		f.fmt = d.e.formatter(v.Cart.Currency)

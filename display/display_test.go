@@ -167,6 +167,40 @@ func TestStaleTiming(t *testing.T) {
 	}
 }
 
+// A cart restored by the register after a restart is marked "updating…" at
+// once, keeps its figures until RestoredHide, then hides them; a delta from
+// the POS (the view no longer restored) makes it live.
+func TestRestoredTiming(t *testing.T) {
+	cfg := testConfig()
+	d, _, clock := newTestDisplay(t, fyne.NewSize(800, 480), cfg)
+	c := sampleCart()
+	total := "$43.39"
+	check := func(step string, wantBanner bool, wantText, wantTotal string) {
+		t.Helper()
+		if got := d.cart.banner.root.Visible(); got != wantBanner {
+			t.Errorf("%s: banner visible = %v, want %v", step, got, wantBanner)
+		}
+		if got := d.cart.banner.text.Text; wantBanner && got != wantText {
+			t.Errorf("%s: banner = %q, want %q", step, got, wantText)
+		}
+		if got := d.cart.totalValue.Text; got != wantTotal {
+			t.Errorf("%s: total = %q, want %q", step, got, wantTotal)
+		}
+	}
+	v := live(c)
+	v.Restored, v.RestoredAt = true, clock.Now()
+	d.Show(v)
+	check("restored", true, "Updating…", total)
+	clock.Advance(cfg.Timing.RestoredHide - time.Millisecond)
+	d.Tick()
+	check("just before the limit", true, "Updating…", total)
+	clock.Advance(time.Millisecond)
+	d.Tick()
+	check("at the limit", true, "Updating… · amounts hidden", hidden)
+	d.Show(live(c))
+	check("confirmed", false, "", total)
+}
+
 func TestStaleHidesPaymentFigures(t *testing.T) {
 	d, _, clock := newTestDisplay(t, fyne.NewSize(800, 480), testConfig())
 	v := live(paymentCart())

@@ -75,6 +75,9 @@ type frame struct {
 	now time.Time
 	// stale marks the cart as possibly out of date.
 	stale bool
+	// restored marks (with stale) a cart restored by the register after a
+	// restart that its POS has not confirmed yet: "updating…".
+	restored bool
 	// hideMoney replaces every figure with a placeholder: stale too long, or
 	// currency unknown.
 	hideMoney bool

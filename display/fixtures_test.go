@@ -130,6 +130,11 @@ func scenes() []scene {
 			return v
 		}
 	}
+	restored := func() client.View {
+		v := live(sampleCart())
+		v.Restored, v.RestoredAt = true, t0
+		return v
+	}
 	return []scene{
 		{name: "searching", view: func() client.View { return client.View{Status: client.StatusSearching, Since: t0} }},
 		{name: "connecting", view: func() client.View { return client.View{Status: client.StatusConnecting, Since: t0} }},
@@ -145,6 +150,8 @@ func scenes() []scene {
 		{name: "cart-highlight-over", view: func() client.View { return live(sampleCart(), "l5") }, after: 2 * time.Second},
 		{name: "cart-stale", view: stale(sampleCart())},
 		{name: "cart-stale-hidden", view: stale(sampleCart()), after: 4 * time.Second},
+		{name: "cart-restored", view: restored},
+		{name: "cart-restored-hidden", view: restored, after: 6 * time.Second},
 		{name: "cart-500", view: func() client.View { c := bigCart(500); return live(c, c.Lines[499].ID) }},
 		{name: "cart-de-eur", cfg: func(c *Config) { c.Store.Locale = "de-DE" }, view: func() client.View {
 			c := sampleCart()

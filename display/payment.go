@@ -66,7 +66,7 @@ func (s *paymentScreen) show(f frame) {
 		imp = widget.LowImportance
 	}
 	setImportance(s.due.value, imp)
-	s.banner.show(f.stale, f.hideMoney)
+	s.banner.show(f.stale, f.restored, f.hideMoney)
 }
 
 // figureLayout sets the payment figures side by side on a landscape screen

@@ -22,6 +22,7 @@
 #   PD_SYSROOT_SUITES          suites (default: CODENAME CODENAME-updates CODENAME-security)
 #   PD_DEBIAN_MIRROR           default: the host's Debian mirror, else deb.debian.org
 #   PD_DEBIAN_SECURITY_MIRROR  default: the host's security mirror, else deb.debian.org
+#   PD_SYSROOT_ARCHIVES        where downloaded .debs are kept (default: in the cache)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -70,7 +71,8 @@ apt_ensure apt dpkg ca-certificates debian-archive-keyring >&2
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 aptdir=$cache/apt-$arch
-mkdir -p "$aptdir/lists/partial" "$aptdir/archives/partial" "$aptdir/etc/apt.conf.d" "$aptdir/etc/preferences.d"
+archives=${PD_SYSROOT_ARCHIVES:-$aptdir/archives}
+mkdir -p "$aptdir/lists/partial" "$archives/partial" "$aptdir/etc/apt.conf.d" "$aptdir/etc/preferences.d"
 : >"$aptdir/status"
 {
 	for s in $suites; do
@@ -83,7 +85,7 @@ mkdir -p "$aptdir/lists/partial" "$aptdir/archives/partial" "$aptdir/etc/apt.con
 user=$(id -un)
 apt_opts=(
 	-o "Dir::State=$aptdir" -o "Dir::State::Lists=$aptdir/lists" -o "Dir::State::status=$aptdir/status"
-	-o "Dir::Cache=$aptdir" -o "Dir::Cache::archives=$aptdir/archives"
+	-o "Dir::Cache=$aptdir" -o "Dir::Cache::archives=$archives"
 	-o "Dir::Etc::SourceList=$aptdir/sources.list" -o "Dir::Etc::SourceParts=$aptdir/etc/none"
 	-o "Dir::Etc::Parts=$aptdir/etc/apt.conf.d" -o "Dir::Etc::PreferencesParts=$aptdir/etc/preferences.d"
 	-o "Dir::Etc::Preferences=$aptdir/etc/preferences"
@@ -103,7 +105,7 @@ mapfile -t debs < <(apt-get "${apt_opts[@]}" -s install "${pkgs[@]}" 2>/dev/null
 	awk '/^Inst /{print $2" "$3}' | tr -d '()[]' |
 	while read -r name ver; do
 		v=${ver//:/%3a}
-		f=$(ls "$aptdir/archives/${name}_${v}_"*.deb 2>/dev/null | head -1)
+		f=$(ls "$archives/${name}_${v}_"*.deb 2>/dev/null | head -1)
 		[ -n "$f" ] || { note "missing ${name}_${ver} in the cache" && exit 1; }
 		printf '%s\n' "$f"
 	done)

@@ -8,7 +8,8 @@
 # ("held broken packages"). The sysroot resolves armhf on its own, so it
 # must build; a cgo program using GL, GLES, EGL and X11 is then linked
 # against it and its ELF header checked. The host must gain no foreign
-# architecture. Uses its own throwaway cache (about 30 s of downloads).
+# architecture. Uses its own throwaway apt state; the .debs already fetched
+# by the build's sysroot are reused.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/apt.sh"
@@ -21,7 +22,8 @@ trap 'rm -rf "$work"' EXIT
 foreign_before=$(dpkg --print-foreign-architectures | sort | tr '\n' ' ')
 
 # Security suite unreachable for armhf: only base + updates indexes arrive.
-sysroot=$(PD_CACHE=$work/cache APT_RETRY_PAUSE=1 PD_DEBIAN_SECURITY_MIRROR=http://127.0.0.1:9/debian-security \
+shared=${PD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/posdisplay}/apt-armhf/archives
+sysroot=$(PD_CACHE=$work/cache PD_SYSROOT_ARCHIVES=$shared APT_RETRY_PAUSE=1 PD_DEBIAN_SECURITY_MIRROR=http://127.0.0.1:9/debian-security \
 	"$here/sysroot.sh" armhf 2>"$work/log") || { cat "$work/log" >&2; fail "sysroot.sh armhf failed with the security index missing"; }
 grep -q 'going on with the indexes it got' "$work/log" || { cat "$work/log" >&2; fail "the security index was fetched: the fault was not reproduced"; }
 host_libc=$(dpkg-query -W -f='${Version}' libc6 2>/dev/null || echo none)

@@ -111,8 +111,8 @@ func (a *testAgent) cartOf() cart.Cart {
 }
 
 // newBrowser starts headless Chromium on loopback only and returns a
-// context for its first tab. Skips when Chromium is not installed (CI
-// installs it).
+// context for its first tab. Skips when Chromium is not installed, fails
+// under CI=true.
 func newBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {

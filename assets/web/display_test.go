@@ -1,11 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
 )
 
@@ -88,5 +90,44 @@ func TestCommerceParsing(t *testing.T) {
 		if (tt.want == -1) != (got == nil) || (got != nil && *got != tt.want) {
 			t.Errorf("parseQty(%q): got %v, want %d", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestWebDisplayRestoredCart: after an agent restart the persisted cart is
+// shown marked "Updating…", figures visible, hidden after restored_hide;
+// the POS re-sending the same cart makes it live and shown again.
+func TestWebDisplayRestoredCart(t *testing.T) {
+	cfg := agentConfig(t, freeAddr(t), freeAddr(t))
+	a := startAgent(t, cfg)
+	c := cart.Empty(register, "USD")
+	c.State = cart.StateOpen
+	c.Lines = []cart.Line{{ID: "l1", Title: "Coffee", Quantity: 1000, UnitPrice: 350, Total: 350}}
+	c.Subtotal, c.Total = 350, 350
+	if _, err := a.Submit(c); err != nil {
+		t.Fatal(err)
+	}
+	a.stop()
+	a = startAgent(t, cfg)
+
+	browser := newBrowser(t)
+	patient, hasty := browser, newTab(t, browser)
+	run(t, patient, chromedp.Navigate(displayURL(a)+"&restored_hide=600"))
+	run(t, hasty, chromedp.Navigate(displayURL(a)+"&restored_hide=0.2"))
+	for _, tab := range []context.Context{patient, hasty} {
+		waitJS(t, tab, `document.body.dataset.status === "live" && document.body.dataset.restored === "true"`)
+	}
+	if got := evalJS[string](t, patient, `document.getElementById("status").hidden ? "" : document.getElementById("status").textContent`); got != "Updating…" {
+		t.Errorf("restored cart's bar: got %q, want %q", got, "Updating…")
+	}
+	if evalJS[bool](t, patient, `document.body.classList.contains("money-hidden")`) {
+		t.Error("figures hidden before restored_hide")
+	}
+	waitJS(t, hasty, `document.body.classList.contains("money-hidden")`)
+
+	if _, err := a.Submit(c); err != nil { // the POS confirms the same cart
+		t.Fatal(err)
+	}
+	for _, tab := range []context.Context{patient, hasty} {
+		waitJS(t, tab, `document.body.dataset.restored === "false" && !document.body.classList.contains("money-hidden") && document.getElementById("status").hidden`)
 	}
 }

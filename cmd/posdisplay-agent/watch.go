@@ -80,6 +80,9 @@ func renderText(register string, v client.View, locale string) string {
 	if v.Stale() {
 		b.WriteString("!! STALE: the register is not connected; prices may be out of date\n")
 	}
+	if v.Restored && !v.Stale() {
+		b.WriteString("!! UPDATING: cart restored after an agent restart, not yet confirmed by the POS\n")
+	}
 	fmt.Fprintf(&b, "state %s  order %s\n", c.State, c.Order)
 	changed := map[string]bool{}
 	for _, id := range v.Changed {

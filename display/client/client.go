@@ -12,15 +12,30 @@ import (
 	"github.com/posdisplay/posdisplay/register/cart"
 )
 
-// Defaults for Options. The agent pings every 20 s; the client pings too,
-// so that a dead link is noticed within ReadTimeout even between agent pings
-// and the customer never looks at a frozen price for long.
+// Defaults for Options. The agent sends a message (a heartbeat when idle) at
+// least every second; the client pings every second too, so that an older
+// agent's pongs keep it alive. A link silent for ReadTimeout is dead: the
+// screen marks its cart stale at once (and hides amounts StaleHide later),
+// so the customer never looks at a frozen price for long.
 const (
-	DefaultMinBackoff       = 100 * time.Millisecond
-	DefaultMaxBackoff       = 5 * time.Second
-	DefaultRejectedBackoff  = 30 * time.Second // a revoked token will not fix itself in 5 s
-	DefaultReadTimeout      = 6 * time.Second  // three missed pongs: a silently dead link shows stale within 6 s
-	DefaultPingInterval     = 2 * time.Second
+	DefaultMinBackoff = 100 * time.Millisecond
+	// DefaultMaxBackoff keeps retrying often enough that the screen is
+	// live within 3 s of a lost link coming back, after any outage: the
+	// worst case is a SYN lost just after the connect's one retransmit
+	// (DefaultConnectTimeout − 1 s) plus one full backoff, 2 s. With a 2 s
+	// cap, 2.5 s was measured.
+	DefaultMaxBackoff      = 1500 * time.Millisecond
+	DefaultRejectedBackoff = 30 * time.Second // a revoked token will not fix itself in 5 s
+	// DefaultReadTimeout: 0.8 s more than the agent's longest quiet
+	// (HeartbeatInterval), and 0.2 s less than 2 s, so that a silently dead
+	// link shows stale within 2 s even counting the screen's own latency.
+	DefaultReadTimeout  = 1800 * time.Millisecond
+	DefaultPingInterval = time.Second
+	// DefaultConnectTimeout bounds the TCP connect of an attempt: SYNs to
+	// a dead link are retransmitted after 1 s and 3 s, so an attempt
+	// started during an outage would otherwise wait seconds after the
+	// link returned.
+	DefaultConnectTimeout   = 1500 * time.Millisecond
 	DefaultWriteTimeout     = 5 * time.Second
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultResyncTimeout    = 5 * time.Second
@@ -63,6 +78,7 @@ type Options struct {
 	PingInterval     time.Duration // client pings; default DefaultPingInterval
 	WriteTimeout     time.Duration // per write; default DefaultWriteTimeout
 	HandshakeTimeout time.Duration // TCP+TLS+WebSocket handshake; default DefaultHandshakeTimeout
+	ConnectTimeout   time.Duration // TCP connect alone; default DefaultConnectTimeout
 	ResyncTimeout    time.Duration // wait for the snapshot asked for; default DefaultResyncTimeout
 	MaxMessageSize   int64         // read limit per message; default DefaultMaxMessageSize
 }
@@ -108,6 +124,7 @@ func New(opts Options) (*Client, error) {
 	def(&opts.PingInterval, DefaultPingInterval)
 	def(&opts.WriteTimeout, DefaultWriteTimeout)
 	def(&opts.HandshakeTimeout, DefaultHandshakeTimeout)
+	def(&opts.ConnectTimeout, DefaultConnectTimeout)
 	def(&opts.ResyncTimeout, DefaultResyncTimeout)
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = opts.MinBackoff

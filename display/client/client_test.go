@@ -190,6 +190,11 @@ func TestSnapshotThenEveryOp(t *testing.T) {
 	if conn.Hello.Register != reg || conn.Hello.Token != "secret-token" || conn.Hello.Resume != nil {
 		t.Fatalf("hello: got %+v, want register %s, the token, no resume", conn.Hello, reg)
 	}
+	// The token is in the upgrade request too, so that the agent checks it
+	// before upgrading and never counts the display as a silent socket.
+	if conn.Upgrade.Register != reg || conn.Upgrade.Token != "secret-token" {
+		t.Fatalf("upgrade request presented %+v, want register %s and the token", conn.Upgrade, reg)
+	}
 	prev := clienttest.Cart(reg, 0)
 	serveSnapshot(t, conn, pos("e1", 10), prev)
 	waitView(t, c, "the snapshot", liveAt(10, prev))

@@ -3,7 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -52,6 +52,12 @@ type replica struct {
 	unresumable bool
 	// lastErr says why the replica went out of step.
 	lastErr error
+
+	// restored is set while the cart is one the agent restored from disk
+	// after a restart and no POS has confirmed yet (a snapshot marked
+	// restored, until the next delta); restoredAt is when it arrived.
+	restored   bool
+	restoredAt time.Time
 
 	changed []string
 	cue     string
@@ -107,7 +113,7 @@ func (r *replica) handle(m protocol.ServerMessage, now time.Time) (verdict, erro
 		}
 		return ignored, nil
 	case m.Snapshot != nil:
-		return r.snapshot(m.Snapshot)
+		return r.snapshot(m.Snapshot, now)
 	case m.Resumed != nil:
 		p := m.Resumed.Position
 		if !r.has || p != r.pos {
@@ -130,11 +136,17 @@ func (r *replica) handle(m protocol.ServerMessage, now time.Time) (verdict, erro
 	return ignored, nil // unknown message type: newer agent
 }
 
-func (r *replica) snapshot(s *protocol.Snapshot) (verdict, error) {
+func (r *replica) snapshot(s *protocol.Snapshot, now time.Time) (verdict, error) {
 	// DecodeServer validated the cart; the register must be ours too.
 	if s.Cart.Register != r.register {
 		return r.fail(fmt.Errorf("snapshot for register %q, want %q", clip(s.Cart.Register), r.register))
 	}
+	// The clock of an unconfirmed restored cart runs from the first time
+	// this display saw it in this epoch, not from each resync.
+	if !s.Restored || !r.restored || r.pos.Epoch != s.Epoch {
+		r.restoredAt = now
+	}
+	r.restored = s.Restored
 	old, had := r.cart, r.has
 	r.cart, r.pos, r.has = s.Cart, s.Position, true
 	r.synced, r.awaiting, r.unresumable = true, false, false
@@ -162,6 +174,7 @@ func (r *replica) delta(d *protocol.Delta) (verdict, error) {
 		return r.fail(fmt.Errorf("delta %d: %w", d.Seq, err))
 	}
 	r.cart, r.pos.Seq = next, d.Seq
+	r.restored = false // the POS confirmed or replaced the restored cart
 	r.failures = 0
 	r.changed = opsChanged(d.Ops, next)
 	return changed, nil
@@ -238,13 +251,7 @@ func printable(s string) bool {
 }
 
 // clip shortens agent-supplied text quoted in errors and logs.
-func clip(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "?")
-	}
-	return strings.ToValidUTF8(s[:n], "?") + "…"
-}
+func clip(s string) string { return textclip.Runes(s, 64) }
 
 func posString(p protocol.Position) string {
 	return fmt.Sprintf("%s/%d", clip(p.Epoch), p.Seq)

@@ -298,3 +298,30 @@ func BenchmarkHandleDelta(b *testing.B) {
 		}
 	}
 }
+
+// A restored snapshot stays marked until a delta arrives (the POS confirmed
+// it with an empty delta, or sent a newer cart); its clock runs from the
+// first time it was seen in the epoch, not from each resync.
+func TestReplicaRestored(t *testing.T) {
+	c := clienttest.Cart(reg, 2)
+	t0 := time.Unix(1000, 0)
+	restoredSnap := func(seq uint64) []byte {
+		return mustJSON(t, protocol.Snapshot{Type: protocol.TypeSnapshot, Position: posE1(seq), Cart: c, Restored: true})
+	}
+	r := &replica{register: reg}
+	if v, err := r.handleData(restoredSnap(0), t0); v != wentLive || err != nil || !r.restored || !r.restoredAt.Equal(t0) {
+		t.Fatalf("restored snapshot: got %v, %v, restored=%v at %v", v, err, r.restored, r.restoredAt)
+	}
+	if _, err := r.handleData(restoredSnap(0), t0.Add(3*time.Second)); err != nil || !r.restoredAt.Equal(t0) {
+		t.Fatalf("resync of the same restored cart: got at %v (%v), want the clock kept at %v", r.restoredAt, err, t0)
+	}
+	if v, err := r.handleData(deltaMsg(t, posE1(1), []cart.Op{}), t0.Add(4*time.Second)); v != changed || err != nil || r.restored {
+		t.Fatalf("confirming empty delta: got %v, %v, restored=%v; want changed, unmarked", v, err, r.restored)
+	}
+	if !cart.Equal(r.cart, c) || r.pos.Seq != 1 {
+		t.Fatalf("after confirmation: got seq %d %+v", r.pos.Seq, r.cart)
+	}
+	if _, err := r.handleData(snapMsg(t, posE1(1), c), t0.Add(5*time.Second)); err != nil || r.restored {
+		t.Fatalf("plain snapshot: restored=%v, %v", r.restored, err)
+	}
+}

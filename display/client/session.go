@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"net"
 	"net/http"
 	"strings"
@@ -133,11 +134,21 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 	o := &r.c.opts
 	d := websocket.Dialer{
 		HandshakeTimeout: o.HandshakeTimeout,
+		NetDialContext:   (&net.Dialer{Timeout: o.ConnectTimeout}).DialContext,
 		TLSClientConfig:  t.TLS,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  1024, // the display only writes hello, resync and pings
+		// The token goes in the upgrade request too, so that the agent
+		// checks it before the upgrade and never counts this display
+		// among unauthenticated sockets; the hello keeps it for agents
+		// that read it only there.
+		Subprotocols: protocol.DisplaySubprotocols(o.Token),
 	}
-	conn, resp, err := d.DialContext(ctx, withFeatures(t.URL), nil)
+	u, err := protocol.DisplayUpgradeURL(withFeatures(t.URL), o.Register)
+	if err != nil {
+		return false, fmt.Errorf("dial: %w", err)
+	}
+	conn, resp, err := d.DialContext(ctx, u, nil)
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return false, &protocol.Error{Code: protocol.CodeUnauthorized, Message: "HTTP " + resp.Status}
@@ -285,15 +296,17 @@ func (r *runner) setStatus(s Status, errText string) {
 // lines changed since the previous View, so it is cleared once published.
 func (r *runner) publish() {
 	v := View{
-		Status:   r.status,
-		Since:    r.since,
-		HasCart:  r.rep.has,
-		Cart:     r.rep.cart,
-		Position: r.rep.pos,
-		Changed:  r.rep.changed,
-		Cue:      r.rep.cue,
-		CueAt:    r.rep.cueAt,
-		Err:      r.errText,
+		Status:     r.status,
+		Since:      r.since,
+		HasCart:    r.rep.has,
+		Cart:       r.rep.cart,
+		Position:   r.rep.pos,
+		Changed:    r.rep.changed,
+		Restored:   r.rep.restored,
+		RestoredAt: r.rep.restoredAt,
+		Cue:        r.rep.cue,
+		CueAt:      r.rep.cueAt,
+		Err:        r.errText,
 	}
 	r.rep.changed = nil
 	r.c.mu.Lock()
@@ -328,7 +341,7 @@ func sanitize(s string) string {
 		return r
 	}, s)
 	if len(s) > 320 {
-		s = strings.ToValidUTF8(s[:320], "") + "…"
+		s = textclip.Bytes(s, 320)
 	}
 	return s
 }

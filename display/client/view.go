@@ -36,6 +36,11 @@ type View struct {
 	Cart    cart.Cart
 	// Position of Cart in the agent's stream.
 	Position protocol.Position
+	// Restored marks a cart the agent restored from disk after a restart
+	// that the POS has not confirmed yet: screens show it as "updating…"
+	// and hide its amounts once RestoredAt is older than their limit.
+	Restored   bool
+	RestoredAt time.Time
 	// Changed lists the ids of lines added or updated by the last delta, so
 	// a screen can highlight them and scroll them into view. It names only
 	// lines in Cart and only changes since the previous View: a View

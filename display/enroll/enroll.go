@@ -25,7 +25,7 @@ import (
 	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/register/atomicfile"
 	"github.com/posdisplay/posdisplay/register/cart"
-	"github.com/posdisplay/posdisplay/register/pairing"
+	"github.com/posdisplay/posdisplay/register/pairing/pairwire"
 	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
@@ -61,9 +61,9 @@ func (c *Credentials) Validate() error {
 // validOpen checks what an agent not yet trusted answers to a pairing
 // request: the code is shown on screen, the request id goes into a URL and
 // the secret into a header.
-func validOpen(o pairing.OpenResponse) error {
+func validOpen(o pairwire.OpenResponse) error {
 	switch {
-	case len(o.Code) > 16 || len(pairing.NormalizeCode(o.Code)) != 8:
+	case len(o.Code) > 16 || len(pairwire.NormalizeCode(o.Code)) != pairwire.CodeLen:
 		return errors.New("pairing code")
 	case !isHex(o.Request, 64):
 		return errors.New("request id")
@@ -169,13 +169,13 @@ func Request(ctx context.Context, addr, name, expectFP string) (*Pending, error)
 	}
 	var seen string
 	c := firstContact(expectFP, &seen)
-	body, _ := json.Marshal(pairing.OpenRequest{Name: name})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+"/v1/pair", bytes.NewReader(body))
+	body, _ := json.Marshal(pairwire.OpenRequest{Name: name})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+pairwire.PathOpen, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	var o pairing.OpenResponse
+	var o pairwire.OpenResponse
 	if err := do(c, req, http.StatusCreated, &o); err != nil {
 		return nil, err
 	}
@@ -194,12 +194,12 @@ func (p *Pending) Wait(ctx context.Context, interval time.Duration) (Credentials
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+p.Addr+"/v1/pair/"+p.id, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+p.Addr+pairwire.PathPoll+p.id, nil)
 		if err != nil {
 			return Credentials{}, err
 		}
 		req.Header.Set("Authorization", "Bearer "+p.secret)
-		var r pairing.PollResponse
+		var r pairwire.PollResponse
 		err = do(p.client, req, http.StatusOK, &r)
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -210,7 +210,7 @@ func (p *Pending) Wait(ctx context.Context, interval time.Duration) (Credentials
 				return Credentials{}, fmt.Errorf("enroll: the pairing code expired: %w", err)
 			}
 			// transient: keep polling
-		case r.Status == "approved":
+		case r.Status == pairwire.StatusApproved:
 			if !strings.EqualFold(r.Fingerprint, p.Fingerprint) {
 				return Credentials{}, fmt.Errorf("%w: approval names %s, presented %s", ErrFingerprintMismatch, r.Fingerprint, p.Fingerprint)
 			}
@@ -248,7 +248,7 @@ func do(c *http.Client, req *http.Request, want int, out any) error {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
 	if resp.StatusCode != want {
-		var e pairing.ErrorResponse
+		var e pairwire.ErrorResponse
 		_ = json.Unmarshal(data, &e)
 		return &StatusError{Status: resp.StatusCode, Code: e.Code, Message: e.Message}
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/posdisplay/posdisplay/display/enroll"
-	"github.com/posdisplay/posdisplay/register/pairing"
+	"github.com/posdisplay/posdisplay/register/pairing/pairwire"
 )
 
 func TestRequestChecksTheAnnouncedCertificate(t *testing.T) {
@@ -68,16 +68,16 @@ func TestCredentialsFile(t *testing.T) {
 }
 
 func TestValidOpenRejectsHostileAnswers(t *testing.T) {
-	good := pairing.OpenResponse{Request: "0123456789abcdef", Secret: strings.Repeat("ab", 16), Code: "ABCD-EFGH", Agent: "till"}
+	good := pairwire.OpenResponse{Request: "0123456789abcdef", Secret: strings.Repeat("ab", 16), Code: "ABCD-EFGH", Agent: "till"}
 	if err := enroll.ValidOpenForTest(good); err != nil {
 		t.Fatalf("good answer: %v", err)
 	}
-	for name, edit := range map[string]func(o *pairing.OpenResponse){
-		"code with controls": func(o *pairing.OpenResponse) { o.Code = "AB\x1b[2JCD" },
-		"long code":          func(o *pairing.OpenResponse) { o.Code = strings.Repeat("A", 4000) },
-		"path in request":    func(o *pairing.OpenResponse) { o.Request = "../../v1/admin/displays" },
-		"header in secret":   func(o *pairing.OpenResponse) { o.Secret = "ab\r\nX-Evil: 1" },
-		"agent with spaces":  func(o *pairing.OpenResponse) { o.Agent = "a b" },
+	for name, edit := range map[string]func(o *pairwire.OpenResponse){
+		"code with controls": func(o *pairwire.OpenResponse) { o.Code = "AB\x1b[2JCD" },
+		"long code":          func(o *pairwire.OpenResponse) { o.Code = strings.Repeat("A", 4000) },
+		"path in request":    func(o *pairwire.OpenResponse) { o.Request = "../../v1/admin/displays" },
+		"header in secret":   func(o *pairwire.OpenResponse) { o.Secret = "ab\r\nX-Evil: 1" },
+		"agent with spaces":  func(o *pairwire.OpenResponse) { o.Agent = "a b" },
 	} {
 		o := good
 		edit(&o)

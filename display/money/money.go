@@ -12,6 +12,7 @@ package money
 import (
 	"errors"
 	"fmt"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -88,12 +89,12 @@ func New(locale, code string, opt Options) (*Formatter, error) {
 		// well-formed subtags ("en-XX"); only a malformed tag is refused.
 		var ve interface{ Subtag() string }
 		if !errors.As(err, &ve) {
-			return nil, fmt.Errorf("%w %q: %w", ErrLocale, clip(locale), err)
+			return nil, fmt.Errorf("%w %q: %w", ErrLocale, textclip.Runes(locale, 32), err)
 		}
 	}
 	unit, err := currency.ParseISO(code)
 	if err != nil || len(code) != 3 {
-		return nil, fmt.Errorf("%w %q: %w", ErrCurrency, clip(code), errors.Join(err, errors.New("want a three-letter ISO 4217 code")))
+		return nil, fmt.Errorf("%w %q: %w", ErrCurrency, textclip.Runes(code, 32), errors.Join(err, errors.New("want a three-letter ISO 4217 code")))
 	}
 	scale, _ := currency.Standard.Rounding(unit)
 	p := message.NewPrinter(tag)
@@ -107,7 +108,7 @@ func New(locale, code string, opt Options) (*Formatter, error) {
 	case StyleSymbol, "":
 		f.symbol = stripBidi(p.Sprint(currency.Symbol(unit)))
 	default:
-		return nil, fmt.Errorf("money: unknown symbol style %q (want symbol, narrow or iso)", clip(string(opt.Style)))
+		return nil, fmt.Errorf("money: unknown symbol style %q (want symbol, narrow or iso)", textclip.Runes(string(opt.Style), 32))
 	}
 	// CLDR gives some locales a full-width sign (ja: "￥" U+FFE5). Screens
 	// draw it from fonts that rarely carry full-width forms, and a missing
@@ -125,7 +126,7 @@ func New(locale, code string, opt Options) (*Formatter, error) {
 		pat.before, pat.space = false, true
 	case PositionAuto:
 	default:
-		return nil, fmt.Errorf("money: unknown symbol position %q (want before or after)", clip(string(opt.Position)))
+		return nil, fmt.Errorf("money: unknown symbol position %q (want before or after)", textclip.Runes(string(opt.Position), 32))
 	}
 	f.before, f.space = pat.before, pat.space
 	// CLDR currency spacing: a sign that ends in a letter ("CHF", "US$" does
@@ -245,13 +246,6 @@ func stripBidi(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func clip(s string) string {
-	if len(s) > 32 {
-		return s[:32] + "…"
-	}
-	return s
 }
 
 // DecimalSeparator returns the locale's decimal mark ("." or ","), for

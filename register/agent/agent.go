@@ -25,6 +25,7 @@ import (
 	web "github.com/posdisplay/posdisplay/assets/web"
 	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/connlimit"
 	"github.com/posdisplay/posdisplay/register/hub"
 	"github.com/posdisplay/posdisplay/register/ingest"
 	"github.com/posdisplay/posdisplay/register/metrics"
@@ -72,10 +73,12 @@ type Agent struct {
 	feed       *redisfeed.Feed            // nil unless [redis] is set
 	redisSaved map[string]redisfeed.Saved // positions found at start
 
-	posLn, dispLn net.Listener
-	posSrv        *http.Server
-	dispSrv       *http.Server
-	closeOnce     sync.Once
+	posLn, dispLn       net.Listener
+	posLimit, dispLimit *connlimit.Listener
+	budget              budget
+	posSrv              *http.Server
+	dispSrv             *http.Server
+	closeOnce           sync.Once
 }
 
 // New validates cfg, opens the state directory, restores the persisted carts
@@ -85,7 +88,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	a := &Agent{cfg: cfg, log: logger, epoch: newEpoch(), streams: map[string]*stream.Stream{}, metrics: metrics.New()}
-	st, err := store.Open(cfg.State.Dir, logger)
+	st, err := store.Open(cfg.State.Dir, logger, a.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -93,16 +96,24 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.loadRedisPositions()
 	for _, r := range cfg.Registers {
 		initial := cart.Empty(r, cfg.Currency)
+		restored := false
 		switch c, err := st.Load(r); {
 		case err == nil:
-			initial = c
+			initial, restored = c, true
 			logger.Info("restored cart", "register", r, "lines", len(c.Lines), "state", c.State)
 		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, store.ErrNotRegular):
+			// Something else holds the path: no save could ever land.
+			st.Close()
+			return nil, fmt.Errorf("state: %w", err)
 		default:
 			logger.Warn("ignoring persisted cart", "register", r, "err", err)
 		}
-		initial = a.redisInitial(r, initial)
+		initial, restored = a.redisInitial(r, initial, restored)
 		a.streams[r] = stream.New(r, a.epoch, initial, cfg.Display.History)
+		if restored {
+			a.streams[r].MarkRestored()
+		}
 	}
 	if cfg.Display.TLS {
 		if a.identity, err = tlsid.LoadOrCreate(filepath.Join(cfg.State.Dir, "tls"), tlsid.Options{}); err != nil {
@@ -126,14 +137,22 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.hub = hub.New(a.streams, auth, a.metrics, logger.With("part", "hub"), hub.Options{
 		QueueFrames:  cfg.Display.QueueFrames,
 		PingInterval: cfg.Display.PingInterval.Duration,
+		PongWait:     hub.DisplayPongWait,
 		AgentID:      cfg.AgentID,
 	})
 	// The POS listener first: the demo page's origin is the address it
 	// really listens on (a ":0" in the config is a port chosen now).
-	if a.posLn, err = net.Listen("tcp", cfg.POS.Listen); err != nil {
+	if a.budget, err = connectionBudget(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.POS.Listen)
+	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("pos listener: %w", err)
 	}
+	a.posLimit = connlimit.New(ln, a.budget.POS)
+	a.posLn = a.posLimit
 	origins := cfg.POS.AllowedOrigins
 	if cfg.Demo.Page {
 		bound := a.posLn.Addr().String()
@@ -220,22 +239,36 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
 	pairSrv.MountPublic(dispMux)
-	dispMux.HandleFunc("GET /healthz", a.serveHealth)
+	dispMux.HandleFunc("GET /healthz", displayHealth)
 	dispMux.Handle(web.DisplayPath, web.DisplayHandler())
 	dispMux.Handle(web.DisplayPath+"/", web.DisplayHandler())
 	if opts.MountDisplay != nil {
 		opts.MountDisplay(dispMux)
 	}
-	a.posSrv = &http.Server{Handler: posMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
-	a.dispSrv = &http.Server{Handler: dispMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	errLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
+	a.posSrv = &http.Server{Handler: posMux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: posReadTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: posIdleTimeout, ErrorLog: errLog}
+	a.dispSrv = &http.Server{Handler: dispMux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: displayReadTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: displayIdleTimeout, ErrorLog: errLog}
 
-	if a.dispLn, err = net.Listen("tcp", cfg.Display.Listen); err != nil {
+	a.posSrv.ConnState = a.posLimit.ConnState
+	if ln, err = net.Listen("tcp", cfg.Display.Listen); err != nil {
 		a.posLn.Close()
 		st.Close()
 		return nil, fmt.Errorf("display listener: %w", err)
 	}
+	// Counted under TLS, so that a connection stuck in its handshake
+	// holds a slot, and can be shed, like any other.
+	a.dispLimit = connlimit.New(ln, a.budget.Display)
+	a.dispLimit.MaxIdlePerHost = displayIdlePerHost
+	a.dispSrv.ConnState = a.dispLimit.ConnState
+	a.dispLn = a.dispLimit
 	if a.identity != nil {
 		a.dispLn = tls.NewListener(a.dispLn, a.identity.ServerConfig())
+	}
+	for name, l := range map[string]*connlimit.Listener{"pos": a.posLimit, "display": a.dispLimit} {
+		a.metrics.ListenerCounters(name, func() float64 { return float64(l.Shed.Load()) }, func() float64 { return float64(l.Refused.Load()) },
+			func() float64 { return float64(l.IdleClosed.Load()) })
 	}
 	return a, nil
 }
@@ -290,7 +323,8 @@ func (a *Agent) Stream(register string) (*stream.Stream, bool) {
 // returns once every goroutine it started has ended.
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent started", "version", Version, "agent", a.cfg.AgentID, "epoch", a.epoch,
-		"pos", a.posLn.Addr().String(), "display", a.dispLn.Addr().String(), "registers", a.cfg.Registers)
+		"pos", a.posLn.Addr().String(), "display", a.dispLn.Addr().String(), "registers", a.cfg.Registers,
+		"max_pos_connections", a.budget.POS, "max_display_connections", a.budget.Display, "nofile", a.budget.NoFile)
 	// srv: the two HTTP servers; aux: the parts that feed them (scan
 	// router, scanners, mDNS, demo cashier), stopped first so that nothing
 	// is saved or sent after the sockets close.
@@ -359,20 +393,32 @@ func (a *Agent) Run(ctx context.Context) error {
 	return runErr
 }
 
+// shutdownWait bounds the close handshakes at shutdown, so that the agent
+// stops within 2 s of SIGTERM whatever its displays do.
+const shutdownWait = time.Second
+
 func (a *Agent) shutdown() {
 	a.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Sockets get a close attempt until then, and are cut after: a
+		// stalled display held SIGTERM for the whole 5 s it once had.
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
-		// Close frames first, while the servers still hold the sockets.
-		if err := a.ingest.Close(ctx); err != nil {
-			a.log.Warn("POS sockets did not close in time", "err", err)
-		}
-		if a.feed != nil {
-			a.feed.Flush() // a page's last cart, with the redis position
-		}
+		// Close frames first, while the servers still hold the sockets;
+		// POS pages and displays at once, so that neither side's slow
+		// peers eat the other's time.
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := a.ingest.Close(ctx); err != nil {
+				a.log.Warn("POS sockets did not close in time", "err", err)
+			}
+			if a.feed != nil {
+				a.feed.Flush() // a page's last cart, with the redis position
+			}
+		})
 		if err := a.hub.Close(ctx); err != nil {
 			a.log.Warn("display sockets did not close in time", "err", err)
 		}
+		wg.Wait()
 		_ = a.posSrv.Shutdown(ctx)
 		_ = a.dispSrv.Shutdown(ctx)
 		_ = a.store.Close()
@@ -438,7 +484,11 @@ func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 		c := st.Cart()
 		regs[id] = registerHealth{Seq: st.Position().Seq, State: c.State, Lines: len(c.Lines), Displays: st.Subscribers(), POSConnected: a.ingest.PageConnectedNow(id), PendingScans: a.router.Pending(id)}
 	}
-	h := map[string]any{"status": "ok", "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs}
+	status, reason := a.health()
+	h := map[string]any{"status": status, "version": Version, "agent": a.cfg.AgentID, "epoch": a.epoch, "registers": regs}
+	if reason != "" {
+		h["reason"] = reason
+	}
 	if a.scanners != nil {
 		h["scanners"] = a.scanners.Status()
 	}

@@ -132,7 +132,10 @@ func TestResume(t *testing.T) {
 
 func TestSlowDisplayDoesNotDelayOthers(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Display.QueueFrames = 4
+	// A short queue, so that the slow display overflows soon; the POS
+	// burst must fit in it (a burst of one at a high rate).
+	cfg.POS.RateBurst, cfg.POS.RateLimit = 1, 1e6
+	cfg.Display.QueueFrames = 1 + queueHeadroom
 	r := start(t, cfg)
 	pos := dialPOS(t, r, "1")
 
@@ -489,8 +492,19 @@ func TestRestartRestoresCart(t *testing.T) {
 	}
 	disp := dialDisplay(t, r2, "1", &protocol.Position{Epoch: epoch, Seq: 1})
 	m := readServer(t, disp)
-	if m.Snapshot == nil || !cart.Equal(m.Snapshot.Cart, c) || m.Snapshot.Epoch != r2.Epoch() {
-		t.Fatalf("after restart: got %+v, want snapshot of the persisted cart", m)
+	if m.Snapshot == nil || !cart.Equal(m.Snapshot.Cart, c) || m.Snapshot.Epoch != r2.Epoch() || !m.Snapshot.Restored {
+		t.Fatalf("after restart: got %+v, want snapshot of the persisted cart, marked restored", m)
+	}
+	// The POS page reconnects and re-sends the same cart: that confirms it.
+	pos2 := dialPOS(t, r2, "1")
+	if seq := sendCart(t, pos2, "b", c); seq != 1 {
+		t.Fatalf("confirming ack: got seq %d, want 1", seq)
+	}
+	if m := readServer(t, disp); m.Delta == nil || m.Delta.Seq != 1 || len(m.Delta.Ops) != 0 {
+		t.Fatalf("after confirmation: got %+v, want an empty delta at seq 1", m)
+	}
+	if late := dialDisplay(t, r2, "1", nil); readServer(t, late).Snapshot.Restored {
+		t.Fatal("a display joining after confirmation got a restored snapshot")
 	}
 }
 
@@ -503,7 +517,10 @@ func TestShutdownClosesSockets(t *testing.T) {
 	r.stop()
 	for name, ws := range map[string]*websocket.Conn{"pos": pos, "display": disp} {
 		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, _, err := ws.ReadMessage()
+		var err error
+		for err == nil { // heartbeats may come first
+			_, _, err = ws.ReadMessage()
+		}
 		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 			t.Fatalf("%s: got %v, want close 1001", name, err)
 		}

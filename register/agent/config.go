@@ -64,6 +64,9 @@ type POSConfig struct {
 	MaxMessageBytes    int64    `toml:"max_message_bytes"`
 	RateLimit          float64  `toml:"rate_limit"`
 	RateBurst          float64  `toml:"rate_burst"`
+	// MaxConnections bounds the connections the POS listener holds
+	// (default 256); see connectionBudget.
+	MaxConnections int `toml:"max_connections"`
 }
 
 // DisplayConfig is the listener displays connect to.
@@ -74,6 +77,10 @@ type DisplayConfig struct {
 	QueueFrames  int      `toml:"queue_frames"`
 	History      int      `toml:"history"`
 	PingInterval Duration `toml:"ping_interval"`
+	// MaxConnections bounds the connections the display listener holds;
+	// 0 (the default) takes what the descriptor limit leaves after the
+	// POS listener's budget, at most 2048.
+	MaxConnections int `toml:"max_connections"`
 	// TLS serves the display listener over TLS with the agent's own
 	// self-signed certificate (state dir tls/), pinned by paired screens.
 	TLS bool `toml:"tls"`
@@ -121,6 +128,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// queueHeadroom is the room a display's queue keeps beyond a full POS
+// burst (pos.rate_burst changes at once): the writer's wake marks (resync,
+// ping, shutdown: one each) and scan cues. With a queue of 64 and a burst
+// of 100, a burst within the POS's limits pushed every display, healthy or
+// not, onto the snapshot path.
+// A burst larger than any queue (pos.rate_burst above maxQueueFrames - 8,
+// in effect no rate limit, as load tests configure) is not checked.
+const queueHeadroom = 8
+
+// maxQueueFrames bounds display.queue_frames.
+const maxQueueFrames = 4096
+
 // DefaultConfig is the built-in configuration: one register, the POS
 // listener on localhost, plain WebSocket displays and no mDNS. The packaged
 // config file turns on TLS and mDNS for real stores.
@@ -141,7 +160,7 @@ func DefaultConfig() Config {
 		// TLS and mDNS are on in the packaged config file
 		// (packaging/agent/agent.toml); the bare binary, as used by
 		// developers, demos and tests, announces nothing on the network.
-		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 64, History: 256, PingInterval: Duration{20 * time.Second}},
+		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 128, History: 256, PingInterval: Duration{2 * time.Second}},
 		Discovery: DiscoveryConfig{},
 		State:     StateConfig{Dir: "/var/lib/posdisplay"},
 		Demo:      DemoConfig{Pace: Duration{700 * time.Millisecond}},
@@ -256,8 +275,14 @@ func (c *Config) Validate() error {
 			break
 		}
 	}
-	if c.Display.QueueFrames < 1 || c.Display.QueueFrames > 4096 {
-		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be 1-4096", c.Display.QueueFrames))
+	if c.POS.MaxConnections < 0 || c.Display.MaxConnections < 0 {
+		errs = append(errs, errors.New("pos.max_connections and display.max_connections must be >= 0 (0 = default)"))
+	}
+	if c.Display.QueueFrames < 1 || c.Display.QueueFrames > maxQueueFrames {
+		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be 1-%d", c.Display.QueueFrames, maxQueueFrames))
+	} else if burst := c.POS.RateBurst; burst > 0 && burst+queueHeadroom <= maxQueueFrames && float64(c.Display.QueueFrames) < burst+queueHeadroom {
+		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be at least pos.rate_burst + %d (%g): a burst the POS may send must fit in a healthy display's queue, or every display resyncs",
+			c.Display.QueueFrames, queueHeadroom, burst+queueHeadroom))
 	}
 	if c.Display.History < 1 || c.Display.History > 100000 {
 		errs = append(errs, fmt.Errorf("display.history: %d must be 1-100000", c.Display.History))

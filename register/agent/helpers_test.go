@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -153,18 +154,25 @@ func readJSON(t testing.TB, ws *websocket.Conn, v any) {
 	}
 }
 
+// readServer returns the next message from the agent other than a
+// heartbeat.
 func readServer(t testing.TB, ws *websocket.Conn) protocol.ServerMessage {
 	t.Helper()
-	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, data, err := ws.ReadMessage()
-	if err != nil {
-		t.Fatalf("read: %v", err)
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if bytes.Contains(data, []byte(`"type":"heartbeat"`)) {
+			continue
+		}
+		m, err := protocol.DecodeServer(data)
+		if err != nil {
+			t.Fatalf("decode %s: %v", data, err)
+		}
+		return m
 	}
-	m, err := protocol.DecodeServer(data)
-	if err != nil {
-		t.Fatalf("decode %s: %v", data, err)
-	}
-	return m
 }
 
 // answer reads the agent's answer to a POS message: an ack or an error.

@@ -61,13 +61,13 @@ func (a *Agent) loadRedisPositions() {
 }
 
 // redisInitial is the restored cart of register: the one saved with its
-// Redis position when there is one.
-func (a *Agent) redisInitial(register string, initial cart.Cart) cart.Cart {
+// Redis position when there is one (and then it is a restored cart).
+func (a *Agent) redisInitial(register string, initial cart.Cart, restored bool) (cart.Cart, bool) {
 	if s, ok := a.redisSaved[register]; ok {
 		a.log.Info("restored cart with its redis position", "register", register, "entry", s.LastID, "lines", len(s.Cart.Lines))
-		return s.Cart
+		return s.Cart, true
 	}
-	return initial
+	return initial, restored
 }
 
 // newFeed builds the Redis feed, applying through the POS side.

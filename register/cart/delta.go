@@ -3,6 +3,7 @@ package cart
 import (
 	"errors"
 	"fmt"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"sort"
 )
 
@@ -232,7 +233,7 @@ func Apply(c Cart, ops []Op) (Cart, error) {
 	out := c.Clone()
 	for n, op := range ops {
 		if err := applyOne(&out, op); err != nil {
-			return c, fmt.Errorf("ops[%d] (%s): %v: %w", n, truncate(string(op.Op), 16), err, ErrOutOfStep)
+			return c, fmt.Errorf("ops[%d] (%s): %v: %w", n, textclip.Runes(string(op.Op), 16), err, ErrOutOfStep)
 		}
 	}
 	if err := out.Validate(); err != nil {

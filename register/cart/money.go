@@ -3,6 +3,7 @@ package cart
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"math/bits"
 	"reflect"
 	"strconv"
@@ -22,7 +23,7 @@ const MaxMoney Money = 10_000_000_000_000
 func (m *Money) UnmarshalJSON(b []byte) error {
 	v, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
-		return &json.UnmarshalTypeError{Value: truncate(string(b), 24), Type: reflect.TypeFor[Money]()}
+		return &json.UnmarshalTypeError{Value: textclip.Runes(string(b), 24), Type: reflect.TypeFor[Money]()}
 	}
 	*m = Money(v)
 	return nil
@@ -58,14 +59,14 @@ func ParseQuantity(s string) (Quantity, error) {
 		}
 	}
 	if intPart == "" || len(frac) > 3 || (len(s) > len(intPart) && frac == "") {
-		return 0, fmt.Errorf("must be a decimal number with at most 3 fraction digits, got %q", truncate(s, 24))
+		return 0, fmt.Errorf("must be a decimal number with at most 3 fraction digits, got %q", textclip.Runes(s, 24))
 	}
 	var v int64
 	for _, part := range []string{intPart, frac + "000"[len(frac):]} {
 		for i := 0; i < len(part); i++ {
 			c := part[i]
 			if c < '0' || c > '9' {
-				return 0, fmt.Errorf("must be a decimal number with at most 3 fraction digits, got %q", truncate(s, 24))
+				return 0, fmt.Errorf("must be a decimal number with at most 3 fraction digits, got %q", textclip.Runes(s, 24))
 			}
 			if v > (1<<62)/10 {
 				return 0, fmt.Errorf("is too large")
@@ -112,7 +113,7 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	}
 	v, err := ParseQuantity(s)
 	if err != nil {
-		return &json.UnmarshalTypeError{Value: truncate(string(b), 24), Type: reflect.TypeFor[Quantity]()}
+		return &json.UnmarshalTypeError{Value: textclip.Runes(string(b), 24), Type: reflect.TypeFor[Quantity]()}
 	}
 	*q = v
 	return nil
@@ -139,11 +140,4 @@ func Extend(q Quantity, unitPrice Money) (Money, bool) {
 		return 0, false
 	}
 	return Money(quo), true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

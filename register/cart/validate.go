@@ -3,6 +3,7 @@ package cart
 import (
 	"errors"
 	"fmt"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -79,10 +80,10 @@ func (c *Cart) Validate() error {
 		return err
 	}
 	if !ValidCurrency(c.Currency) {
-		return fieldErr("currency", "must be an ISO 4217 code such as USD, got %q", truncate(c.Currency, 8))
+		return fieldErr("currency", "must be an ISO 4217 code such as USD, got %q", textclip.Runes(c.Currency, 8))
 	}
 	if !c.State.Valid() {
-		return fieldErr("state", "must be one of idle, open, payment, complete, got %q", truncate(string(c.State), 16))
+		return fieldErr("state", "must be one of idle, open, payment, complete, got %q", textclip.Runes(string(c.State), 16))
 	}
 	if len(c.Lines) > MaxLines {
 		return fieldErr("lines", "at most %d lines, got %d", MaxLines, len(c.Lines))

@@ -3,6 +3,7 @@ package hub
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,25 @@ import (
 // a resume position fits easily.
 const maxDisplayMessage = 4096
 
+// maxQueuedBytes bounds the deltas waiting in one display's queue, besides
+// its frame count: 64 deltas of a 500-line cart being rewritten are over
+// 100 MiB, which a stalled display would otherwise pin (the frames are
+// shared, but a display holds them alive) and later replay instead of
+// taking one snapshot. With the kernel's send buffer capped (SendBuffer),
+// what a display can have in flight is this plus about 2 × SendBuffer.
+const maxQueuedBytes = 1 << 20
+
+// capSendBuffer caps the kernel send buffer of the TCP connection beneath
+// nc, unwrapping TLS and the agent's counting listener (tcpConn). Without
+// it, under TLS, Linux grew a stalled display's buffer to 3.9 MB: it queued every delta of 30 s (1503 of them) and replayed them all
+// instead of getting one snapshot, and 500 such displays held 285 MiB of
+// kernel memory.
+func capSendBuffer(nc net.Conn, n int) {
+	if tc := tcpConn(nc); tc != nil {
+		_ = tc.SetWriteBuffer(n)
+	}
+}
+
 // conn is one display connection: the handler goroutine reads, writeLoop
 // writes, shutdown tells both to stop.
 type conn struct {
@@ -26,6 +46,10 @@ type conn struct {
 	// returns: the display announced the "returns" feature (features.go)
 	// and gets return lines; otherwise it gets the version 1 view.
 	returns bool
+	pre     *preauth // the token presented in the upgrade request, if any
+	// endSilent ends the socket's count as a silent socket (see admit),
+	// once its first message is in.
+	endSilent func()
 
 	mu   sync.Mutex
 	id   string
@@ -37,6 +61,10 @@ type conn struct {
 	sub       *stream.Sub
 	resyncReq atomic.Bool
 	pingDue   atomic.Bool
+	beatDue   atomic.Bool
+	// lastWrite is when the last message went out; only the goroutine that
+	// writes (serve, then writeLoop) touches it.
+	lastWrite time.Time
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -49,6 +77,7 @@ type conn struct {
 var wakeFrame = &stream.Frame{Kind: "wake"}
 
 func newConn(h *Hub, ws *websocket.Conn, remote string) *conn {
+	capSendBuffer(ws.NetConn(), h.opts.SendBuffer)
 	return &conn{h: h, ws: ws, remote: remote, done: make(chan struct{})}
 }
 
@@ -123,7 +152,9 @@ func (c *conn) writeJSON(v any) error {
 }
 
 func (c *conn) write(data []byte) error {
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
+	now := time.Now()
+	c.lastWrite = now
+	_ = c.ws.SetWriteDeadline(now.Add(c.h.opts.WriteWait))
 	return c.ws.WriteMessage(websocket.TextMessage, data)
 }
 
@@ -142,6 +173,7 @@ func (c *conn) serve() bool {
 		return false
 	}
 	_, data, err := ws.ReadMessage()
+	c.endSilent()
 	if err != nil {
 		if c.stopping() {
 			c.closeWith(c.closeCode, c.closeText)
@@ -161,12 +193,22 @@ func (c *conn) serve() bool {
 		return false
 	}
 	hello := msg.Hello
+	token := hello.Token
+	if c.pre != nil {
+		if hello.Register != c.pre.register {
+			c.reject(protocol.CodeBadHello, "register", "the hello names another register than the upgrade request")
+			return false
+		}
+		if token == "" {
+			token = c.pre.token
+		}
+	}
 	st, ok := c.h.streams[hello.Register]
 	if !ok {
 		c.reject(protocol.CodeUnknownRegister, "register", "this agent has no register "+hello.Register)
 		return false
 	}
-	id, err := c.h.auth.Authorize(hello.Token, hello.Register)
+	id, err := c.h.auth.Authorize(token, hello.Register)
 	if err != nil {
 		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
 		return false
@@ -182,7 +224,7 @@ func (c *conn) serve() bool {
 	// A revocation whose Revoke ran between Authorize and setting c.id
 	// did not see this connection; asking again closes that window (the
 	// registry forgets the token before Revoke looks for connections).
-	if _, err := c.h.auth.Authorize(hello.Token, hello.Register); err != nil {
+	if _, err := c.h.auth.Authorize(token, hello.Register); err != nil {
 		c.reject(protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked")
 		return false
 	}
@@ -193,6 +235,7 @@ func (c *conn) serve() bool {
 		return false
 	}
 	sub := stream.NewSub(c.h.opts.QueueFrames)
+	sub.LimitBytes(maxQueuedBytes)
 	// From here a shutdown wakes the writer; one before finds it checking
 	// stopping before it ever blocks.
 	c.mu.Lock()
@@ -217,6 +260,13 @@ func (c *conn) serve() bool {
 	go func() {
 		defer c.h.remove(c)
 		err := c.readLoop()
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && !c.stopping() {
+			// Silent: no pong, no message for PongWait. A close frame
+			// would not be read either: cut the socket, which also ends
+			// a write blocked on it now instead of after WriteWait.
+			c.h.metrics.DisplaysCut.WithLabelValues("silent").Inc()
+			_ = ws.Close()
+		}
 		c.shutdown(websocket.CloseNormalClosure, "")
 		<-writerDone
 		_ = ws.Close()
@@ -286,6 +336,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			return err
 		}
 		c.h.metrics.Resyncs.WithLabelValues(reason).Inc()
+		if reason == "slow" {
+			c.h.metrics.DisplaysCut.WithLabelValues("slow").Inc()
+		}
 		return send(f)
 	}
 	finish := func(err error) {
@@ -318,6 +371,11 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 	// everything else arrives as a mark plus a wakeFrame.
 	ping := time.AfterFunc(c.h.opts.PingInterval, func() { c.pingDue.Store(true); c.wake() })
 	defer ping.Stop()
+	// The heartbeat timer is armed for HeartbeatInterval after the last
+	// write: an idle display gets one beat a second, a busy one none, and
+	// the timer fires at most once a second either way.
+	beat := time.AfterFunc(HeartbeatInterval, func() { c.beatDue.Store(true); c.wake() })
+	defer beat.Stop()
 	for {
 		var err error
 		switch {
@@ -331,8 +389,19 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		case c.pingDue.Swap(false):
 			err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait))
 			ping.Reset(c.h.opts.PingInterval)
+		case c.beatDue.Swap(false):
+			// A few ms early is as good as on time; re-arming for them
+			// would only add a wake-up.
+			if quiet := time.Since(c.lastWrite); quiet >= HeartbeatInterval-10*time.Millisecond {
+				err = c.write(heartbeatFrame)
+				beat.Reset(HeartbeatInterval)
+			} else {
+				beat.Reset(HeartbeatInterval - quiet)
+			}
 		default:
-			switch f := <-sub.C; {
+			f := <-sub.C
+			sub.Taken(f)
+			switch {
 			case f == wakeFrame:
 			case f.Kind == protocol.TypeCue:
 				err = c.write(f.Data)

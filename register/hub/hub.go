@@ -12,12 +12,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
@@ -36,7 +36,8 @@ var ErrUnauthorized = errors.New("unauthorized")
 // Options tune the hub. Zero values take the defaults.
 type Options struct {
 	// QueueFrames bounds each display's send queue. When full, the queue is
-	// dropped and the display gets one snapshot. Default 64.
+	// dropped and the display gets one snapshot. Default 128: a full POS
+	// burst (100 changes) plus room for wake marks and cues.
 	QueueFrames int
 	// PingInterval is how often the agent pings; a display that does not
 	// answer within PongWait is disconnected. Defaults 20 s and 60 s.
@@ -57,7 +58,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.QueueFrames <= 0 {
-		o.QueueFrames = 64
+		o.QueueFrames = 128
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = 20 * time.Second
@@ -93,18 +94,23 @@ type Hub struct {
 	mu         sync.Mutex
 	conns      map[*conn]struct{}
 	pendingAll int
-	pendingIP  map[string]int
-	// loopbackExempt spares loopback peers the per-address limit (tests
-	// of the limit turn it off).
-	loopbackExempt bool
-	closed         bool
-	wg             sync.WaitGroup
+	pendingIP  map[string]int // by sourceKey
+	// maxPending and maxPendingPerAddr are the constants of the same
+	// names (tests shrink them).
+	maxPending, maxPendingPerAddr int
+	closed                        bool
+	wg                            sync.WaitGroup
+
+	refused  *prometheus.CounterVec
+	upgrades *prometheus.CounterVec
+	refusals refusalLog
 }
 
 // New returns a hub serving the given register streams.
 func New(streams map[string]*stream.Stream, auth Authorizer, m *metrics.Metrics, logger *slog.Logger, opts Options) *Hub {
 	opts.defaults()
-	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}, pendingIP: map[string]int{}, loopbackExempt: true}
+	h := &Hub{streams: streams, auth: auth, opts: opts, log: logger, metrics: m, conns: map[*conn]struct{}{}, pendingIP: map[string]int{}, refused: m.NewDisplayRefusals(), upgrades: m.NewDisplayUpgrades(),
+		maxPending: maxPending, maxPendingPerAddr: maxPendingPerAddr}
 	h.upgrader = websocket.Upgrader{
 		// Displays send only a hello and pongs: a small read buffer keeps
 		// 1000 displays cheap. Writes of prepared frames bypass the write
@@ -114,6 +120,9 @@ func New(streams map[string]*stream.Stream, auth Authorizer, m *metrics.Metrics,
 		WriteBufferPool:  &sync.Pool{},
 		HandshakeTimeout: 10 * time.Second,
 		CheckOrigin:      sameOriginOrNone,
+		// Selected when offered, so that a browser presenting its token
+		// as a subprotocol entry accepts the handshake.
+		Subprotocols: []string{protocol.DisplaySubprotocol},
 	}
 	return h
 }
@@ -136,78 +145,58 @@ func sameOriginOrNone(r *http.Request) bool {
 }
 
 // ServeHTTP upgrades a display connection and serves it until it ends.
+// A display that presents its token in the upgrade request is checked
+// before the upgrade, so a wrong token costs a refused HTTP request and
+// never a WebSocket; one that does not (a version 1 display, token in its
+// hello) must fit in the limits on silent sockets (see admit).
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	up, presented, err := protocol.ParseDisplayUpgrade(websocket.Subprotocols(r), r.URL.Query())
+	var pre *preauth
+	switch {
+	case err != nil:
+		h.refuse(w, r, http.StatusUnauthorized, "unauthorized", protocol.NewError(nil, protocol.CodeUnauthorized, "token", err.Error()))
+		return
+	case presented:
+		var ok bool
+		if pre, ok = h.authorizeUpgrade(w, r, up); !ok {
+			return
+		}
+	default:
+		if ok, reason := h.admit(r.RemoteAddr); !ok {
+			h.refuse(w, r, http.StatusServiceUnavailable, reason, protocol.NewError(nil, protocol.CodeBusy, "",
+				"too many display sockets are waiting for their hello; present the token in the upgrade request, or retry later"))
+			return
+		}
+	}
+	// A silent socket stops counting once its first message is read (or
+	// it ends); endSilent is idempotent.
+	var once sync.Once
+	endSilent := func() {
+		if !presented {
+			once.Do(func() { h.admitted(r.RemoteAddr) })
+		}
+	}
+	defer endSilent()
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		h.log.Debug("display upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	if tc, ok := ws.NetConn().(*net.TCPConn); ok {
-		_ = tc.SetWriteBuffer(h.opts.SendBuffer)
+	if presented {
+		h.upgrades.WithLabelValues("upgrade").Inc()
+	} else {
+		h.upgrades.WithLabelValues("hello").Inc()
 	}
 	c := newConn(h, ws, r.RemoteAddr)
 	c.returns = wantsReturns(r)
+	c.pre, c.endSilent = pre, endSilent
 	if !h.add(c) {
 		c.closeWith(websocket.CloseGoingAway, "shutting down")
 		return
 	}
-	if !h.admit(r.RemoteAddr) {
-		h.log.Warn("too many displays waiting for their hello; refusing", "remote", r.RemoteAddr)
-		c.closeWith(websocket.CloseTryAgainLater, "busy")
-		h.remove(c)
-		return
-	}
-	accepted := c.serve()
-	h.admitted(r.RemoteAddr)
-	if !accepted {
+	if !c.serve() {
 		h.remove(c)
 	}
-}
-
-// Limits on sockets that have not said hello yet: the display listener is
-// on the store network, and each such socket holds a goroutine and about
-// 20 KB for up to HelloWait. Loopback peers (this machine's own processes,
-// e.g. a second screen on the register) only count towards the total.
-const (
-	maxPending      = 1024
-	maxPendingPerIP = 16
-)
-
-// admit counts a socket waiting for its hello, or refuses it.
-func (h *Hub) admit(remote string) bool {
-	ip := hostOf(remote)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.pendingAll >= maxPending || (h.pendingIP[ip] >= maxPendingPerIP && !(h.loopbackExempt && isLoopback(ip))) {
-		return false
-	}
-	h.pendingAll++
-	h.pendingIP[ip]++
-	return true
-}
-
-// admitted ends the hello phase of a socket counted by admit.
-func (h *Hub) admitted(remote string) {
-	ip := hostOf(remote)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.pendingAll--
-	if h.pendingIP[ip]--; h.pendingIP[ip] <= 0 {
-		delete(h.pendingIP, ip)
-	}
-}
-
-func isLoopback(ip string) bool {
-	a := net.ParseIP(ip)
-	return a != nil && a.IsLoopback()
-}
-
-func hostOf(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return remote
-	}
-	return host
 }
 
 func (h *Hub) add(c *conn) bool {

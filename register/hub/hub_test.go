@@ -178,7 +178,19 @@ func (f *fixture) dial(token string, resume *protocol.Position) *websocket.Conn 
 	return ws
 }
 
+// read returns the next message other than a heartbeat (liveness_test.go
+// checks those).
 func read(t *testing.T, ws *websocket.Conn) frame {
+	t.Helper()
+	for {
+		fr := readAny(t, ws)
+		if fr.Type != protocol.TypeHeartbeat {
+			return fr
+		}
+	}
+}
+
+func readAny(t *testing.T, ws *websocket.Conn) frame {
 	t.Helper()
 	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
 	_, data, err := ws.ReadMessage()
@@ -538,9 +550,9 @@ func TestOptionsDefaults(t *testing.T) {
 		wantPongWait time.Duration
 		wantQueue    int
 	}{
-		{"zero", Options{}, 20 * time.Second, 60 * time.Second, 64},
-		{"short ping", Options{PingInterval: 5 * time.Second}, 5 * time.Second, 60 * time.Second, 64},
-		{"ping above the pong wait", Options{PingInterval: 2 * time.Minute}, 2 * time.Minute, 6 * time.Minute, 64},
+		{"zero", Options{}, 20 * time.Second, 60 * time.Second, 128},
+		{"short ping", Options{PingInterval: 5 * time.Second}, 5 * time.Second, 60 * time.Second, 128},
+		{"ping above the pong wait", Options{PingInterval: 2 * time.Minute}, 2 * time.Minute, 6 * time.Minute, 128},
 		{"explicit", Options{PingInterval: time.Second, PongWait: 2 * time.Second, QueueFrames: 8}, time.Second, 2 * time.Second, 8},
 	}
 	for _, tc := range tests {
@@ -553,13 +565,13 @@ func TestOptionsDefaults(t *testing.T) {
 }
 
 // TestSilentSocketsAreCapped: sockets that never say hello are limited per
-// address, so one device on the store network cannot pin unbounded
-// goroutines and buffers; a display that says hello frees its place.
+// address, loopback included, so one device on the store network cannot pin
+// unbounded goroutines and buffers; one more is refused before the
+// upgrade; a display that says hello frees its place.
 func TestSilentSocketsAreCapped(t *testing.T) {
 	f := newFixture(t, Options{})
-	f.hub.loopbackExempt = false // the test's sockets all come from 127.0.0.1
 	var silent []*websocket.Conn
-	for i := 0; i < maxPendingPerIP; i++ {
+	for i := 0; i < maxPendingPerAddr; i++ {
 		ws, _, err := websocket.DefaultDialer.Dial(f.url, nil)
 		if err != nil {
 			t.Fatalf("silent socket %d: %v", i, err)
@@ -567,32 +579,11 @@ func TestSilentSocketsAreCapped(t *testing.T) {
 		defer ws.Close()
 		silent = append(silent, ws)
 	}
-	// The hub counts a socket after its upgrade: wait until it has seen
-	// all of them, then one more is refused with 1013 (try again later).
-	waitPending := func(want int) {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			f.hub.mu.Lock()
-			n := f.hub.pendingAll
-			f.hub.mu.Unlock()
-			if n == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("pending sockets: got %d, want %d", n, want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+	// The hub counts a socket before its upgrade: all are counted now.
+	if got := f.pending(); got != maxPendingPerAddr {
+		t.Fatalf("pending sockets: got %d, want %d", got, maxPendingPerAddr)
 	}
-	waitPending(maxPendingPerIP)
-	extra, _, err := websocket.DefaultDialer.Dial(f.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer extra.Close()
-	if code, _ := readClose(t, extra); code != websocket.CloseTryAgainLater {
-		t.Fatalf("socket over the cap: got close %d, want 1013", code)
-	}
+	f.wantRefused(nil, http.StatusServiceUnavailable, protocol.CodeBusy)
 	// One silent socket says hello: it is served, and frees a place.
 	hello, _ := json.Marshal(protocol.Hello{Type: protocol.TypeHello, Register: "1", Token: "tok-a"})
 	if err := silent[0].WriteMessage(websocket.TextMessage, hello); err != nil {
@@ -601,7 +592,9 @@ func TestSilentSocketsAreCapped(t *testing.T) {
 	if got := read(t, silent[0]); got.Type != protocol.TypeWelcome {
 		t.Fatalf("got %+v, want welcome", got)
 	}
-	waitPending(maxPendingPerIP - 1)
+	if got := f.pending(); got != maxPendingPerAddr-1 {
+		t.Fatalf("pending sockets after a hello: got %d, want %d", got, maxPendingPerAddr-1)
+	}
 	f.dial("tok-b", nil)
 }
 
@@ -655,7 +648,9 @@ func TestPingsKeepComing(t *testing.T) {
 			if err := json.Unmarshal(data, &fr); err != nil {
 				return
 			}
-			frames <- fr
+			if fr.Type != protocol.TypeHeartbeat {
+				frames <- fr
+			}
 		}
 	}()
 	for i := 0; i < 3; i++ {

@@ -14,6 +14,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,9 +28,11 @@ import (
 	"github.com/posdisplay/posdisplay/register/stream"
 )
 
-// Saver persists accepted carts (register/store implements it).
+// Saver persists accepted carts (register/store implements it). Save queues
+// the register's cart at stream position seq and returns a channel that
+// reports the outcome of the first write covering it (nil: on disk).
 type Saver interface {
-	Save(c cart.Cart)
+	Save(c cart.Cart, seq uint64) <-chan error
 }
 
 // Options configure the POS side. Zero values take the defaults noted.
@@ -157,7 +160,14 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 		return 0, protocol.NewError(msg.ID, protocol.CodeInternal, "", "the agent could not apply the change")
 	}
 	if res.Changed && in.saver != nil {
-		in.saver.Save(st.Cart())
+		// The ack follows the write (docs/protocol.md, "Durability"): one
+		// fsync covers every cart accepted while the previous one ran. A
+		// failed write is acked all the same, since the cart is live on
+		// every display; the store retries it and /healthz says degraded.
+		c, seq := st.Current()
+		if err := <-in.saver.Save(c, seq); err != nil {
+			in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
+		}
 	}
 	if res.Changed && in.SaleChanged != nil {
 		order, state := "", cart.StateIdle
@@ -190,7 +200,7 @@ func (in *Ingest) serveREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, ok := in.streams[register]; !ok {
-		fail(http.StatusNotFound, protocol.NewError(nil, protocol.CodeUnknownRegister, "register", "this agent has no register "+truncate(register, 64)))
+		fail(http.StatusNotFound, protocol.NewError(nil, protocol.CodeUnknownRegister, "register", "this agent has no register "+textclip.Runes(register, 64)))
 		return
 	}
 	msg := protocol.PosMessage{Type: protocol.TypeClear}
@@ -331,11 +341,4 @@ func (in *Ingest) Close(ctx context.Context) error {
 		<-done
 		return ctx.Err()
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -162,16 +162,28 @@ func TestStatusFor(t *testing.T) {
 	}
 }
 
-// saves is a hand-written Saver.
+// saves is a hand-written Saver. With hold set, each save's outcome waits
+// until the test sends it on hold.
 type saves struct {
 	mu    sync.Mutex
 	carts []cart.Cart
+	hold  chan error
+	seen  chan struct{} // receives one value per Save when hold is set
 }
 
-func (s *saves) Save(c cart.Cart) {
+func (s *saves) Save(c cart.Cart, seq uint64) <-chan error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.carts = append(s.carts, c)
+	ch := make(chan error, 1)
+	if s.hold == nil {
+		ch <- nil
+		close(ch)
+		return ch
+	}
+	s.seen <- struct{}{}
+	go func() { ch <- <-s.hold; close(ch) }()
+	return ch
 }
 
 func (s *saves) count() int {
@@ -314,6 +326,31 @@ func TestPOSAnswersEveryMessage(t *testing.T) {
 	}
 	if got := f.saves.count(); got != 2 {
 		t.Errorf("saves: got %d, want 2 (one per change)", got)
+	}
+}
+
+// An ack promises the cart is on disk: it is written only once the store
+// reports the write, and a failed write is acked too (the cart is live; the
+// store retries it and health says degraded).
+func TestPOSAckFollowsDurableWrite(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.saves.hold = make(chan error)
+	f.saves.seen = make(chan struct{}, 4)
+	ws := f.dial()
+	for i, outcome := range []error{nil, errors.New("disk full")} {
+		send(t, ws, cartMsg(t, "c", fmt.Sprint("A-", i)))
+		<-f.saves.seen // the cart reached the store and no ack can be out yet
+		acked := make(chan msg, 1)
+		go func() { acked <- readMsg(t, ws) }()
+		select { // a negative check, bounded: an early ack would be here at once
+		case got := <-acked:
+			t.Fatalf("answer %+v before the write finished", got)
+		case <-time.After(50 * time.Millisecond):
+		}
+		f.saves.hold <- outcome
+		if got := <-acked; got.Type != protocol.TypeAck || got.Seq != uint64(i+1) {
+			t.Errorf("write outcome %v: got %+v, want ack seq %d", outcome, got, i+1)
+		}
 	}
 }
 

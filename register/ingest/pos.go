@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"errors"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"io"
 	"net/http"
 	"sync"
@@ -73,7 +74,7 @@ func (p *posConn) shutdown() {
 // refuse answers with an error message and closes with 1008.
 func (p *posConn) refuse(e *protocol.Error) {
 	p.in.rejected(e)
-	p.in.log.Info("POS socket refused", "remote", p.remote, "register", truncate(p.register, 64), "code", e.Code)
+	p.in.log.Info("POS socket refused", "remote", p.remote, "register", textclip.Runes(p.register, 64), "code", e.Code)
 	_ = p.writeJSON(e)
 	p.closeOnce.Do(func() {
 		close(p.done)
@@ -87,7 +88,7 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 	if !in.originAllowed(origin) {
 		e := protocol.NewError(nil, protocol.CodeForbiddenOrigin, "", "origin not allowed: add it to pos.allowed_origins in the agent config")
 		in.rejected(e)
-		in.log.Warn("POS socket from a forbidden origin", "origin", truncate(origin, 100), "remote", r.RemoteAddr)
+		in.log.Warn("POS socket from a forbidden origin", "origin", textclip.Runes(origin, 100), "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusForbidden, e)
 		return
 	}
@@ -110,7 +111,7 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 	p := &posConn{in: in, ws: ws, register: q.Get("register"), remote: r.RemoteAddr, done: make(chan struct{})}
 	st, ok := in.streams[p.register]
 	if !ok {
-		p.refuse(protocol.NewError(nil, protocol.CodeUnknownRegister, "register", "this agent has no register "+truncate(p.register, 64)))
+		p.refuse(protocol.NewError(nil, protocol.CodeUnknownRegister, "register", "this agent has no register "+textclip.Runes(p.register, 64)))
 		return
 	}
 	if in.opts.BridgeToken != "" {

@@ -114,7 +114,14 @@ func dialDisplay(ctx context.Context, dl *websocket.Dialer, impl, addr string, k
 	if dl.TLSClientConfig != nil {
 		scheme = "wss://"
 	}
-	ws, _, err := dl.DialContext(ctx, scheme+addr+path, nil)
+	url := scheme + addr + path
+	if impl != "relay" {
+		// The token in the upgrade request: a ramp of a thousand displays
+		// from one address would otherwise exceed the agent's per-address
+		// share of sockets waiting for their hello.
+		url += "?register=" + Register + "&token=" + DisplayToken
+	}
+	ws, _, err := dl.DialContext(ctx, url, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("dial display: %w", err)
 	}

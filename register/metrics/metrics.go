@@ -33,6 +33,16 @@ type Metrics struct {
 	// busy, ... or other); for dropped, why (expired, queue_full,
 	// stopping, sale_changed); "" for the others.
 	Scans *prometheus.CounterVec
+	// Saves counts cart writes to the state directory by outcome ("ok",
+	// "failed"); a failed write is retried until it succeeds.
+	Saves *prometheus.CounterVec
+	// SavesPending counts registers whose newest cart is not on disk yet
+	// (queued, being written, or failing).
+	SavesPending prometheus.Gauge
+	// DisplaysCut counts displays the agent cut back or dropped, by reason:
+	// "slow" (queue or in-flight bytes over the bound: sent one snapshot),
+	// "silent" (no pong within the read deadline), "write_timeout".
+	DisplaysCut *prometheus.CounterVec
 }
 
 // New returns the collectors registered on a new registry, with the Go and
@@ -61,8 +71,17 @@ func New() *Metrics {
 		Scans: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posdisplay_scans_total", Help: "Barcode scans by outcome and reason.",
 		}, []string{"outcome", "reason"}),
+		Saves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posdisplay_cart_saves_total", Help: "Cart writes to the state directory by outcome.",
+		}, []string{"outcome"}),
+		SavesPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "posdisplay_cart_saves_pending", Help: "Registers whose newest cart is not on disk yet.",
+		}),
+		DisplaysCut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posdisplay_displays_cut_total", Help: "Displays cut back to a snapshot or dropped, by reason.",
+		}, []string{"reason"}),
 	}
-	r.MustRegister(m.DisplaysConnected, m.POSConnected, m.Events, m.FanoutLatency, m.Resyncs, m.Scans,
+	r.MustRegister(m.DisplaysConnected, m.POSConnected, m.Events, m.FanoutLatency, m.Resyncs, m.Scans, m.Saves, m.SavesPending, m.DisplaysCut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

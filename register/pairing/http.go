@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"github.com/posdisplay/posdisplay/register/pairing/pairwire"
 	"io"
 	"log/slog"
 	"net"
@@ -12,32 +13,19 @@ import (
 	"time"
 )
 
-// Wire types of the pairing endpoints (documented in docs/protocol.md).
+// Wire types of the screen-facing pairing endpoints live in pairwire,
+// which the screen imports too; these aliases keep the server's code short.
 type (
-	// OpenRequest is POSTed by an unpaired screen to /v1/pair.
-	OpenRequest struct {
-		Name string `json:"name"`
-	}
-	// OpenResponse answers it: the screen shows Code and polls
-	// /v1/pair/{request} with Secret as its bearer token.
-	OpenResponse struct {
-		Request     string `json:"request"`
-		Secret      string `json:"secret"`
-		Code        string `json:"code"`
-		ExpiresIn   int    `json:"expires_in"`
-		Agent       string `json:"agent"`
-		Fingerprint string `json:"fingerprint,omitempty"`
-	}
-	// PollResponse is the poll's answer: status "pending" or "approved"
-	// (with the display's credentials, returned once).
-	PollResponse struct {
-		Status      string `json:"status"`
-		Display     string `json:"display,omitempty"`
-		Register    string `json:"register,omitempty"`
-		Token       string `json:"token,omitempty"`
-		Agent       string `json:"agent,omitempty"`
-		Fingerprint string `json:"fingerprint,omitempty"`
-	}
+	OpenRequest   = pairwire.OpenRequest
+	OpenResponse  = pairwire.OpenResponse
+	PollResponse  = pairwire.PollResponse
+	ErrorResponse = pairwire.ErrorResponse
+)
+
+// Wire types of the admin endpoints (local POS listener), used by the
+// agent's own CLI; documented in docs/protocol.md with the pairing
+// protocol.
+type (
 	// ApproveRequest is POSTed by the CLI to /v1/admin/pair.
 	ApproveRequest struct {
 		Code     string `json:"code"`
@@ -52,11 +40,6 @@ type (
 	AddResponse struct {
 		Display Display `json:"display"`
 		Token   string  `json:"token"`
-	}
-	// ErrorResponse is the body of every 4xx/5xx answer.
-	ErrorResponse struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
 	}
 )
 
@@ -89,7 +72,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		fail(w, http.StatusBadRequest, "bad_json", "body must be a JSON object: "+err.Error())
+		fail(w, http.StatusBadRequest, pairwire.CodeBadJSON, "body must be a JSON object: "+err.Error())
 		return false
 	}
 	return true
@@ -105,8 +88,8 @@ func bearer(r *http.Request) string {
 
 // MountPublic adds the screen-facing endpoints (display listener).
 func (s *Server) MountPublic(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/pair", s.open)
-	mux.HandleFunc("GET /v1/pair/{id}", s.poll)
+	mux.HandleFunc("POST "+pairwire.PathOpen, s.open)
+	mux.HandleFunc("GET "+pairwire.PathPoll+"{id}", s.poll)
 }
 
 // MountAdmin adds the store-IT endpoints (local POS listener). Every call
@@ -123,11 +106,11 @@ func (s *Server) MountAdmin(mux *http.ServeMux) {
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Origin") != "" {
-			fail(w, http.StatusForbidden, "forbidden_origin", "the admin endpoint is not for web pages")
+			fail(w, http.StatusForbidden, pairwire.CodeForbiddenOrigin, "the admin endpoint is not for web pages")
 			return
 		}
 		if t := bearer(r); t == "" || subtle.ConstantTimeCompare([]byte(t), []byte(s.AdminToken)) != 1 {
-			fail(w, http.StatusUnauthorized, "unauthorized", "admin token missing or wrong (run the command as root or as the posdisplay user)")
+			fail(w, http.StatusUnauthorized, pairwire.CodeUnauthorized, "admin token missing or wrong (run the command as root or as the posdisplay user)")
 			return
 		}
 		h(w, r)
@@ -150,28 +133,28 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 	p, err := s.Pairer.Open(req.Name, remoteIP(r))
 	switch {
 	case errors.Is(err, ErrTooMany):
-		fail(w, http.StatusTooManyRequests, "too_many", err.Error())
+		fail(w, http.StatusTooManyRequests, pairwire.CodeTooMany, err.Error())
 		return
 	case err != nil:
-		fail(w, http.StatusBadRequest, "bad_request", err.Error())
+		fail(w, http.StatusBadRequest, pairwire.CodeBadRequest, err.Error())
 		return
 	}
 	s.Log.Info("pairing requested", "name", req.Name, "remote", remoteIP(r))
 	reply(w, http.StatusCreated, OpenResponse{Request: p.ID, Secret: p.Secret, Code: p.Code,
-		ExpiresIn: int(time.Until(p.Expires).Seconds()), Agent: s.AgentID, Fingerprint: s.Fingerprint})
+		ExpiresIn: int(time.Until(p.Expires).Seconds()), Agent: s.AgentID, Fingerprint: s.Fingerprint, Pairing: pairwire.Version})
 }
 
 func (s *Server) poll(w http.ResponseWriter, r *http.Request) {
 	res, err := s.Pairer.Poll(r.PathValue("id"), bearer(r))
 	if err != nil {
-		fail(w, http.StatusNotFound, "expired", "unknown or expired pairing request: start again")
+		fail(w, http.StatusNotFound, pairwire.CodeExpired, "unknown or expired pairing request: start again")
 		return
 	}
 	if res == nil {
-		reply(w, http.StatusOK, PollResponse{Status: "pending"})
+		reply(w, http.StatusOK, PollResponse{Status: pairwire.StatusPending})
 		return
 	}
-	reply(w, http.StatusOK, PollResponse{Status: "approved", Display: res.DisplayID, Register: res.Register,
+	reply(w, http.StatusOK, PollResponse{Status: pairwire.StatusApproved, Display: res.DisplayID, Register: res.Register,
 		Token: res.Token, Agent: s.AgentID, Fingerprint: s.Fingerprint})
 }
 
@@ -184,12 +167,12 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrLockedOut):
 		s.Log.Warn("pairing approval locked out after wrong codes")
-		fail(w, http.StatusTooManyRequests, "locked_out", err.Error())
+		fail(w, http.StatusTooManyRequests, pairwire.CodeLockedOut, err.Error())
 	case errors.Is(err, ErrBadCode):
 		s.Log.Warn("pairing approval with a wrong code")
-		fail(w, http.StatusNotFound, "bad_code", "no screen shows this code (check it, or it expired)")
+		fail(w, http.StatusNotFound, pairwire.CodeBadCode, "no screen shows this code (check it, or it expired)")
 	case err != nil:
-		fail(w, http.StatusBadRequest, "bad_request", err.Error())
+		fail(w, http.StatusBadRequest, pairwire.CodeBadRequest, err.Error())
 	default:
 		s.Log.Info("display paired", "display", d.ID, "name", d.Name, "register", d.Register)
 		reply(w, http.StatusOK, d)
@@ -211,7 +194,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	}
 	d, token, err := s.Registry.Add(req.Name, req.Register, "provisioned")
 	if err != nil {
-		fail(w, http.StatusBadRequest, "bad_request", err.Error())
+		fail(w, http.StatusBadRequest, pairwire.CodeBadRequest, err.Error())
 		return
 	}
 	s.Log.Info("display provisioned", "display", d.ID, "name", d.Name, "register", d.Register)
@@ -221,11 +204,11 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	d, err := s.Registry.Revoke(r.PathValue("id"))
 	if errors.Is(err, ErrNotFound) {
-		fail(w, http.StatusNotFound, "not_found", "no display with this id (see `posdisplay-agent displays list`)")
+		fail(w, http.StatusNotFound, pairwire.CodeNotFound, "no display with this id (see `posdisplay-agent displays list`)")
 		return
 	}
 	if err != nil {
-		fail(w, http.StatusInternalServerError, "internal", err.Error())
+		fail(w, http.StatusInternalServerError, pairwire.CodeInternal, err.Error())
 		return
 	}
 	if s.Revoked != nil {

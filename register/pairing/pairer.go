@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/posdisplay/posdisplay/register/pairing/pairwire"
 	"sync"
 	"time"
 )
@@ -37,7 +37,7 @@ const (
 )
 
 // codeAlphabet is Crockford's base32: no I, L, O or U to misread.
-const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+const codeAlphabet = pairwire.CodeAlphabet
 
 // Request is a pending pairing request as the screen sees it.
 type Request struct {
@@ -99,25 +99,8 @@ func newCode() string {
 	return string(out)
 }
 
-// NormalizeCode uppercases a typed code, drops separators and maps the
-// letters people confuse with digits (O→0, I/L→1), as Crockford decoding does.
-func NormalizeCode(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		switch {
-		case r == '-' || r == ' ':
-		case r == 'O':
-			b.WriteByte('0')
-		case r == 'I' || r == 'L':
-			b.WriteByte('1')
-		case r < 128 && strings.ContainsRune(codeAlphabet, r):
-			b.WriteRune(r)
-		default:
-			return "" // never matches
-		}
-	}
-	return b.String()
-}
+// NormalizeCode is pairwire.NormalizeCode.
+func NormalizeCode(s string) string { return pairwire.NormalizeCode(s) }
 
 // expire drops old requests; a request approved but never collected also
 // revokes the display it created. Callers hold p.mu.

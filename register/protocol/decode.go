@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/posdisplay/posdisplay/register/textclip"
 	"io"
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/posdisplay/posdisplay/register/cart"
 )
@@ -42,6 +44,12 @@ func decodePOSPrecise(data []byte) (PosMessage, *Error) {
 	var env envelope
 	if err := peekEnvelope(data, &env); err != nil {
 		return PosMessage{}, err
+	}
+	if err := checkRawText(data); err != nil {
+		// Paths inside the cart are relative to the cart, as in
+		// validation errors.
+		err.field = strings.TrimPrefix(err.field, "cart.")
+		return PosMessage{}, err.toError(env.ID, CodeBadMessage)
 	}
 	switch env.Type {
 	case TypeCart:
@@ -96,7 +104,7 @@ func decodePOSPrecise(data []byte) (PosMessage, *Error) {
 	case "":
 		return PosMessage{}, NewError(env.ID, CodeBadMessage, "type", "missing message type")
 	default:
-		return PosMessage{}, NewError(env.ID, CodeBadMessage, "type", fmt.Sprintf("unknown message type %q (want cart, clear, ack or refuse)", truncate(env.Type, 32)))
+		return PosMessage{}, NewError(env.ID, CodeBadMessage, "type", fmt.Sprintf("unknown message type %q (want cart, clear, ack or refuse)", textclip.Runes(env.Type, 32)))
 	}
 }
 
@@ -105,6 +113,9 @@ func decodePOSPrecise(data []byte) (PosMessage, *Error) {
 func DecodeCart(data []byte) (*cart.Cart, *Error) {
 	if err := checkObject(data); err != nil {
 		return nil, err
+	}
+	if err := checkRawText(data); err != nil {
+		return nil, err.toError(nil, CodeBadMessage)
 	}
 	var c cart.Cart
 	if err := decodeCart(data, &c, true); err != nil {
@@ -130,28 +141,18 @@ func DecodeDisplay(data []byte) (DisplayMessage, *Error) {
 	}
 	switch env.Type {
 	case TypeHello:
-		var h Hello
-		if err := strict(data, &h, ""); err != nil {
-			return DisplayMessage{}, err.toError(nil, CodeBadHello)
-		}
-		if !cart.ValidID(h.Register) {
-			return DisplayMessage{}, NewError(nil, CodeBadHello, "register", "register must be 1-64 characters of A-Z a-z 0-9 . _ -")
-		}
-		if len(h.Token) > 256 {
-			return DisplayMessage{}, NewError(nil, CodeUnauthorized, "token", "token too long")
-		}
-		if h.Resume != nil && len(h.Resume.Epoch) > 64 {
-			return DisplayMessage{}, NewError(nil, CodeBadHello, "resume.epoch", "epoch too long")
+		h, err := decodeHello(data)
+		if err != nil {
+			return DisplayMessage{}, err
 		}
 		return DisplayMessage{Type: TypeHello, Hello: h}, nil
 	case TypeResync:
-		var r Resync
-		if err := strict(data, &r, ""); err != nil {
-			return DisplayMessage{}, err.toError(nil, CodeBadMessage)
+		if err := decodeResync(data); err != nil {
+			return DisplayMessage{}, err
 		}
 		return DisplayMessage{Type: TypeResync}, nil
 	default:
-		return DisplayMessage{}, NewError(nil, CodeBadMessage, "type", fmt.Sprintf("unknown message type %q (want hello or resync)", truncate(env.Type, 32)))
+		return DisplayMessage{}, NewError(nil, CodeBadMessage, "type", fmt.Sprintf("unknown message type %q (want hello or resync)", textclip.Runes(env.Type, 32)))
 	}
 }
 
@@ -483,7 +484,7 @@ func unknownField(err error) (string, bool) {
 	if uerr != nil {
 		return "", false
 	}
-	return truncate(name, 64), true
+	return textclip.Runes(name, 64), true
 }
 
 func kindName(t reflect.Type) string {
@@ -515,7 +516,7 @@ func cleanJSONError(err error) string {
 	if len(s) > len(p) && s[:len(p)] == p {
 		s = s[len(p):]
 	}
-	return truncate(s, 200)
+	return textclip.Runes(s, 200)
 }
 
 func cartError(id ID, err error) *Error {
@@ -526,13 +527,6 @@ func cartError(id ID, err error) *Error {
 	return NewError(id, CodeInvalidCart, "", err.Error())
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
 // fastLimit bounds the inputs tried on the fast path: small enough that a
 // hostile array of empty objects cannot allocate much before validation.
 const fastLimit = 64 << 10
@@ -541,7 +535,7 @@ const fastLimit = 64 << 10
 // pass. Anything else (another type, an error of any kind) returns false
 // and takes the precise path, which produces the exact error.
 func decodePOSFast(data []byte) (PosMessage, bool) {
-	if len(data) > fastLimit || !bytes.HasPrefix(data, []byte(`{"type":"cart"`)) {
+	if len(data) > fastLimit || !bytes.HasPrefix(data, []byte(`{"type":"cart"`)) || !utf8.Valid(data) || hasSurrogateEscape(data) {
 		return PosMessage{}, false
 	}
 	var m struct {

@@ -37,8 +37,15 @@ func checkSendable(t *testing.T, e *protocol.Error) {
 
 func checkID(t *testing.T, id protocol.ID) {
 	t.Helper()
-	if len(id) > 0 && (!json.Valid(id) || !utf8.Valid(id) || len(id) > protocol.MaxIDLen+2) {
+	if len(id) == 0 {
+		return
+	}
+	if !json.Valid(id) || !utf8.Valid(id) {
 		t.Fatalf("decoded id %q cannot be echoed", id)
+	}
+	var s string
+	if json.Unmarshal(id, &s) == nil && len(s) > protocol.MaxIDLen {
+		t.Fatalf("decoded id %q is %d bytes, want at most %d", id, len(s), protocol.MaxIDLen)
 	}
 }
 
@@ -60,6 +67,7 @@ func FuzzDecodePOS(f *testing.F) {
 			if err := m.Cart.Validate(); err != nil {
 				t.Fatalf("DecodePOS accepted an invalid cart: %v", err)
 			}
+			checkStoredTextIsRaw(t, data, m.Cart)
 			// What the agent accepted, re-encoded, is accepted again unchanged.
 			b, err := json.Marshal(protocol.CartMsg{Type: protocol.TypeCart, ID: m.ID, Cart: *m.Cart})
 			if err != nil {
@@ -108,6 +116,7 @@ func FuzzDecodeCart(f *testing.F) {
 		if err := c.Validate(); err != nil {
 			t.Fatalf("DecodeCart accepted an invalid cart: %v", err)
 		}
+		checkStoredTextIsRaw(t, data, c)
 		b, err := json.Marshal(c)
 		if err != nil {
 			t.Fatal(err)

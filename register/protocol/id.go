@@ -8,11 +8,18 @@ import (
 	"unicode/utf8"
 )
 
-// MaxIDLen bounds a message id, string or number.
+// MaxIDLen bounds a message id: a string id is at most 64 bytes once
+// decoded (its UTF-8 bytes, as the protocol says, not its escaped JSON
+// text). An integer id must fit in 64 bits.
 const MaxIDLen = 64
 
-// ID is a client-chosen message id: a JSON string of at most 64 bytes or a
-// JSON integer. It is echoed back byte for byte in the ack or error.
+// maxRawIDLen bounds the JSON text of an id before it is decoded: quotes
+// plus every decoded byte written as a six-byte \u escape.
+const maxRawIDLen = 2 + 6*MaxIDLen
+
+// ID is a client-chosen message id: a JSON string of at most 64 bytes
+// (UTF-8, once decoded) or a JSON integer. It is echoed back byte for byte
+// in the ack or error.
 type ID []byte
 
 // MarshalJSON writes the id as it was received, or null when empty.
@@ -23,6 +30,8 @@ func (id ID) MarshalJSON() ([]byte, error) {
 	return id, nil
 }
 
+var errMaxID = errors.New("id: must be a string of at most 64 bytes (UTF-8) or an integer")
+
 // UnmarshalJSON accepts a short string or an integer; anything else is an error.
 func (id *ID) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
@@ -30,8 +39,8 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 		*id = nil
 		return nil
 	}
-	if len(b) > MaxIDLen+2 {
-		return errors.New("id: at most 64 characters")
+	if len(b) > maxRawIDLen {
+		return errMaxID
 	}
 	if !utf8.Valid(b) {
 		// The id is echoed byte for byte in a WebSocket text frame, which
@@ -39,12 +48,15 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 		return errors.New("id: must be valid UTF-8")
 	}
 	if len(b) > 0 && b[0] == '"' {
+		if _, reason := scanRawString(b, 0); reason != "" {
+			return errors.New("id: " + reason)
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil || len(s) > MaxIDLen {
-			return errors.New("id: must be a string of at most 64 characters or an integer")
+			return errMaxID
 		}
 	} else if _, err := strconv.ParseInt(string(b), 10, 64); err != nil {
-		return errors.New("id: must be a string of at most 64 characters or an integer")
+		return errMaxID
 	}
 	*id = append(ID(nil), b...)
 	return nil

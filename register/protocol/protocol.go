@@ -141,6 +141,10 @@ type Snapshot struct {
 	Type string `json:"type"`
 	Position
 	Cart cart.Cart `json:"cart"`
+	// Restored marks a cart the agent restored from disk after a restart
+	// that no POS has confirmed yet: displays show it as "updating…" and
+	// hide its amounts after a while. The next delta clears it.
+	Restored bool `json:"restored,omitempty"`
 }
 
 // Delta turns the cart at Seq-1 into the cart at Seq.

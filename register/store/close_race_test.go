@@ -12,7 +12,7 @@ import (
 func TestSaveRacingClose(t *testing.T) {
 	dir := t.TempDir()
 	for range 100 { // the window is narrow; before the fix this panicked within a few runs
-		s, err := Open(dir, slog.New(slog.DiscardHandler))
+		s, err := Open(dir, slog.New(slog.DiscardHandler), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,10 +25,10 @@ func TestSaveRacingClose(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				c := sample("1")
-				s.Save(c)
+				s.Save(c, 1)
 				saving.Done()
 				for !stop.Load() {
-					s.Save(c)
+					s.Save(c, 1)
 				}
 			}()
 		}

@@ -2,18 +2,26 @@
 // directory, atomically (write to a temporary file, fsync, rename, fsync the
 // directory), so that a restarted agent shows the right cart at once.
 //
-// Saves are asynchronous and coalesced: the caller never waits for the disk,
-// a register's file is written at most every WriteInterval (a cashier
-// scanning fast would otherwise fsync dozens of times a second, which costs
-// CPU and wears a Raspberry Pi's SD card), and only the newest cart of a
-// register is kept for the next write. Close writes whatever is pending. A
-// crash can thus lose at most the last WriteInterval of changes on disk;
-// the POS page re-sends its cart when it reconnects.
+// Writes are group commits: Save queues a register's newest cart and returns
+// at once with a channel that reports the outcome of the first write covering
+// that cart. One writer goroutine writes whatever is queued; every cart
+// accepted while a write is under way is covered by the next one, so a
+// cashier scanning fast costs one write per fsync time, not one per scan.
+// The POS side waits for that outcome before it acks (see docs/protocol.md,
+// "Durability").
+//
+// A failed write is kept and retried with backoff (RetryMin doubling to
+// RetryMax) until it succeeds; a newer cart of the same register replaces it,
+// never the other way round. While any register's write fails, Health
+// reports the reason.
 package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,45 +30,104 @@ import (
 
 	"github.com/posdisplay/posdisplay/register/atomicfile"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/metrics"
 )
+
+// MaxFileBytes bounds a state file that Load reads. The largest valid cart
+// encodes to about 1.8 MiB with every character escaped; a 64 MiB garbage
+// file was once read whole (76 MiB peak) before being refused.
+const MaxFileBytes = 4 << 20
+
+// Retry delays after a failed write. RetryMax is short so that the last
+// acked cart is on disk within about half a second of the disk being
+// repaired; a failing write of a few kilobytes twice a second costs nothing.
+const (
+	RetryMin = 50 * time.Millisecond
+	RetryMax = 500 * time.Millisecond
+)
+
+// ErrNotRegular is returned (wrapped) by Load when a register's state path
+// exists but is not a regular file: something else owns that path, and the
+// agent could never save there.
+var ErrNotRegular = errors.New("state path is not a regular file")
+
+// ErrTooLarge is returned (wrapped) by Load for a state file above
+// MaxFileBytes; the file is refused without being read.
+var ErrTooLarge = errors.New("state file too large")
+
+// ErrClosed is the outcome of a Save after Close: nothing was written.
+var ErrClosed = errors.New("store closed")
 
 // Store is the on-disk cart store.
 type Store struct {
-	dir string
-	log *slog.Logger
+	dir     string
+	log     *slog.Logger
+	metrics *metrics.Metrics // may be nil
+	// writeFile is atomicfile.Write; tests replace it to fail on purpose.
+	writeFile func(path string, data []byte, perm fs.FileMode) error
 
 	mu      sync.Mutex
-	pending map[string]cart.Cart
+	pending map[string]entry          // newest unwritten cart per register
+	waiters map[string][]chan<- error // told the outcome of the next write of that register
+	failing map[string]error          // registers whose last write failed
 	wake    chan struct{}
-	stop    chan struct{}
 	closed  bool
 	done    chan struct{}
 }
 
-// WriteInterval is the shortest time between two writes of the store.
-const WriteInterval = 250 * time.Millisecond
+type entry struct {
+	c   cart.Cart
+	seq uint64
+}
 
-// Open creates dir/carts if needed and starts the writer goroutine.
-func Open(dir string, logger *slog.Logger) (*Store, error) {
+// Open creates dir/carts if needed and starts the writer goroutine. m may be
+// nil (no metrics).
+func Open(dir string, logger *slog.Logger, m *metrics.Metrics) (*Store, error) {
 	d := filepath.Join(dir, "carts")
 	if err := os.MkdirAll(d, 0o750); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	s := &Store{dir: d, log: logger, pending: map[string]cart.Cart{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{
+		dir: d, log: logger, metrics: m, writeFile: atomicfile.Write,
+		pending: map[string]entry{}, waiters: map[string][]chan<- error{}, failing: map[string]error{},
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
 	go s.loop()
 	return s, nil
 }
 
 // Load returns the persisted cart of register. A missing file returns
-// fs.ErrNotExist; a corrupt or invalid one returns an error and is left in
-// place for inspection (the agent starts with an empty cart).
+// fs.ErrNotExist; a path that is not a regular file returns ErrNotRegular; a
+// file above MaxFileBytes returns ErrTooLarge without being read; a corrupt or
+// invalid one returns an error. Refused files are left in place for
+// inspection.
 func (s *Store) Load(register string) (cart.Cart, error) {
 	if !cart.ValidID(register) {
 		return cart.Cart{}, fmt.Errorf("bad register id %q", register)
 	}
-	data, err := os.ReadFile(filepath.Join(s.dir, register+".json"))
+	path := filepath.Join(s.dir, register+".json")
+	fi, err := os.Lstat(path)
 	if err != nil {
 		return cart.Cart{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return cart.Cart{}, fmt.Errorf("persisted cart of %s: %s is a %s: %w", register, path, fi.Mode().Type(), ErrNotRegular)
+	}
+	if fi.Size() > MaxFileBytes {
+		return cart.Cart{}, fmt.Errorf("persisted cart of %s: %d bytes, limit %d: %w", register, fi.Size(), MaxFileBytes, ErrTooLarge)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return cart.Cart{}, err
+	}
+	defer f.Close()
+	// The file may have grown since Lstat: read one byte past the limit.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return cart.Cart{}, fmt.Errorf("persisted cart of %s: %w", register, err)
+	}
+	if len(data) > MaxFileBytes {
+		return cart.Cart{}, fmt.Errorf("persisted cart of %s: above %d bytes: %w", register, MaxFileBytes, ErrTooLarge)
 	}
 	var c cart.Cart
 	if err := json.Unmarshal(data, &c); err != nil {
@@ -75,23 +142,50 @@ func (s *Store) Load(register string) (cart.Cart, error) {
 	return c, nil
 }
 
-// Save queues c to be written. It never blocks on the disk.
-func (s *Store) Save(c cart.Cart) {
+// Save queues c, the register's cart at stream position seq, to be written,
+// and returns a channel that receives the outcome (nil once c or a newer cart
+// of the register is on disk and fsynced, or the error of the first attempt)
+// and is then closed. A cart with a seq below the one already queued is
+// older: it is not queued, and its channel reports the queued cart's
+// outcome. Save never blocks on the disk. After Close the channel reports
+// ErrClosed at once.
+func (s *Store) Save(c cart.Cart, seq uint64) <-chan error {
+	ch := make(chan error, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return
+		ch <- ErrClosed
+		close(ch)
+		return ch
 	}
-	s.pending[c.Register] = c.Clone()
+	if old, ok := s.pending[c.Register]; !ok || seq >= old.seq {
+		s.pending[c.Register] = entry{c: c.Clone(), seq: seq}
+	}
+	s.waiters[c.Register] = append(s.waiters[c.Register], ch)
+	s.gauge()
 	// Under mu: Close closes wake only after setting closed under mu, so
 	// this send never hits a closed channel. It does not block.
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
+	return ch
 }
 
-// Close writes pending carts and stops the writer. Safe to call twice.
+// Health returns nil while every write succeeds, otherwise an error naming
+// the registers whose newest cart is not on disk and why.
+func (s *Store) Health() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for reg, err := range s.failing {
+		errs = append(errs, fmt.Errorf("register %s: %w", reg, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Close writes pending carts once more (without retrying) and stops the
+// writer. Safe to call twice.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -100,39 +194,88 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.mu.Unlock()
-	close(s.stop)
 	close(s.wake)
+	s.mu.Unlock()
 	<-s.done
-	return nil
+	return s.Health()
 }
 
 func (s *Store) loop() {
 	defer close(s.done)
+	delay := time.Duration(0)
+	var retry <-chan time.Time
+	var timer *time.Timer
 	for {
-		_, open := <-s.wake
-		s.flush()
+		open := true
+		select {
+		case _, open = <-s.wake:
+		case <-retry:
+		}
+		if timer != nil {
+			timer.Stop()
+			timer, retry = nil, nil
+		}
+		failed := s.flush()
 		if !open {
 			return
 		}
-		t := time.NewTimer(WriteInterval)
-		select {
-		case <-t.C:
-		case <-s.stop:
-			t.Stop()
+		if !failed {
+			delay = 0
+			continue
 		}
+		delay = min(max(2*delay, RetryMin), RetryMax)
+		timer = time.NewTimer(delay)
+		retry = timer.C
 	}
 }
 
-func (s *Store) flush() {
+// flush writes every pending cart once and reports whether a write failed.
+// A failed cart stays pending unless a newer one took its place meanwhile.
+func (s *Store) flush() (failed bool) {
 	s.mu.Lock()
-	batch := s.pending
-	s.pending = map[string]cart.Cart{}
+	batch, waiters := s.pending, s.waiters
+	s.pending, s.waiters = map[string]entry{}, map[string][]chan<- error{}
 	s.mu.Unlock()
-	for reg, c := range batch {
-		if err := s.write(reg, c); err != nil {
-			s.log.Error("persist cart failed", "register", reg, "err", err)
+	for reg, e := range batch {
+		err := s.write(reg, e.c)
+		s.mu.Lock()
+		if err != nil {
+			failed = true
+			if _, newer := s.pending[reg]; !newer {
+				s.pending[reg] = e
+			}
+			if s.failing[reg] == nil {
+				s.log.Error("persist cart failed; retrying", "register", reg, "err", err)
+			}
+			s.failing[reg] = err
+		} else if s.failing[reg] != nil {
+			delete(s.failing, reg)
+			s.log.Info("persist cart recovered", "register", reg)
 		}
+		s.gauge()
+		s.mu.Unlock()
+		if s.metrics != nil {
+			s.metrics.Saves.WithLabelValues(outcome(err)).Inc()
+		}
+		for _, ch := range waiters[reg] {
+			ch <- err
+			close(ch)
+		}
+	}
+	return failed
+}
+
+func outcome(err error) string {
+	if err != nil {
+		return "failed"
+	}
+	return "ok"
+}
+
+// gauge updates the pending-saves metric; mu is held.
+func (s *Store) gauge() {
+	if s.metrics != nil {
+		s.metrics.SavesPending.Set(float64(len(s.pending)))
 	}
 }
 
@@ -141,5 +284,5 @@ func (s *Store) write(register string, c cart.Cart) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(s.dir, register+".json"), data, 0o640)
+	return s.writeFile(filepath.Join(s.dir, register+".json"), data, 0o640)
 }

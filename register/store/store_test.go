@@ -25,7 +25,7 @@ func sample(register string) cart.Cart {
 
 func TestSaveLoadRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, slog.New(slog.DiscardHandler))
+	s, err := Open(dir, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,18 +33,25 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Fatalf("load before save: got %v, want ErrNotExist", err)
 	}
 	old := cart.Empty("1", "EUR")
-	s.Save(old)
+	s.Save(old, 1)
 	want := sample("1")
-	s.Save(want) // coalesced with the first save, or written after it
+	if err := <-s.Save(want, 2); err != nil { // coalesced with the first save, or written after it
+		t.Fatalf("durable save: %v", err)
+	}
+	if got, err := s.Load("1"); err != nil || !cart.Equal(got, want) {
+		t.Fatalf("after the save's outcome: got %+v, %v; want %+v on disk", got, err, want)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil { // idempotent
 		t.Fatal(err)
 	}
-	s.Save(sample("1")) // after Close: ignored, no panic
+	if err := <-s.Save(sample("1"), 3); !errors.Is(err, ErrClosed) { // after Close: ignored, no panic
+		t.Fatalf("save after close: got %v, want ErrClosed", err)
+	}
 
-	s2, err := Open(dir, slog.New(slog.DiscardHandler))
+	s2, err := Open(dir, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +72,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 
 func TestLoadRejectsBadFiles(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, slog.New(slog.DiscardHandler))
+	s, err := Open(dir, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,23 @@ type Sub struct {
 	// C carries frames in stream order.
 	C        chan *Frame
 	overflow atomic.Bool
+	// queued counts the bytes of the deltas in C; maxBytes (0: no limit)
+	// bounds it, so a display whose queue holds a few huge deltas is cut
+	// back to a snapshot as one with many small ones is.
+	queued   atomic.Int64
+	maxBytes int64
+}
+
+// LimitBytes bounds the encoded deltas waiting in the queue to n bytes: a
+// delta that would go over marks the subscriber overflowed. Call it before
+// Subscribe.
+func (s *Sub) LimitBytes(n int64) { s.maxBytes = n }
+
+// Taken tells the subscriber that its reader took f from C.
+func (s *Sub) Taken(f *Frame) {
+	if f.Kind == protocol.TypeDelta {
+		s.queued.Add(-int64(len(f.Data)))
+	}
 }
 
 // NewSub returns a subscriber with a queue of n frames.
@@ -58,7 +75,8 @@ func (s *Sub) TakeOverflow() bool { return s.overflow.Swap(false) }
 func (s *Sub) Drain() {
 	for {
 		select {
-		case <-s.C:
+		case f := <-s.C:
+			s.Taken(f)
 		default:
 			return
 		}
@@ -76,8 +94,14 @@ func (s *Sub) Wake(f *Frame) {
 }
 
 func (s *Sub) push(f *Frame) {
+	n := int64(len(f.Data))
+	if s.maxBytes > 0 && s.queued.Load()+n > s.maxBytes && len(s.C) > 0 {
+		s.overflow.Store(true)
+		return
+	}
 	select {
 	case s.C <- f:
+		s.queued.Add(n)
 	default:
 		s.overflow.Store(true)
 	}
@@ -105,6 +129,10 @@ type Stream struct {
 	subs    map[*Sub]struct{}
 	snap    *Frame // cached snapshot of cur at seq
 	changed time.Time
+	// restored is set while cur is the cart persisted by the last run and
+	// no POS has confirmed or replaced it since (docs/protocol.md,
+	// "Restored carts").
+	restored bool
 }
 
 // maxHistoryBytes bounds the encoded deltas kept per register, whatever the
@@ -125,6 +153,24 @@ func New(register, epoch string, initial cart.Cart, history int) *Stream {
 	return &Stream{register: register, epoch: epoch, histMax: history, cur: initial.Clone(), subs: map[*Sub]struct{}{}}
 }
 
+// MarkRestored marks the current cart as restored from disk: snapshots say
+// so until the POS sends a cart (the same one confirms it) or a clear. Call
+// it before the stream is shared.
+func (s *Stream) MarkRestored() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restored = true
+	s.snap = nil
+}
+
+// Restored reports whether the current cart is still the unconfirmed
+// restored one.
+func (s *Stream) Restored() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restored
+}
+
 // Register returns the register id this stream belongs to.
 func (s *Stream) Register() string { return s.register }
 
@@ -140,6 +186,14 @@ func (s *Stream) Cart() cart.Cart {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cur.Clone()
+}
+
+// Current returns a copy of the current cart and its sequence number, read
+// together: the newest cart of the two is the one with the higher seq.
+func (s *Stream) Current() (cart.Cart, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur.Clone(), s.seq
 }
 
 // Subscribers returns how many subscribers are attached.
@@ -163,8 +217,15 @@ func (s *Stream) Publish(c cart.Cart, at time.Time) (Result, error) {
 
 func (s *Stream) publishLocked(c cart.Cart, at time.Time) (Result, error) {
 	ops := cart.Diff(s.cur, c)
-	if len(ops) == 0 {
+	if len(ops) == 0 && !s.restored {
 		return Result{Seq: s.seq}, nil
+	}
+	// A POS re-sending the restored cart confirms it: that is a change of
+	// what displays may show, so it gets a seq and a delta, with no ops
+	// (displays drop the restored mark on any delta).
+	s.restored = false
+	if ops == nil {
+		ops = []cart.Op{}
 	}
 	data, err := json.Marshal(protocol.Delta{Type: protocol.TypeDelta, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq + 1}, Ops: ops})
 	if err != nil {
@@ -210,7 +271,7 @@ func (s *Stream) snapshotLocked() (*Frame, error) {
 	if s.snap != nil {
 		return s.snap, nil
 	}
-	data, err := json.Marshal(protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq}, Cart: s.cur})
+	data, err := json.Marshal(protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq}, Cart: s.cur, Restored: s.restored})
 	if err != nil {
 		return nil, fmt.Errorf("encode snapshot: %w", err)
 	}

@@ -144,3 +144,86 @@ func BenchmarkPublish200Lines(b *testing.B) {
 		}
 	}
 }
+
+// A restored cart is marked in snapshots until the POS confirms it (the same
+// cart: a delta with no ops) or replaces it; then the mark is gone for good.
+func TestRestoredUntilConfirmed(t *testing.T) {
+	c := cart.Empty("1", "EUR")
+	c.Order = "A-1"
+	for _, tc := range []struct {
+		name string
+		next cart.Cart
+		ops  int
+	}{
+		{"same cart confirms", c, 0},
+		{"newer cart replaces", cart.Empty("1", "EUR"), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New("1", "e", c, 8)
+			s.MarkRestored()
+			snap := func() protocol.Snapshot {
+				f, err := s.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m protocol.Snapshot
+				if err := json.Unmarshal(f.Data, &m); err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			if m := snap(); !m.Restored || m.Seq != 0 {
+				t.Fatalf("before the POS spoke: got restored=%v seq %d, want true 0", m.Restored, m.Seq)
+			}
+			sub := NewSub(4)
+			if _, err := s.Subscribe(nil, sub); err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.Publish(tc.next, time.Now())
+			if err != nil || !res.Changed || res.Seq != 1 || res.Ops != tc.ops {
+				t.Fatalf("publish: got %+v, %v; want a change to seq 1 with %d ops", res, err, tc.ops)
+			}
+			var d protocol.Delta
+			if err := json.Unmarshal((<-sub.C).Data, &d); err != nil || d.Seq != 1 || len(d.Ops) != tc.ops || d.Ops == nil {
+				t.Fatalf("delta: got %+v, %v", d, err)
+			}
+			if m := snap(); m.Restored || s.Restored() {
+				t.Fatal("after the POS spoke: still restored")
+			}
+			// From now on an identical cart is no change, as always.
+			if res, _ := s.Publish(tc.next, time.Now()); res.Changed {
+				t.Fatalf("identical cart after confirmation: got %+v, want no change", res)
+			}
+		})
+	}
+}
+
+// A subscriber's queue is bounded by bytes as well as frames: a few huge
+// deltas overflow it as many small ones do, and the reader taking frames
+// makes room again.
+func TestSubBoundedByBytes(t *testing.T) {
+	sub := NewSub(64)
+	sub.LimitBytes(1 << 20)
+	big := &Frame{Kind: protocol.TypeDelta, Seq: 1, Data: make([]byte, 300<<10)}
+	for i := range 3 {
+		sub.push(big)
+		if sub.TakeOverflow() {
+			t.Fatalf("overflow after %d deltas of 300 KiB, want room for 3", i+1)
+		}
+	}
+	sub.push(big)
+	if !sub.TakeOverflow() {
+		t.Fatal("a 4th delta of 300 KiB went over 1 MiB without overflow")
+	}
+	sub.Taken(<-sub.C)
+	sub.push(big)
+	if sub.TakeOverflow() {
+		t.Fatal("no room after the reader took a delta")
+	}
+	// One delta above the bound still goes through an empty queue.
+	sub.Drain()
+	sub.push(&Frame{Kind: protocol.TypeDelta, Data: make([]byte, 2<<20)})
+	if sub.TakeOverflow() || len(sub.C) != 1 {
+		t.Fatal("a single huge delta into an empty queue overflowed")
+	}
+}

@@ -80,9 +80,10 @@ func (s *Server) TLSConfig() *tls.Config {
 // unanswered, like a hung agent.
 func (s *Server) IgnorePings(v bool) { s.ignorePings.Store(v) }
 
-var upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096}
+var upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096, Subprotocols: []string{protocol.DisplaySubprotocol}}
 
 func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
+	up, _, _ := protocol.ParseDisplayUpgrade(websocket.Subprotocols(req), req.URL.Query())
 	ws, err := upgrader.Upgrade(w, req, nil)
 	if err != nil {
 		return
@@ -100,7 +101,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	_ = ws.SetReadDeadline(time.Time{})
-	c := &Conn{Hello: m.Hello, ws: ws, msgs: make(chan protocol.DisplayMessage, 64), done: make(chan struct{})}
+	c := &Conn{Hello: m.Hello, Upgrade: up, ws: ws, msgs: make(chan protocol.DisplayMessage, 64), done: make(chan struct{})}
 	if s.ignorePings.Load() {
 		ws.SetPingHandler(func(string) error { return nil })
 	}
@@ -152,6 +153,9 @@ func (s *Server) Close() {
 type Conn struct {
 	// Hello is the display's first message.
 	Hello protocol.Hello
+	// Upgrade is the register and token the display presented in its
+	// upgrade request (empty if none).
+	Upgrade protocol.DisplayUpgrade
 
 	ws   *websocket.Conn
 	msgs chan protocol.DisplayMessage

@@ -6,7 +6,8 @@
 //   const bridge = connect({ register: "lane1", token: "..." });
 //   bridge.on("state", (s) => console.log(s.state, s.error));
 //   bridge.setCart(snapshot);           // full cart snapshot, see docs/protocol.md
-//   bridge.onScan(async (scan) => { await addToOrder(scan.code); return true; });
+//   bridge.onScan(async (scan) => { await addToOrder(scan.gtin || scan.code); return true; });
+//   // or, when the item cannot be placed: return { refuse: "not_found", message: "..." };
 //   bridge.clear();                     // end of sale
 //
 // Guarantees: nothing here throws into the host page (errors are reported
@@ -15,7 +16,11 @@
 // while offline the latest cart is kept and re-sent on reconnect; reconnects
 // use jittered exponential backoff; scans are handed to the handler strictly
 // one at a time, in order, and acknowledged only after the handler resolves
-// truthy.
+// true. A handler may refuse a scan ({refuse: reason, message}); the bridge
+// tells the agent (only if its welcome lists the "scan_refuse" feature),
+// never retries it, and remembers the id (in opts.storage, e.g.
+// sessionStorage, across page loads) so a re-sent refused scan is never
+// applied later, to another sale.
 
 const DEFAULT_URL = "ws://127.0.0.1:7421/v1/pos";
 // Backoff: first retry after ~250 ms, doubling to 10 s. Short enough that a
@@ -41,6 +46,8 @@ const SCAN_RETRY_MAX_MS = 8000;
 // which the agent reports it dropped: a stale scan must never add an item
 // to the next customer's sale.
 const SCAN_MAX_AGE_MS = 100000;
+// Refusal reasons of the scan_refuse feature (docs/protocol.md).
+export const REFUSE_REASONS = ["no_product_field", "not_found", "ambiguous", "lookup_error", "wrong_sale", "busy"];
 
 function warn(...args) {
   try { console.warn("[pos-bridge]", ...args); } catch (_) { /* no console */ }
@@ -49,7 +56,7 @@ function warn(...args) {
 /**
  * Opens a bridge to the agent. Never throws; a bad option is reported
  * through the "error" event and console.
- * @param {{url?: string, register: string, token?: string, scanMaxAgeMs?: number}} opts
+ * @param {{url?: string, register: string, token?: string, scanMaxAgeMs?: number, storage?: Storage}} opts
  */
 export function connect(opts) {
   return new Bridge(opts || {});
@@ -70,6 +77,7 @@ export class Bridge {
     this._closed = false;
     this._ready = false; // socket open and welcomed
     this._welcome = null;
+    this._features = new Set(); // from the welcome; empty for an older agent
     this._nextId = 1;
 
     // Cart sync: _desired is what the agent should show ({type:"cart",cart}
@@ -87,6 +95,11 @@ export class Bridge {
     this._scanBusy = false;
     this._scanCurrent = null;
     this._doneScans = [];
+    // Scans refused here, id -> {reason, message}; persisted in _storage.
+    this._refused = new Map();
+    this._storage = opts.storage || null;
+    this._storageKey = "posdisplay:scans:" + String(opts.register || "");
+    this._loadScanMemory();
     this._scanMaxAgeMs = Number(opts.scanMaxAgeMs) > 0 ? Number(opts.scanMaxAgeMs) : SCAN_MAX_AGE_MS;
 
     if (!this._WS) {
@@ -103,13 +116,20 @@ export class Bridge {
   /** Current connection state: "connecting", "open" or "closed". */
   get state() { return this._state; }
 
+  /** The agent's feature list from its welcome (empty before it, or for an older agent). */
+  get features() { return Array.from(this._features); }
+
+  /** True when the connected agent advertised feature f in its welcome. */
+  has(f) { return this._features.has(f); }
+
   /** Last error seen, or null. */
   get lastError() { return this._lastError; }
 
   /**
    * Subscribes to an event: "state" ({state, error, attempt}), "ack"
    * ({id, seq}), "error" ({code, field, message, id}), "scan" (scan),
-   * "welcome" (welcome message). Returns a function that unsubscribes.
+   * "refuse" ({id, code, reason, message, sent}), "welcome" (welcome
+   * message). Returns a function that unsubscribes.
    */
   on(event, fn) {
     try {
@@ -159,10 +179,13 @@ export class Bridge {
   }
 
   /**
-   * Sets the scan handler. It receives {id, code, symbology, source, at} and
-   * may return a value or a promise; the scan is acknowledged to the agent
-   * only once that resolves truthy (the POS has taken the item). Scans are
-   * delivered one at a time, in order.
+   * Sets the scan handler. It receives {id, code, gtin, order, symbology,
+   * source, at} and may return a value or a promise; the scan is
+   * acknowledged to the agent only once that resolves truthy (the POS has
+   * taken the item). A result {refuse: reason, message} refuses it: sent to
+   * an agent with the scan_refuse feature, never retried. Any other falsy
+   * result is retried with backoff. Scans are delivered one at a time, in
+   * order.
    */
   onScan(handler) {
     try {
@@ -278,6 +301,7 @@ export class Bridge {
     switch (m.type) {
       case "welcome":
         this._welcome = m;
+        this._features = new Set(Array.isArray(m.features) ? m.features.filter((f) => typeof f === "string") : []);
         this._emit("welcome", m);
         if (!this._ready) this._becomeReady();
         return;
@@ -359,9 +383,21 @@ export class Bridge {
       symbology: String(m.symbology || ""),
       source: String(m.source || ""),
       at: m.at ? String(m.at) : "",
+      // scan_order feature: the GTIN for the POS's lookup, and the sale
+      // (order) the scan was taken in; "" when the agent does not say.
+      gtin: typeof m.gtin === "string" ? m.gtin : "",
+      order: typeof m.order === "string" ? m.order : "",
     };
     if (this._doneScans.includes(scan.id)) {
       this._send({ type: "ack", id: scan.id }); // ack was lost: do not add the item twice
+      return;
+    }
+    const refused = this._refused.get(scan.id);
+    if (refused) {
+      // Re-sent after a reconnect or a page load: never apply it now, it
+      // may belong to another sale. Repeat the refusal if the agent can
+      // take it; an older agent keeps it until its scan_ttl.
+      if (this.has("scan_refuse")) this._send({ type: "refuse", id: scan.id, reason: refused.reason, message: refused.message });
       return;
     }
     if ((this._scanCurrent && this._scanCurrent.id === scan.id) || this._scanQueue.some((s) => s.id === scan.id)) {
@@ -384,6 +420,7 @@ export class Bridge {
         const scan = this._scanQueue.shift();
         this._scanCurrent = scan;
         let ok = false;
+        let refusal = null;
         const born = Number.isFinite(Date.parse(scan.at)) ? Date.parse(scan.at) : Date.now();
         // The agent holds every later scan until this one is acked, so a
         // scan the POS could not take yet (busy, on another screen) is
@@ -391,7 +428,12 @@ export class Bridge {
         // current sale.
         for (let delay = SCAN_RETRY_MIN_MS; !this._closed && this._scanHandler; delay = Math.min(delay * 2, SCAN_RETRY_MAX_MS)) {
           try {
-            ok = await this._scanHandler(scan);
+            const r = await this._scanHandler(scan);
+            if (r && typeof r === "object" && typeof r.refuse === "string") {
+              refusal = { reason: r.refuse, message: Array.from(String(r.message || "")).slice(0, 200).join("") };
+              break;
+            }
+            ok = !!r;
           } catch (e) {
             warn("scan handler failed:", e);
             this._emit("error", { code: "scan_handler", message: String(e && e.message || e), id: scan.id });
@@ -400,9 +442,15 @@ export class Bridge {
           await new Promise((r) => setTimeout(r, delay));
         }
         this._scanCurrent = null;
-        if (ok) {
+        if (refusal) {
+          this._remember(scan.id, refusal);
+          const sent = this.has("scan_refuse") &&
+            this._send({ type: "refuse", id: scan.id, reason: refusal.reason, message: refusal.message });
+          this._emit("refuse", { id: scan.id, code: scan.code, reason: refusal.reason, message: refusal.message, sent });
+        } else if (ok) {
           this._doneScans.push(scan.id);
           if (this._doneScans.length > DONE_SCANS_KEPT) this._doneScans.shift();
+          this._saveScanMemory();
           this._send({ type: "ack", id: scan.id }); // if offline, the agent re-sends and we re-ack
         } else {
           this._emit("error", { code: "scan_not_taken", message: "the POS did not take scan " + scan.code, id: scan.id });
@@ -411,6 +459,36 @@ export class Bridge {
     } finally {
       this._scanBusy = false;
     }
+  }
+
+  _remember(id, refusal) {
+    this._refused.set(id, refusal);
+    while (this._refused.size > DONE_SCANS_KEPT) this._refused.delete(this._refused.keys().next().value);
+    this._saveScanMemory();
+  }
+
+  // The scan ids acked and refused here survive a page load (a Commerce POS
+  // step is a full page POST) in opts.storage, when given.
+  _loadScanMemory() {
+    if (!this._storage) return;
+    try {
+      const m = JSON.parse(this._storage.getItem(this._storageKey) || "null");
+      if (!m || typeof m !== "object") return;
+      if (Array.isArray(m.done)) this._doneScans = m.done.filter((x) => typeof x === "string" || typeof x === "number").slice(-DONE_SCANS_KEPT);
+      if (Array.isArray(m.refused)) {
+        for (const r of m.refused.slice(-DONE_SCANS_KEPT)) {
+          if (r && (typeof r.id === "string" || typeof r.id === "number")) this._refused.set(r.id, { reason: String(r.reason || ""), message: String(r.message || "") });
+        }
+      }
+    } catch (_) { /* unreadable memory: start empty */ }
+  }
+
+  _saveScanMemory() {
+    if (!this._storage) return;
+    try {
+      const refused = Array.from(this._refused, ([id, r]) => ({ id, reason: r.reason, message: r.message }));
+      this._storage.setItem(this._storageKey, JSON.stringify({ done: this._doneScans, refused }));
+    } catch (_) { /* storage full or denied: memory stays in this page */ }
   }
 
   // ---- events ----

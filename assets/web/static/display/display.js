@@ -11,18 +11,26 @@ import { applyOps, checkCart, formatMoney } from "/display/replica.js";
 
 // Backoff between reconnects, jittered so a room of tablets spreads out.
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 10000;
+const BACKOFF_MAX_MS = 1500; // live again within about 3 s of a link coming back
+// The agent sends something (a heartbeat when idle) at least every second;
+// after this long without a message the link is dead: the cart is marked
+// stale and the socket replaced (docs/protocol.md, "Heartbeat and liveness").
+const SILENCE_MS = 1800; // 2 s at most, with the page's own latency
 // A rejected display (bad token, unknown register) retries slowly.
 const REJECTED_RETRY_MS = 30000;
 // After this long without a live stream the money figures are hidden: an
 // old total must not be mistaken for the current one.
-const STALE_HIDE_MS = 5000;
+const STALE_HIDE_MS = 3000;
+// A cart the agent restored after a restart, not yet confirmed by the POS,
+// is marked "Updating…" at once and its figures are hidden after this long
+// (#restored_hide=SECONDS in the URL overrides it).
+const RESTORED_HIDE_MS = (Number(params().get("restored_hide")) || 5) * 1000;
 // How long a "scanning" cue stays visible.
 const CUE_MS = 1500;
 
-const params = new URLSearchParams(location.hash.replace(/^#/, ""));
-const register = params.get("register") || "";
-const token = params.get("token") || "";
+function params() { return new URLSearchParams(location.hash.replace(/^#/, "")); }
+const register = params().get("register") || "";
+const token = params().get("token") || "";
 
 let ws = null;
 let attempt = 0;
@@ -30,8 +38,12 @@ let cart = null; // replica, null until the first snapshot
 let pos = null; // {epoch, seq}
 let status = "connecting";
 let staleTimer = null;
+let restored = false; // the cart is the agent's restored one, unconfirmed
+let restoredAt = 0;
+let restoredTimer = null;
 let cueTimer = null;
 let reconnectTimer = null;
+let silenceTimer = null;
 let changed = new Set();
 let snapshots = 0;
 
@@ -45,7 +57,18 @@ function wsURL() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   // features=returns: this page shows return lines (protocol revision
   // 1.1); without it the agent sends the version 1 view.
-  return `${proto}//${location.host}/v1/display?features=returns`;
+  return `${proto}//${location.host}/v1/display?register=${encodeURIComponent(register)}&features=returns`;
+}
+
+// The token also goes in the upgrade request, as a subprotocol entry
+// (base64url of its UTF-8 bytes), so that the agent checks it before the
+// upgrade; the agent selects "posdisplay.v1", never the token entry.
+function subprotocols() {
+  if (!token) return [];
+  let bin = "";
+  for (const b of new TextEncoder().encode(token)) bin += String.fromCharCode(b);
+  const b64 = btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return ["posdisplay.v1", "posdisplay.token." + b64];
 }
 
 function connect() {
@@ -56,30 +79,79 @@ function connect() {
   }
   let sock;
   try {
-    sock = new WebSocket(wsURL());
+    sock = new WebSocket(wsURL(), subprotocols());
   } catch (e) {
     scheduleReconnect();
     return;
   }
   ws = sock;
+  let opened = false;
+  heard(sock); // also bounds the connect: browsers give it no timeout
   sock.onopen = () => {
     if (ws !== sock) return;
+    opened = true;
+    heard(sock);
     const hello = { type: "hello", register };
     if (token) hello.token = token;
     if (pos && cart) hello.resume = { epoch: pos.epoch, seq: pos.seq };
     send(hello);
   };
-  sock.onmessage = (ev) => { if (ws === sock) onMessage(ev.data); };
+  sock.onmessage = (ev) => { if (ws === sock) { heard(sock); onMessage(ev.data); } };
   sock.onclose = () => {
     if (ws !== sock) return;
     ws = null;
+    clearTimeout(silenceTimer);
     if (status === "rejected") {
       reconnectTimer = setTimeout(connect, REJECTED_RETRY_MS);
       return;
     }
     setStatus("reconnecting");
+    if (!opened) {
+      // The agent checks the token before the upgrade; a browser does not
+      // tell a page why an upgrade failed. Ask once over plain HTTP.
+      upgradeRefusal().then((why) => {
+        if (ws !== null || status === "live") return;
+        if (why) {
+          setStatus("rejected", why);
+          reconnectTimer = setTimeout(connect, REJECTED_RETRY_MS);
+        } else {
+          scheduleReconnect();
+        }
+      });
+      return;
+    }
     scheduleReconnect();
   };
+}
+
+// upgradeRefusal asks the display endpoint, without upgrading, whether
+// this page's token and register are refused (HTTP 401/403/404 with the
+// agent's error), and returns the agent's reason, or null when they are
+// not (the failure was the network, or the agent is busy).
+async function upgradeRefusal() {
+  try {
+    const q = `register=${encodeURIComponent(register)}&token=${encodeURIComponent(token)}`;
+    const r = await fetch(`/v1/display?${q}`, { cache: "no-store", referrerPolicy: "no-referrer" });
+    if (r.status !== 401 && r.status !== 403 && r.status !== 404) return null;
+    const e = await r.json().catch(() => ({}));
+    return String(e.message || e.code || "HTTP " + r.status);
+  } catch (_) {
+    return null;
+  }
+}
+
+// heard restarts the silence watchdog of sock. A dead link closes nothing by
+// itself (no FIN, no error for minutes): the page gives up on the socket.
+function heard(sock) {
+  clearTimeout(silenceTimer);
+  silenceTimer = setTimeout(() => {
+    if (ws !== sock) return;
+    ws = null;
+    try { sock.close(); } catch (_) { /* already closing */ }
+    if (status === "rejected") return;
+    setStatus("reconnecting");
+    scheduleReconnect();
+  }, SILENCE_MS);
 }
 
 function scheduleReconnect() {
@@ -105,6 +177,7 @@ function onMessage(data) {
   if (!m || typeof m !== "object") return;
   switch (m.type) {
     case "welcome":
+    case "heartbeat": // only proof of life: heard() already counted it
       return;
     case "snapshot":
       try {
@@ -113,6 +186,9 @@ function onMessage(data) {
         console.warn("[display] bad snapshot:", e.message);
         return;
       }
+      // The restored clock runs from the first sight in this epoch.
+      if (!m.restored || !restored || !pos || pos.epoch !== m.epoch) restoredAt = Date.now();
+      restored = m.restored === true;
       cart = m.cart;
       pos = { epoch: m.epoch, seq: m.seq };
       changed = new Set();
@@ -159,7 +235,35 @@ function onDelta(m) {
   for (const op of m.ops) if ((op.op === "add" || op.op === "update") && op.line) changed.add(op.line.id);
   cart = next;
   pos = { epoch: m.epoch, seq: m.seq };
+  if (restored) { // any delta: the POS confirmed or replaced the restored cart
+    restored = false;
+    showRestored();
+  }
   render();
+}
+
+// showRestored marks a live restored cart "Updating…" and hides its figures
+// after RESTORED_HIDE_MS; a stale connection's own marking takes precedence.
+function showRestored() {
+  clearTimeout(restoredTimer);
+  restoredTimer = null;
+  const on = restored && status === "live";
+  document.body.dataset.restored = String(on);
+  if (status !== "live") return;
+  const bar = $("status");
+  bar.hidden = !on;
+  if (!on) {
+    document.body.classList.remove("money-hidden");
+    return;
+  }
+  text(bar, "Updating…");
+  const left = restoredAt + RESTORED_HIDE_MS - Date.now();
+  if (left <= 0) {
+    document.body.classList.add("money-hidden");
+  } else {
+    document.body.classList.remove("money-hidden");
+    restoredTimer = setTimeout(showRestored, left);
+  }
 }
 
 function live() {
@@ -178,8 +282,11 @@ function setStatus(s, detail) {
     staleTimer = null;
     document.body.classList.remove("money-hidden");
     bar.hidden = true;
+    showRestored();
     return;
   }
+  clearTimeout(restoredTimer);
+  restoredTimer = null;
   bar.hidden = false;
   text(bar, s === "rejected" ? "Display not authorized: " + (detail || "") : "Reconnecting to the register…");
   if (s === "rejected") text($("connecting-text"), detail || "Display not authorized");
