@@ -94,6 +94,13 @@ type following struct {
 	// savedSeq and savedID are what the position file holds (writeMu).
 	savedSeq uint64
 	savedID  string
+
+	// readID is the reader's cursor: the last entry handed to queue
+	// (reader goroutine only). queue feeds the register's worker, which
+	// applies in order; workers of different registers apply at the same
+	// time, so one register's fsync does not hold up the others'.
+	readID string
+	queue  chan redis.XMessage
 }
 
 // Feed is the agent's link to Redis.
@@ -153,8 +160,9 @@ func New(cfg Config, opts Options) (*Feed, error) {
 			name: r, key: PosKey(cfg.Prefix, cfg.Store, r), results: ResultsKey(cfg.Prefix, cfg.Store, r),
 			scans: ScansKey(cfg.Prefix, cfg.Store, r), channel: PubChannel(cfg.Prefix, cfg.Store, r),
 		}
+		fl.queue = make(chan redis.XMessage, 2*readBatch)
 		if s, ok := opts.Saved[r]; ok {
-			fl.lastID, fl.savedID = s.LastID, s.LastID
+			fl.lastID, fl.savedID, fl.readID = s.LastID, s.LastID, s.LastID
 		}
 		fl.savedSeq = opts.Carts(r).Position().Seq
 		f.order = append(f.order, fl)
@@ -289,6 +297,9 @@ func (f *Feed) Run(ctx context.Context) error {
 	}
 	run(f.readLoop)
 	run(f.resultsLoop)
+	for _, r := range f.order {
+		run(func(ctx context.Context) { f.work(ctx, r) })
+	}
 	run(f.positionLoop)
 	run(f.presenceLoop)
 	if f.cfg.Scans {

@@ -59,10 +59,7 @@ func (f *Feed) session(ctx context.Context) (up bool, err error) {
 	streams := make([]string, 2*n)
 	for {
 		for i, r := range f.order {
-			streams[i] = r.key
-			r.mu.Lock()
-			streams[n+i] = r.lastID
-			r.mu.Unlock()
+			streams[i], streams[n+i] = r.key, r.readID
 		}
 		res, err := f.client.XRead(ctx, &redis.XReadArgs{Streams: streams, Count: readBatch, Block: readBlock}).Result()
 		if errors.Is(err, redis.Nil) {
@@ -77,10 +74,11 @@ func (f *Feed) session(ctx context.Context) (up bool, err error) {
 				continue
 			}
 			for _, e := range s.Messages {
-				f.apply(r, e)
+				if !f.dispatch(ctx, r, e) {
+					return true, ctx.Err()
+				}
 			}
 		}
-		f.pokeResults()
 	}
 }
 
@@ -91,9 +89,7 @@ func (f *Feed) session(ctx context.Context) (up bool, err error) {
 // are never replayed. An empty stream is read from its beginning, so the
 // backend's first entry is not missed.
 func (f *Feed) start(ctx context.Context, r *following) error {
-	r.mu.Lock()
-	last := r.lastID
-	r.mu.Unlock()
+	last := r.readID
 	if last != "" {
 		n, err := f.client.Exists(ctx, r.key).Result()
 		if err != nil {
@@ -119,15 +115,44 @@ func (f *Feed) start(ctx context.Context, r *following) error {
 		return errorf("xrevrange "+r.key, err)
 	}
 	if len(newest) == 0 {
-		r.mu.Lock()
-		if r.lastID == "" {
-			r.lastID = "0-0"
+		if r.readID == "" {
+			r.readID = "0-0"
+			r.mu.Lock()
+			r.lastID = "0-0" // following from the stream's beginning
+			r.mu.Unlock()
 		}
-		r.mu.Unlock()
 		return nil
 	}
-	f.apply(r, newest[0])
+	if !f.dispatch(ctx, r, newest[0]) {
+		return ctx.Err()
+	}
 	return nil
+}
+
+// dispatch hands an entry to the register's worker and moves the read
+// cursor past it. It waits while the worker is a full queue behind.
+func (f *Feed) dispatch(ctx context.Context, r *following, e redis.XMessage) bool {
+	select {
+	case r.queue <- e:
+		r.readID = e.ID
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// work applies register r's entries in order until ctx ends. Entries still
+// queued then are not applied, and the saved position stays before them.
+func (f *Feed) work(ctx context.Context, r *following) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-r.queue:
+			f.apply(r, e)
+			f.pokeResults()
+		}
+	}
 }
 
 // apply applies one entry and queues its result. The register's lock is
