@@ -70,8 +70,7 @@ type Agent struct {
 	identity   *tlsid.Identity
 	registry   *pairing.Registry
 	advertiser discovery.Advertiser
-	feed       *redisfeed.Feed            // nil unless [redis] is set
-	redisSaved map[string]redisfeed.Saved // positions found at start
+	feed       *redisfeed.Feed // nil unless [redis] is set
 
 	posLn, dispLn       net.Listener
 	posLimit, dispLimit *connlimit.Listener
@@ -93,7 +92,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.store = st
-	a.loadRedisPositions()
 	for _, r := range cfg.Registers {
 		initial := cart.Empty(r, cfg.Currency)
 		restored := false
@@ -109,7 +107,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		default:
 			logger.Warn("ignoring persisted cart", "register", r, "err", err)
 		}
-		initial, restored = a.redisInitial(r, initial, restored)
 		a.streams[r] = stream.New(r, a.epoch, initial, cfg.Display.History)
 		if restored {
 			a.streams[r].MarkRestored()
@@ -410,9 +407,6 @@ func (a *Agent) shutdown() {
 		wg.Go(func() {
 			if err := a.ingest.Close(ctx); err != nil {
 				a.log.Warn("POS sockets did not close in time", "err", err)
-			}
-			if a.feed != nil {
-				a.feed.Flush() // a page's last cart, with the redis position
 			}
 		})
 		if err := a.hub.Close(ctx); err != nil {

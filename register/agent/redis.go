@@ -46,30 +46,6 @@ func (c *Config) validateRedis() error {
 	return c.redisFeedConfig().Validate(c.Registers)
 }
 
-// loadRedisPositions reads the saved Redis positions before the streams
-// are built: a followed register starts from the cart saved with its
-// position, not from the cart store's, so that the two never disagree.
-func (a *Agent) loadRedisPositions() {
-	if !a.cfg.Redis.Enabled() {
-		return
-	}
-	saved, err := redisfeed.LoadPositions(a.cfg.State.Dir, a.cfg.redisFeedConfig())
-	if err != nil {
-		a.log.Warn("ignoring saved redis positions", "err", err)
-	}
-	a.redisSaved = saved
-}
-
-// redisInitial is the restored cart of register: the one saved with its
-// Redis position when there is one (and then it is a restored cart).
-func (a *Agent) redisInitial(register string, initial cart.Cart, restored bool) (cart.Cart, bool) {
-	if s, ok := a.redisSaved[register]; ok {
-		a.log.Info("restored cart with its redis position", "register", register, "entry", s.LastID, "lines", len(s.Cart.Lines))
-		return s.Cart, true
-	}
-	return initial, restored
-}
-
 // newFeed builds the Redis feed, applying through the POS side.
 func (a *Agent) newFeed() error {
 	if !a.cfg.Redis.Enabled() {
@@ -77,7 +53,6 @@ func (a *Agent) newFeed() error {
 	}
 	f, err := redisfeed.New(a.cfg.redisFeedConfig(), redisfeed.Options{
 		Apply: a.ingest,
-		Carts: func(register string) redisfeed.CartSource { return a.streams[register] },
 		Presence: func() []redisfeed.RegisterPresence {
 			var out []redisfeed.RegisterPresence
 			for _, r := range a.cfg.Registers {
@@ -86,7 +61,7 @@ func (a *Agent) newFeed() error {
 			}
 			return out
 		},
-		Saved: a.redisSaved, StateDir: a.cfg.State.Dir, AgentID: a.cfg.AgentID, Version: Version, Epoch: a.epoch,
+		StateDir: a.cfg.State.Dir, AgentID: a.cfg.AgentID, Version: Version, Epoch: a.epoch,
 		Limit: a.cfg.POS.MaxMessageBytes, Registry: a.metrics.Registry, Logger: a.log.With("part", "redis"),
 	})
 	if err != nil {

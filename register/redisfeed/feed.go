@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
 )
 
@@ -26,22 +25,12 @@ type Applier interface {
 	Apply(register string, msg protocol.PosMessage) (uint64, *protocol.Error)
 }
 
-// CartSource is a register's current cart and stream position
-// (register/stream implements it).
-type CartSource interface {
-	Cart() cart.Cart
-	Position() protocol.Position
-}
-
 // Options wire the feed to the agent.
 type Options struct {
 	Apply Applier
-	// Carts returns a followed register's stream.
-	Carts func(register string) CartSource
 	// Presence describes the agent's registers for its presence key.
 	Presence func() []RegisterPresence
-	// Saved are the positions LoadPositions found.
-	Saved    map[string]Saved
+	// StateDir holds the positions (redis/REGISTER.json).
 	StateDir string
 	AgentID  string
 	Version  string
@@ -87,13 +76,9 @@ type Status struct {
 type following struct {
 	name, key, results, scans, channel string
 
-	// mu is held across applying an entry and advancing lastID, and while
-	// the position writer reads the cart and lastID together.
+	// mu guards lastID, the last entry applied.
 	mu     sync.Mutex
 	lastID string
-	// savedSeq and savedID are what the position file holds (writeMu).
-	savedSeq uint64
-	savedID  string
 
 	// readID is the reader's cursor: the last entry handed to queue
 	// (reader goroutine only). queue feeds the register's worker, which
@@ -109,12 +94,11 @@ type Feed struct {
 	opts   Options
 	log    *slog.Logger
 	client *redis.Client
+	ro     *redis.Options
 	order  []*following
 	byName map[string]*following
 	byKey  map[string]*following
 	m      *feedMetrics
-
-	writeMu sync.Mutex
 
 	mu      sync.Mutex
 	status  Status
@@ -146,11 +130,15 @@ func New(cfg Config, opts Options) (*Feed, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	saved, err := LoadPositions(opts.StateDir, cfg)
+	if err != nil {
+		opts.Logger.Warn("ignoring saved redis positions", "err", err)
+	}
 	if opts.Limit <= 0 {
 		opts.Limit = 2 << 20
 	}
 	f := &Feed{
-		cfg: cfg, opts: opts, log: opts.Logger, client: redis.NewClient(ro),
+		cfg: cfg, opts: opts, log: opts.Logger, client: redis.NewClient(ro), ro: ro,
 		byName: map[string]*following{}, byKey: map[string]*following{},
 		m: newMetrics(opts.Registry), changed: make(chan struct{}), resultsWake: make(chan struct{}, 1),
 	}
@@ -161,10 +149,9 @@ func New(cfg Config, opts Options) (*Feed, error) {
 			scans: ScansKey(cfg.Prefix, cfg.Store, r), channel: PubChannel(cfg.Prefix, cfg.Store, r),
 		}
 		fl.queue = make(chan redis.XMessage, 2*readBatch)
-		if s, ok := opts.Saved[r]; ok {
-			fl.lastID, fl.savedID, fl.readID = s.LastID, s.LastID, s.LastID
+		if s, ok := saved[r]; ok {
+			fl.lastID, fl.readID = s.LastID, s.LastID
 		}
-		fl.savedSeq = opts.Carts(r).Position().Seq
 		f.order = append(f.order, fl)
 		f.byName[r] = fl
 		f.byKey[fl.key] = fl
@@ -300,7 +287,6 @@ func (f *Feed) Run(ctx context.Context) error {
 	for _, r := range f.order {
 		run(func(ctx context.Context) { f.work(ctx, r) })
 	}
-	run(f.positionLoop)
 	run(f.presenceLoop)
 	if f.cfg.Scans {
 		run(f.scans.loop)
@@ -313,20 +299,25 @@ func (f *Feed) Run(ctx context.Context) error {
 	// Closing the client fails a blocked XREAD at once.
 	_ = f.client.Close()
 	wg.Wait()
-	f.flushPositions()
+	f.finalFlush()
 	return ctx.Err()
 }
 
-func (f *Feed) positionLoop(ctx context.Context) {
-	t := time.NewTicker(WriteInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			f.flushPositions()
-		}
+// finalFlush writes the results still queued at a clean stop, on a client
+// of its own (the feed's is closed), within a second.
+func (f *Feed) finalFlush() {
+	f.mu.Lock()
+	n := len(f.pending)
+	f.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	c := redis.NewClient(f.ro)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := f.flushResults(ctx, c); err != nil {
+		f.log.Warn("results not written at stop", "results", n, "err", err)
 	}
 }
 

@@ -9,6 +9,8 @@ type feedMetrics struct {
 	gaps       prometheus.Counter
 	results    prometheus.Gauge
 	scans      *prometheus.CounterVec
+
+	positionErrors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *feedMetrics {
@@ -31,9 +33,12 @@ func newMetrics(reg prometheus.Registerer) *feedMetrics {
 		scans: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posdisplay_redis_scans_total", Help: "Scans sent to Redis by outcome (sent, expired, dropped, rejected) and reason.",
 		}, []string{"outcome", "reason"}),
+		positionErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "posdisplay_redis_position_errors_total", Help: "Failed writes of a register's saved Redis position.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.up, m.reconnects, m.entries, m.gaps, m.results, m.scans)
+		reg.MustRegister(m.up, m.reconnects, m.entries, m.gaps, m.results, m.scans, m.positionErrors)
 	}
 	return m
 }

@@ -7,32 +7,28 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/posdisplay/posdisplay/register/atomicfile"
-	"github.com/posdisplay/posdisplay/register/cart"
 )
 
-// Saved is what the agent keeps per followed register, in one file: the
-// stream it followed, the id of the last entry applied and the register's
-// cart at that moment. Both are taken under the register's feed lock,
-// which is held across applying an entry and advancing the id, so the
-// file never holds an id whose cart it lacks nor a cart without its id.
+// Saved is a followed register's position: the stream it follows and the id
+// of the last entry applied. The cart itself is the cart store's.
+//
+// Ordering: the POS side's Apply returns only once the cart it produced is
+// on disk (register/store's group commit, docs/protocol.md "Durability"),
+// and the worker writes the id after that. So the saved id is never ahead
+// of the saved cart: after a crash the agent restarts on the stored cart
+// and applies the entries after the id, once each. At most the one entry
+// whose id write the crash interrupted is applied again, onto the cart it
+// produced itself, which changes nothing (no delta, an ack at the same seq).
 type Saved struct {
-	Version int       `json:"version"`
-	Stream  string    `json:"stream"`
-	LastID  string    `json:"last_id"`
-	Cart    cart.Cart `json:"cart"`
+	Version int    `json:"version"`
+	Stream  string `json:"stream"`
+	LastID  string `json:"last_id"`
 }
 
 // savedVersion is the layout of the file; another version is ignored.
 const savedVersion = 1
-
-// WriteInterval is the shortest time between two writes of a register's
-// position file: like the cart store, a crash loses at most this much, and
-// then consistently (the cart and the id together), so the entries after
-// the saved id are applied again, once.
-const WriteInterval = 250 * time.Millisecond
 
 func positionPath(stateDir, register string) string {
 	return filepath.Join(stateDir, "redis", register+".json")
@@ -66,50 +62,22 @@ func LoadPositions(stateDir string, cfg Config) (map[string]Saved, error) {
 			errs = append(errs, fmt.Errorf("redis position of %s: bad entry id %q", r, s.LastID))
 			continue
 		}
-		if err := s.Cart.Validate(); err != nil || s.Cart.Register != r {
-			errs = append(errs, fmt.Errorf("redis position of %s: bad cart: %v", r, err))
-			continue
-		}
 		out[r] = s
 	}
 	return out, errors.Join(errs...)
 }
 
-// flushPositions writes the file of every register whose cart or id
-// changed since its last write.
-func (f *Feed) flushPositions() {
-	f.writeMu.Lock()
-	defer f.writeMu.Unlock()
-	for _, r := range f.order {
-		seq := f.opts.Carts(r.name).Position().Seq
-		r.mu.Lock()
-		if seq == r.savedSeq && r.lastID == r.savedID {
-			r.mu.Unlock()
-			continue
-		}
-		// Re-read under the lock: the cart and the id of one moment.
-		src := f.opts.Carts(r.name)
-		seq = src.Position().Seq
-		s := Saved{Version: savedVersion, Stream: r.key, LastID: r.lastID, Cart: src.Cart()}
-		r.mu.Unlock()
-		if s.LastID == "" {
-			continue // nothing applied yet: no position to keep
-		}
-		data, err := json.Marshal(s)
-		if err == nil {
-			err = os.MkdirAll(filepath.Dir(positionPath(f.opts.StateDir, r.name)), 0o750)
-		}
-		if err == nil {
-			err = atomicfile.Write(positionPath(f.opts.StateDir, r.name), data, 0o640)
-		}
-		if err != nil {
-			f.log.Error("persist redis position failed", "register", r.name, "err", err)
-			continue
-		}
-		r.savedSeq, r.savedID = seq, s.LastID
+// savePosition writes register r's position after its entry id was applied.
+func (f *Feed) savePosition(r *following, id string) {
+	data, err := json.Marshal(Saved{Version: savedVersion, Stream: r.key, LastID: id})
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(positionPath(f.opts.StateDir, r.name)), 0o750)
+	}
+	if err == nil {
+		err = atomicfile.Write(positionPath(f.opts.StateDir, r.name), data, 0o640)
+	}
+	if err != nil {
+		f.m.positionErrors.Inc()
+		f.log.Error("persist redis position failed: after a restart the entries since the last saved one apply again", "register", r.name, "entry", id, "err", err)
 	}
 }
-
-// Flush writes every changed position now. The agent calls it after the
-// POS side has closed, so that a page's last cart is kept with the id.
-func (f *Feed) Flush() { f.flushPositions() }

@@ -155,15 +155,16 @@ func (f *Feed) work(ctx context.Context, r *following) {
 	}
 }
 
-// apply applies one entry and queues its result. The register's lock is
-// held across the change and the new position (see position.go).
+// apply applies one entry, saves the position after it (position.go says
+// why in that order) and queues its result. Only r's worker calls it.
 func (f *Feed) apply(r *following, e redis.XMessage) {
-	r.mu.Lock()
 	msg, perr := decodeEntry(e.Values, f.opts.Limit)
 	var seq uint64
 	if perr == nil {
 		seq, perr = f.opts.Apply.Apply(r.name, msg)
 	}
+	f.savePosition(r, e.ID)
+	r.mu.Lock()
 	r.lastID = e.ID
 	r.mu.Unlock()
 	res := Result{Type: protocol.TypeAck, Entry: e.ID, ID: msg.ID, Seq: seq}
@@ -200,7 +201,7 @@ func (f *Feed) resultsLoop(ctx context.Context) {
 			return
 		case <-f.resultsWake:
 		}
-		if err := f.flushResults(ctx); err != nil && ctx.Err() == nil {
+		if err := f.flushResults(ctx, f.client); err != nil && ctx.Err() == nil {
 			f.log.Debug("results wait for the redis link", "err", err)
 		}
 	}
@@ -208,7 +209,7 @@ func (f *Feed) resultsLoop(ctx context.Context) {
 
 // flushResults writes the queued results in one pipeline. On failure they
 // stay queued, in order, until the reader reconnects.
-func (f *Feed) flushResults(ctx context.Context) error {
+func (f *Feed) flushResults(ctx context.Context, c *redis.Client) error {
 	f.mu.Lock()
 	batch := f.pending
 	f.pending = nil
@@ -216,7 +217,7 @@ func (f *Feed) flushResults(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	pipe := f.client.Pipeline()
+	pipe := c.Pipeline()
 	for _, p := range batch {
 		data, err := json.Marshal(p.res)
 		if err != nil {
