@@ -7,10 +7,11 @@
 // sends scans to a stream that the backend reads with a consumer group, and
 // keeps a presence key per agent.
 //
-// Exactly once: the id of the last entry applied is written beside the
-// register's cart, both taken under one lock, into one file (position.go),
-// so a restart resumes from a consistent pair and never re-applies an entry
-// whose cart it kept, nor skips one whose cart it lost.
+// Exactly once: each register's entries are applied in order by one
+// worker; the id of the last entry applied is saved after the POS side has
+// made its cart durable (position.go), so a restart resumes on the stored
+// cart after that id: nothing skipped, and at most the one entry whose id
+// the crash interrupted applied again, onto the cart it produced itself.
 //
 // It owns the Redis connection, the per-register positions and the Redis
 // keys of its store; it must not touch carts other than through the
