@@ -1,9 +1,7 @@
 package redisfeed_test
 
 import (
-	"encoding/json"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -80,13 +78,10 @@ func TestExactlyOnceAcrossFaults(t *testing.T) {
 	a1.stop()
 	run1Deltas := d1.pos.Seq
 
-	var saved redisfeed.Saved
-	data, err := os.ReadFile(filepath.Join(crashed, "redis", "1.json"))
-	if err != nil {
-		t.Fatalf("no position saved before the crash: %v", err)
-	}
-	if err := json.Unmarshal(data, &saved); err != nil {
-		t.Fatal(err)
+	positions, err := redisfeed.LoadPositions(crashed, redisfeed.Config{Prefix: prefix, Store: testStore, Registers: []string{"1"}})
+	saved, ok := positions["1"]
+	if err != nil || !ok {
+		t.Fatalf("no position saved before the crash: %v %v", positions, err)
 	}
 	p, ok := index[saved.LastID] // 0-based: entries 0..p were applied
 	if !ok {

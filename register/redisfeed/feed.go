@@ -107,7 +107,8 @@ type Feed struct {
 	// resultsWake wakes resultsLoop.
 	resultsWake chan struct{}
 
-	scans *scanQueue
+	scans     *scanQueue
+	positions *committer
 }
 
 type pendingResult struct {
@@ -157,6 +158,7 @@ func New(cfg Config, opts Options) (*Feed, error) {
 		f.byKey[fl.key] = fl
 	}
 	f.scans = newScanQueue(f)
+	f.positions = newCommitter(f, saved)
 	return f, nil
 }
 
@@ -284,9 +286,15 @@ func (f *Feed) Run(ctx context.Context) error {
 	}
 	run(f.readLoop)
 	run(f.resultsLoop)
+	var workers sync.WaitGroup
 	for _, r := range f.order {
-		run(func(ctx context.Context) { f.work(ctx, r) })
+		workers.Go(func() { f.work(ctx, r) })
 	}
+	// The committer outlives the workers: its last write covers the
+	// positions they committed before they stopped.
+	commitCtx, stopCommit := context.WithCancel(context.Background())
+	committed := make(chan struct{})
+	go func() { f.positions.loop(commitCtx); close(committed) }()
 	run(f.presenceLoop)
 	if f.cfg.Scans {
 		run(f.scans.loop)
@@ -299,6 +307,9 @@ func (f *Feed) Run(ctx context.Context) error {
 	// Closing the client fails a blocked XREAD at once.
 	_ = f.client.Close()
 	wg.Wait()
+	workers.Wait()
+	stopCommit()
+	<-committed
 	f.finalFlush()
 	return ctx.Err()
 }

@@ -163,7 +163,7 @@ func (f *Feed) apply(r *following, e redis.XMessage) {
 	if perr == nil {
 		seq, perr = f.opts.Apply.Apply(r.name, msg)
 	}
-	f.savePosition(r, e.ID)
+	<-f.positions.commit(r, e.ID)
 	r.mu.Lock()
 	r.lastID = e.ID
 	r.mu.Unlock()
