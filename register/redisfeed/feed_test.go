@@ -1,7 +1,10 @@
 package redisfeed_test
 
 import (
+	"context"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
@@ -108,4 +111,58 @@ func TestStartsFromNewest(t *testing.T) {
 	if r := be.results("1").until(id); r[len(r)-1].Seq != 2 {
 		t.Fatalf("got %+v", r)
 	}
+}
+
+// TestTrimmedWhileAway: entries after the saved position were trimmed
+// while the agent was stopped (the backend's MAXLEN): the agent cannot
+// apply them in order, so it jumps to the newest entry (the current cart)
+// and counts the gap, rather than applying what is left of the backlog.
+func TestTrimmedWhileAway(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	be := newBackend(t, srv)
+	cfg := testConfig(t, srv.Addr, "1")
+	a := startAgent(t, cfg)
+	waitState(t, a.Feed(), redisfeed.StateUp)
+	res := be.results("1")
+	res.until(be.mustAdd("1", cartMsg(t, basket("1", "G", 1), "")))
+	a.stop()
+
+	var last string
+	for i := 2; i <= 20; i++ {
+		id, err := be.c.XAdd(context.Background(), &redis.XAddArgs{Stream: redisfeed.PosKey(prefix, testStore, "1"), MaxLen: 3,
+			Values: []string{redisfeed.FieldMsg, cartMsg(t, basket("1", "G", i), "")}}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = id
+	}
+	a2 := startAgent(t, cfg)
+	got := res.until(last)
+	if len(got) != 1 || got[0].Type != protocol.TypeAck {
+		t.Fatalf("after the gap: got %+v, want one ack, for the newest entry only", got)
+	}
+	dialDisplay(t, a2, "1").await(basket("1", "G", 20))
+	if n := metricValue(t, a2, "posdisplay_redis_gaps_total"); n != 1 {
+		t.Errorf("posdisplay_redis_gaps_total = %v, want 1", n)
+	}
+}
+
+// metricValue is the value of an unlabelled counter or gauge of the agent.
+func metricValue(t testing.TB, r *running, name string) float64 {
+	t.Helper()
+	mfs, err := r.Metrics().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			m := mf.GetMetric()[0]
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

@@ -83,13 +83,16 @@ func (f *Feed) session(ctx context.Context) (up bool, err error) {
 }
 
 // start sets where register r reads from. With a saved position it reads
-// on from there, unless entries after it were trimmed away (then it jumps
-// to the newest, as below, and counts a gap). Without one it applies the
+// on from there, unless the saved entry was trimmed away (then it jumps to
+// the newest, as below, and counts a gap). Without one it applies the
 // newest entry, which is the current cart, and reads on from it: old sales
 // are never replayed. An empty stream is read from its beginning, so the
 // backend's first entry is not missed.
 func (f *Feed) start(ctx context.Context, r *following) error {
 	last := r.readID
+	if last == "0-0" {
+		return nil // following an empty stream from its beginning: every entry is new
+	}
 	if last != "" {
 		n, err := f.client.Exists(ctx, r.key).Result()
 		if err != nil {
@@ -102,13 +105,18 @@ func (f *Feed) start(ctx context.Context, r *following) error {
 		if err != nil {
 			return errorf("xinfo stream "+r.key, err)
 		}
+		// The saved entry was trimmed away (the stream's first entry is
+		// newer), or an entry after it was deleted: the entries that are
+		// left may not follow it. Redis 7.0 counts only XDEL in
+		// max-deleted-entry-id, not MAXLEN trimming, hence both checks.
 		lastID, _ := parseID(last)
-		deleted, ok := parseID(info.MaxDeletedEntryID)
-		if !ok || !deleted.after(lastID) {
+		first, okFirst := parseID(info.FirstEntry.ID)
+		deleted, okDeleted := parseID(info.MaxDeletedEntryID)
+		if !(okFirst && first.after(lastID)) && !(okDeleted && deleted.after(lastID)) {
 			return nil
 		}
 		f.m.gaps.Inc()
-		f.log.Warn("entries after the saved position were trimmed: jumping to the newest", "register", r.name, "saved", last, "max_deleted", info.MaxDeletedEntryID)
+		f.log.Warn("entries after the saved position may have been trimmed: jumping to the newest", "register", r.name, "saved", last, "first", info.FirstEntry.ID)
 	}
 	newest, err := f.client.XRevRangeN(ctx, r.key, "+", "-", 1).Result()
 	if err != nil {
