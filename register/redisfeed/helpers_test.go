@@ -3,11 +3,15 @@ package redisfeed_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,11 +265,32 @@ func (d *display) await(want cart.Cart) int {
 	return n
 }
 
-// copyDir copies a state directory as a crash would leave it: the files
-// that exist now, each complete (they are replaced atomically).
+// copyDir copies the files of a state directory as a crash would leave
+// them: each complete (they are replaced atomically by rename). Temporary
+// files of a write under way are skipped (a restarted agent ignores them),
+// as is a file replaced between listing and reading.
 func copyDir(t testing.TB, src, dst string) {
 	t.Helper()
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+	if err := os.MkdirAll(dst, 0o750); err != nil {
 		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o640); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
