@@ -30,8 +30,8 @@ func TestUsageAndManPageListEveryCommand(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(c.name) + ` `).MatchString(out.String()) {
 			t.Errorf("-h output:\n%s\nwant a line for %q", out.String(), c.name)
 		}
-		if !regexp.MustCompile(`(?m)^\.R?B \[? ?` + regexp.QuoteMeta(strings.ReplaceAll(c.name, "-", `\-`)) + `( |$)`).MatchString(synopsis) &&
-			!regexp.MustCompile(`(?m)^\.R?B \[? ?` + regexp.QuoteMeta(c.name) + `( |$)`).MatchString(synopsis) {
+		if !regexp.MustCompile(`(?m)^\.R?B \[? ?`+regexp.QuoteMeta(strings.ReplaceAll(c.name, "-", `\-`))+`( |$)`).MatchString(synopsis) &&
+			!regexp.MustCompile(`(?m)^\.R?B \[? ?`+regexp.QuoteMeta(c.name)+`( |$)`).MatchString(synopsis) {
 			t.Errorf("man page SYNOPSIS does not name %q", c.name)
 		}
 	}
