@@ -198,6 +198,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseRootOnServiceState(cfg.State.Dir, os.Geteuid()); err != nil {
+		return err
+	}
 	logger := newLogger(cfg, stderr)
 	a, err := agent.New(cfg, logger, agentOptions(cfg, logger))
 	if err != nil {
@@ -227,13 +230,24 @@ func selfcheck(args []string, stdout, stderr io.Writer) error {
 	}
 	f.Close()
 	os.Remove(f.Name())
-	fmt.Fprintf(stdout, "ok: posdisplay-agent %s, config valid, registers %s, state dir %s writable\n", agent.Version, strings.Join(cfg.Registers, ","), cfg.State.Dir)
+	if err := checkStateOwner(cfg.State.Dir, os.Geteuid()); err != nil {
+		return fmt.Errorf("selfcheck: %w", err)
+	}
+	tlsLine := ""
 	if cfg.Display.TLS {
-		if fp, err := certFingerprint(filepath.Join(cfg.State.Dir, "tls", tlsid.CertFile)); err == nil {
-			fmt.Fprintf(stdout, "display TLS certificate fingerprint (sha256): %s\n", fp)
-		} else {
-			fmt.Fprintf(stdout, "display TLS certificate: not created yet (the agent creates it on its first start): %v\n", err)
+		fp, err := certFingerprint(filepath.Join(cfg.State.Dir, "tls", tlsid.CertFile))
+		switch {
+		case err == nil:
+			tlsLine = "display TLS certificate fingerprint (sha256): " + fp
+		case errors.Is(err, fs.ErrNotExist):
+			tlsLine = "display TLS certificate: not created yet (the agent creates it on its first start)"
+		default:
+			return fmt.Errorf("selfcheck: display TLS certificate: %w", err)
 		}
+	}
+	fmt.Fprintf(stdout, "ok: posdisplay-agent %s, config valid, registers %s, state dir %s writable\n", agent.Version, strings.Join(cfg.Registers, ","), cfg.State.Dir)
+	if tlsLine != "" {
+		fmt.Fprintln(stdout, tlsLine)
 	}
 	return nil
 }
