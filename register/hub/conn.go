@@ -362,22 +362,15 @@ func (c *conn) flush() error {
 func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.Frame) {
 	ws := c.ws
 	var last uint64
-	// sent holds when each delta of the batch being written was accepted;
-	// its latency is observed once the batch is flushed.
-	var sent []time.Time
-	observe := func() {
-		now := time.Now()
-		for _, at := range sent {
-			c.h.metrics.FanoutLatency.Observe(now.Sub(at).Seconds())
-		}
-		sent = sent[:0]
-	}
 	send := func(f *stream.Frame) error {
 		if err := c.write(f.For(c.returns)); err != nil {
 			return err
 		}
 		if f.Kind == protocol.TypeDelta {
-			sent = append(sent, f.At)
+			// Observed as the frame is handed to the (corked) socket:
+			// keeping every accepted-at time of a batch until its flush
+			// cost 6 MB of allocations per burst at 1000 displays.
+			c.h.metrics.FanoutLatency.Observe(time.Since(f.At).Seconds())
 		}
 		last = f.Seq
 		return nil
@@ -426,7 +419,6 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		finish(err)
 		return
 	}
-	observe()
 	// take writes one frame from the queue (or what it stands for).
 	take := func(f *stream.Frame) error {
 		sub.Taken(f)
@@ -500,9 +492,6 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			}
 			if ferr := c.flush(); err == nil {
 				err = ferr
-			}
-			if err == nil {
-				observe()
 			}
 		}
 		if err != nil {

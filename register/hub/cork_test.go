@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -116,4 +117,67 @@ func TestDisplayPingGetsPong(t *testing.T) {
 		}
 	}
 	t.Fatal("no pong after 10 messages")
+}
+
+// recordConn records the writes that reach it.
+type recordConn struct {
+	net.Conn // nil: only Write and SetWriteDeadline are used
+	writes   [][]byte
+}
+
+func (c *recordConn) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, bytes.Clone(p))
+	return len(p), nil
+}
+
+func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
+
+// A corked batch goes out in order, in writes of at most corkSize bytes
+// (plus any single write larger than that, passed through whole).
+func TestCorkConnSplitsLargeBatches(t *testing.T) {
+	tests := []struct {
+		name       string
+		sizes      []int
+		wantWrites []int
+	}{
+		{"small batch, one write", []int{100, 200, 300}, []int{600}},
+		{"fills the buffer", []int{10 << 10, 10 << 10}, []int{10 << 10, 10 << 10}},
+		{"larger than the buffer", []int{100, 20 << 10, 100}, []int{100, 20 << 10, 100}},
+		{"nothing", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := &recordConn{}
+			c := &corkConn{Conn: rc}
+			var want []byte
+			c.cork()
+			for i, n := range tt.sizes {
+				p := bytes.Repeat([]byte{byte('a' + i)}, n)
+				want = append(want, p...)
+				if _, err := c.Write(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.flush(); err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			var sizes []int
+			for _, w := range rc.writes {
+				got = append(got, w...)
+				sizes = append(sizes, len(w))
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("bytes: got %d, want %d in order", len(got), len(want))
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(tt.wantWrites) {
+				t.Errorf("writes: got %v, want %v", sizes, tt.wantWrites)
+			}
+			// Uncorked, writes pass straight through.
+			_, _ = c.Write([]byte("x"))
+			if n := len(rc.writes); n != len(tt.wantWrites)+1 {
+				t.Errorf("after flush: got %d writes, want %d", n, len(tt.wantWrites)+1)
+			}
+		})
+	}
 }
