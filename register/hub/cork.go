@@ -25,10 +25,13 @@ import (
 const maxCorked = 64 << 10
 
 // corkSize is the size of a cork buffer; a batch larger than that goes out
-// in several writes of about this size. Buffers that grew with the batch
-// (an earlier version appended) allocated 112 MB in a burst of 500 to 1000
-// displays, and raised the agent's peak RSS by 15 MB.
-const corkSize = 16 << 10
+// in several writes of about this size (about ten deltas each). A writer
+// whose display reads slowly parks in its write holding its buffer, so
+// this is also what each stalled display costs: with 16 KiB buffers the
+// agent's heap grew to 40 MB in a burst of 500 to 1000 displays, with 4 KiB
+// it stayed at 28 MB. Buffers that grew with the batch (appending) allocated
+// 112 MB in that burst.
+const corkSize = 4 << 10
 
 // corkPool recycles cork buffers: a display holds one only while it writes
 // a batch, so 1000 displays share a few.

@@ -141,8 +141,9 @@ func TestCorkConnSplitsLargeBatches(t *testing.T) {
 		wantWrites []int
 	}{
 		{"small batch, one write", []int{100, 200, 300}, []int{600}},
-		{"fills the buffer", []int{10 << 10, 10 << 10}, []int{10 << 10, 10 << 10}},
-		{"larger than the buffer", []int{100, 20 << 10, 100}, []int{100, 20 << 10, 100}},
+		{"fills the buffer", []int{corkSize - 10, 20}, []int{corkSize - 10, 20}},
+		{"exactly the buffer", []int{corkSize / 2, corkSize / 2, 1}, []int{corkSize, 1}},
+		{"larger than the buffer", []int{100, corkSize + 1, 100}, []int{100, corkSize + 1, 100}},
 		{"nothing", nil, nil},
 	}
 	for _, tt := range tests {
