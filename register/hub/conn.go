@@ -479,6 +479,10 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			// maxCorked bytes (cork.go); marks set meanwhile wait for
 			// the next turn of the loop.
 			f := <-sub.C
+			if len(sub.C) == 0 { // the steady case: one frame, written as is
+				err = take(f)
+				break
+			}
 			c.corkUp()
 			err = take(f)
 			for err == nil && c.corked() < maxCorked && !c.stopping() {
