@@ -82,9 +82,11 @@ func TestQueuedDeltasGoOutInOneWrite(t *testing.T) {
 			t.Fatalf("frame %d: got %s at %d, want delta at %d", i, got.Type, got.Seq, first+uint64(i))
 		}
 	}
-	// One write for the delta held at the gate, one for the five queued.
-	if got := counter.writes.Load(); got != 2 {
-		t.Errorf("writes carrying deltas: got %d, want 2", got)
+	// One write for the delta held at the gate, one for the five queued
+	// (or one for all six, when a heartbeat was the write held at the
+	// gate); one write per delta would be six.
+	if got := counter.writes.Load(); got < 1 || got > 2 {
+		t.Errorf("writes carrying deltas: got %d, want 2 (or 1)", got)
 	}
 }
 
