@@ -137,9 +137,28 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 // way a cart enters the agent goes through here: the POS socket, the REST
 // endpoint and the demo cashier.
 func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *protocol.Error) {
+	seq, written, perr := in.ApplyQueued(register, msg)
+	if written != nil {
+		// The ack follows the write (docs/protocol.md, "Durability"): one
+		// fsync covers every cart accepted while the previous one ran. A
+		// failed write is acked all the same, since the cart is live on
+		// every display; the store retries it and /healthz says degraded.
+		if err := <-written; err != nil {
+			in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
+		}
+	}
+	return seq, perr
+}
+
+// ApplyQueued is Apply without the wait for the disk: it returns once the
+// change is live on the register's stream and queued to be written, with
+// the channel that reports the write (nil when nothing changed). A feed
+// that keeps its own position in the cart's write (register/redisfeed)
+// applies its next entry meanwhile and acks when the write is done.
+func (in *Ingest) ApplyQueued(register string, msg protocol.PosMessage) (uint64, <-chan error, *protocol.Error) {
 	st, ok := in.streams[register]
 	if !ok {
-		return 0, protocol.NewError(msg.ID, protocol.CodeUnknownRegister, "register", "this agent has no register "+register)
+		return 0, nil, protocol.NewError(msg.ID, protocol.CodeUnknownRegister, "register", "this agent has no register "+register)
 	}
 	now := in.opts.Now()
 	var res stream.Result
@@ -147,17 +166,17 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 	switch msg.Type {
 	case protocol.TypeCart:
 		if msg.Cart.Register != register {
-			return 0, protocol.NewError(msg.ID, protocol.CodeWrongRegister, "register", "cart is for register "+msg.Cart.Register+" but was sent for "+register)
+			return 0, nil, protocol.NewError(msg.ID, protocol.CodeWrongRegister, "register", "cart is for register "+msg.Cart.Register+" but was sent for "+register)
 		}
 		res, err = st.Publish(*msg.Cart, now)
 	case protocol.TypeClear:
 		res, err = st.Clear(now)
 	default:
-		return 0, protocol.NewError(msg.ID, protocol.CodeBadMessage, "type", "unexpected message type "+msg.Type)
+		return 0, nil, protocol.NewError(msg.ID, protocol.CodeBadMessage, "type", "unexpected message type "+msg.Type)
 	}
 	if err != nil {
 		in.log.Error("publish failed", "register", register, "err", err)
-		return 0, protocol.NewError(msg.ID, protocol.CodeInternal, "", "the agent could not apply the change")
+		return 0, nil, protocol.NewError(msg.ID, protocol.CodeInternal, "", "the agent could not apply the change")
 	}
 	// Scans learn of a new sale at once, not after the write below: the
 	// displays already show it, and a scan read meanwhile belongs to it.
@@ -168,18 +187,13 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 		}
 		in.SaleChanged(register, res.Seq, order, state)
 	}
+	var written <-chan error
 	if res.Changed && in.saver != nil {
-		// The ack follows the write (docs/protocol.md, "Durability"): one
-		// fsync covers every cart accepted while the previous one ran. A
-		// failed write is acked all the same, since the cart is live on
-		// every display; the store retries it and /healthz says degraded.
 		c, seq := st.Current()
-		if err := <-in.saver.Save(c, seq); err != nil {
-			in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
-		}
+		written = in.saver.Save(c, seq)
 	}
 	in.metrics.Events.WithLabelValues("accepted", msg.Type).Inc()
-	return res.Seq, nil
+	return res.Seq, written, nil
 }
 
 func (in *Ingest) rejected(e *protocol.Error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/store"
 )
 
 // readBlock is how long one XREAD waits for an entry. A dead link that
@@ -163,15 +164,18 @@ func (f *Feed) work(ctx context.Context, r *following) {
 	}
 }
 
-// apply applies one entry, saves the position after it (position.go says
-// why in that order) and queues its result. Only r's worker calls it.
+// apply applies one entry, records its id as the register's position in
+// the cart store (position.go says why that order) and queues its result,
+// to be sent once that write is done. It does not wait for the write: the
+// register's next entry is applied meanwhile, and one write covers them
+// all. Only r's worker calls it.
 func (f *Feed) apply(r *following, e redis.XMessage) {
 	msg, perr := decodeEntry(e.Values, f.opts.Limit)
 	var seq uint64
 	if perr == nil {
-		seq, perr = f.opts.Apply.Apply(r.name, msg)
+		seq, _, perr = f.opts.Apply.ApplyQueued(r.name, msg)
 	}
-	<-f.positions.commit(r, e.ID)
+	written := f.opts.Positions.Advance(r.name, store.Position{Stream: r.key, LastID: e.ID})
 	r.mu.Lock()
 	r.lastID = e.ID
 	r.mu.Unlock()
@@ -184,7 +188,7 @@ func (f *Feed) apply(r *following, e redis.XMessage) {
 		f.m.entries.WithLabelValues("ack", msg.Type).Inc()
 	}
 	f.mu.Lock()
-	f.pending = append(f.pending, pendingResult{key: r.results, res: res})
+	f.pending = append(f.pending, pendingResult{key: r.results, res: res, written: written})
 	if over := len(f.pending) - maxPendingResults; over > 0 {
 		f.pending = append(f.pending[:0:0], f.pending[over:]...)
 	}
@@ -224,6 +228,25 @@ func (f *Feed) flushResults(ctx context.Context, c *redis.Client) error {
 	f.mu.Unlock()
 	if len(batch) == 0 {
 		return nil
+	}
+	// A result follows its entry's write. The writes are group commits,
+	// so waiting in order costs about one commit for the whole batch.
+	for i, p := range batch {
+		if p.written == nil {
+			continue
+		}
+		select {
+		case err := <-p.written:
+			if err != nil {
+				f.log.Warn("redis entry acked before its cart and position reached the disk", "entry", p.res.Entry, "err", err)
+			}
+			batch[i].written = nil
+		case <-ctx.Done():
+			f.mu.Lock()
+			f.pending = append(batch, f.pending...)
+			f.mu.Unlock()
+			return ctx.Err()
+		}
 	}
 	pipe := c.Pipeline()
 	for _, p := range batch {
