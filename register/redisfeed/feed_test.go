@@ -218,3 +218,26 @@ func TestUpgradeFromPositionsFile(t *testing.T) {
 		t.Fatalf("second start: got %+v, want the ack of entry 6 only", got)
 	}
 }
+
+// TestSeveralReaders: more registers than one XREAD covers (readerKeys):
+// entries of the first and the last register, in two readers, both reach
+// their displays, and the link stays up.
+func TestSeveralReaders(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	be := newBackend(t, srv)
+	var regs []string
+	for i := 1; i <= 33; i++ {
+		regs = append(regs, fmt.Sprint(i))
+	}
+	a := startAgent(t, testConfig(t, srv.Addr, regs...))
+	waitState(t, a.Feed(), redisfeed.StateUp)
+	for _, r := range []string{"1", "33"} {
+		d := dialDisplay(t, a, r)
+		want := basket(r, "S", 2)
+		id := be.mustAdd(r, cartMsg(t, want, ""))
+		d.await(want)
+		if got := be.results(r).until(id); len(got) != 1 || got[0].Type != protocol.TypeAck {
+			t.Fatalf("register %s: got %+v, want one ack", r, got)
+		}
+	}
+}
