@@ -137,25 +137,27 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 // way a cart enters the agent goes through here: the POS socket, the REST
 // endpoint and the demo cashier.
 func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *protocol.Error) {
-	seq, written, perr := in.ApplyQueued(register, msg)
-	if written != nil {
-		// The ack follows the write (docs/protocol.md, "Durability"): one
-		// fsync covers every cart accepted while the previous one ran. A
-		// failed write is acked all the same, since the cart is live on
-		// every display; the store retries it and /healthz says degraded.
-		if err := <-written; err != nil {
-			in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
-		}
+	seq, saved, perr := in.apply(register, msg)
+	if perr != nil {
+		return 0, perr
 	}
-	return seq, perr
+	in.awaitSave(register, seq, saved)
+	return seq, nil
 }
 
 // ApplyQueued is Apply without the wait for the disk: it returns once the
 // change is live on the register's stream and queued to be written, with
 // the channel that reports the write (nil when nothing changed). A feed
 // that keeps its own position in the cart's write (register/redisfeed)
-// applies its next entry meanwhile and acks when the write is done.
+// applies its next entry meanwhile and answers once the write is done.
 func (in *Ingest) ApplyQueued(register string, msg protocol.PosMessage) (uint64, <-chan error, *protocol.Error) {
+	return in.apply(register, msg)
+}
+
+// apply is Apply without the wait for the disk: saved (nil when nothing
+// changed or nothing is saved) reports when the change is on disk, and the
+// answer to the POS may go out only then.
+func (in *Ingest) apply(register string, msg protocol.PosMessage) (uint64, <-chan error, *protocol.Error) {
 	st, ok := in.streams[register]
 	if !ok {
 		return 0, nil, protocol.NewError(msg.ID, protocol.CodeUnknownRegister, "register", "this agent has no register "+register)
@@ -187,13 +189,26 @@ func (in *Ingest) ApplyQueued(register string, msg protocol.PosMessage) (uint64,
 		}
 		in.SaleChanged(register, res.Seq, order, state)
 	}
-	var written <-chan error
+	var saved <-chan error
 	if res.Changed && in.saver != nil {
-		c, seq := st.Current()
-		written = in.saver.Save(c, seq)
+		// The ack follows the write (docs/protocol.md, "Durability"): one
+		// fsync covers every cart accepted while the previous one ran.
+		saved = in.saver.Save(st.Current())
 	}
 	in.metrics.Events.WithLabelValues("accepted", msg.Type).Inc()
-	return res.Seq, written, nil
+	return res.Seq, saved, nil
+}
+
+// awaitSave waits until the change acked at seq is on disk (or its write
+// failed). A failed write is acked all the same, since the cart is live on
+// every display; the store retries it and /healthz says degraded.
+func (in *Ingest) awaitSave(register string, seq uint64, saved <-chan error) {
+	if saved == nil {
+		return
+	}
+	if err := <-saved; err != nil {
+		in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
+	}
 }
 
 func (in *Ingest) rejected(e *protocol.Error) {
