@@ -52,7 +52,7 @@ func (a *Agent) newFeed() error {
 		return nil
 	}
 	f, err := redisfeed.New(a.cfg.redisFeedConfig(), redisfeed.Options{
-		Apply: a.ingest,
+		Apply: a.ingest, Positions: a.store,
 		Presence: func() []redisfeed.RegisterPresence {
 			var out []redisfeed.RegisterPresence
 			for _, r := range a.cfg.Registers {

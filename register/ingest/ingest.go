@@ -145,6 +145,15 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 	return seq, nil
 }
 
+// ApplyQueued is Apply without the wait for the disk: it returns once the
+// change is live on the register's stream and queued to be written, with
+// the channel that reports the write (nil when nothing changed). A feed
+// that keeps its own position in the cart's write (register/redisfeed)
+// applies its next entry meanwhile and answers once the write is done.
+func (in *Ingest) ApplyQueued(register string, msg protocol.PosMessage) (uint64, <-chan error, *protocol.Error) {
+	return in.apply(register, msg)
+}
+
 // apply is Apply without the wait for the disk: saved (nil when nothing
 // changed or nothing is saved) reports when the change is on disk, and the
 // answer to the POS may go out only then.

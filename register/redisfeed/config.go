@@ -168,7 +168,9 @@ func (c Config) options() (*redis.Options, error) {
 	opt.DialTimeout = 5 * time.Second
 	opt.ReadTimeout = 5 * time.Second
 	opt.WriteTimeout = 5 * time.Second
-	opt.PoolSize = 4
+	// One connection per blocked XREAD (reader.go, readerKeys), and
+	// three for results, scans and presence, which never block long.
+	opt.PoolSize = 3 + (len(c.Registers)+readerKeys-1)/readerKeys
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	return opt, nil

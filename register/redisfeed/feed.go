@@ -17,20 +17,34 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/store"
 )
 
 // Applier applies a decoded message to a register, the way every other
-// cart source does (register/ingest implements it).
+// cart source does (register/ingest implements it). ApplyQueued returns
+// once the change is live and its cart queued for the disk, without
+// waiting for the write.
 type Applier interface {
-	Apply(register string, msg protocol.PosMessage) (uint64, *protocol.Error)
+	ApplyQueued(register string, msg protocol.PosMessage) (uint64, <-chan error, *protocol.Error)
+}
+
+// Positions keeps each register's position in the durable write of its
+// cart (register/store implements it): Advance is called after the entry's
+// cart was queued, and its channel reports the write holding both.
+type Positions interface {
+	Position(register string) (store.Position, bool)
+	Advance(register string, p store.Position) <-chan error
 }
 
 // Options wire the feed to the agent.
 type Options struct {
 	Apply Applier
+	// Positions is the cart store: where the entry ids applied are kept.
+	Positions Positions
 	// Presence describes the agent's registers for its presence key.
 	Presence func() []RegisterPresence
-	// StateDir holds the positions (redis/REGISTER.json).
+	// StateDir holds the legacy positions file (redis/positions.json),
+	// read for registers whose cart file holds no position yet.
 	StateDir string
 	AgentID  string
 	Version  string
@@ -107,13 +121,15 @@ type Feed struct {
 	// resultsWake wakes resultsLoop.
 	resultsWake chan struct{}
 
-	scans     *scanQueue
-	positions *committer
+	scans *scanQueue
 }
 
 type pendingResult struct {
 	key string
 	res Result
+	// written reports the write of the entry's cart and position: the
+	// result is sent only after it (docs/protocol.md, "Durability").
+	written <-chan error
 }
 
 // maxPendingResults bounds the results kept while the link is down; older
@@ -131,10 +147,10 @@ func New(cfg Config, opts Options) (*Feed, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	saved, err := LoadPositions(opts.StateDir, cfg)
-	if err != nil {
-		opts.Logger.Warn("ignoring saved redis positions", "err", err)
+	if opts.Apply == nil || opts.Positions == nil {
+		return nil, errors.New("redis feed: Apply and Positions are required")
 	}
+	saved := initialPositions(opts.StateDir, cfg, opts.Positions, opts.Logger)
 	if opts.Limit <= 0 {
 		opts.Limit = 2 << 20
 	}
@@ -158,7 +174,6 @@ func New(cfg Config, opts Options) (*Feed, error) {
 		f.byKey[fl.key] = fl
 	}
 	f.scans = newScanQueue(f)
-	f.positions = newCommitter(f, saved)
 	return f, nil
 }
 
@@ -277,7 +292,8 @@ func classify(err error) string {
 // Run keeps the link until ctx ends: it reads and applies the pos streams,
 // writes results, scans and the presence key, and reconnects with jittered
 // backoff. It never gives up and never returns before ctx ends; on return
-// every goroutine it started has ended and the positions are written.
+// every goroutine it started has ended. The positions are the cart
+// store's: its Close writes what is queued.
 func (f *Feed) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	run := func(fn func(context.Context)) {
@@ -286,15 +302,9 @@ func (f *Feed) Run(ctx context.Context) error {
 	}
 	run(f.readLoop)
 	run(f.resultsLoop)
-	var workers sync.WaitGroup
 	for _, r := range f.order {
-		workers.Go(func() { f.work(ctx, r) })
+		run(func(ctx context.Context) { f.work(ctx, r) })
 	}
-	// The committer outlives the workers: its last write covers the
-	// positions they committed before they stopped.
-	commitCtx, stopCommit := context.WithCancel(context.Background())
-	committed := make(chan struct{})
-	go func() { f.positions.loop(commitCtx); close(committed) }()
 	run(f.presenceLoop)
 	if f.cfg.Scans {
 		run(f.scans.loop)
@@ -307,9 +317,6 @@ func (f *Feed) Run(ctx context.Context) error {
 	// Closing the client fails a blocked XREAD at once.
 	_ = f.client.Close()
 	wg.Wait()
-	workers.Wait()
-	stopCommit()
-	<-committed
 	f.finalFlush()
 	return ctx.Err()
 }

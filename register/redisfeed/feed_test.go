@@ -2,6 +2,12 @@ package redisfeed_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -165,4 +171,73 @@ func metricValue(t testing.TB, r *running, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// TestUpgradeFromPositionsFile: a state directory of an agent that kept
+// positions in redis/positions.json (and bare carts): the new agent
+// resumes after the legacy position, from then on keeps it in the cart
+// file, and removes the legacy file at the next start.
+func TestUpgradeFromPositionsFile(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	be := newBackend(t, srv)
+	var ids []string
+	for i := 1; i <= 5; i++ {
+		ids = append(ids, be.mustAdd("1", cartMsg(t, basket("1", "U", i), "")))
+	}
+	cfg := testConfig(t, srv.Addr, "1")
+	old, err := json.Marshal(basket("1", "U", 3)) // entry 3's cart, as the old agent wrote it
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := fmt.Sprintf(`{"version":1,"positions":{"1":{"stream":%q,"last_id":%q}}}`, redisfeed.PosKey(prefix, testStore, "1"), ids[2])
+	for path, data := range map[string][]byte{"carts/1.json": old, "redis/positions.json": []byte(legacy)} {
+		path = filepath.Join(cfg.State.Dir, path)
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := startAgent(t, cfg)
+	res := be.results("1")
+	got := res.until(ids[4])
+	if len(got) != 2 || got[0].Entry != ids[3] {
+		t.Fatalf("after the legacy position: got %+v, want acks of entries 4 and 5 only", got)
+	}
+	dialDisplay(t, a, "1").await(basket("1", "U", 5))
+	a.stop()
+
+	a2 := startAgent(t, cfg)
+	waitState(t, a2.Feed(), redisfeed.StateUp)
+	if _, err := os.Stat(filepath.Join(cfg.State.Dir, "redis", "positions.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("legacy positions file after the second start: %v, want removed", err)
+	}
+	id := be.mustAdd("1", cartMsg(t, basket("1", "U", 6), ""))
+	if got := res.until(id); len(got) != 1 {
+		t.Fatalf("second start: got %+v, want the ack of entry 6 only", got)
+	}
+}
+
+// TestSeveralReaders: more registers than one XREAD covers (readerKeys):
+// entries of the first and the last register, in two readers, both reach
+// their displays, and the link stays up.
+func TestSeveralReaders(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	be := newBackend(t, srv)
+	var regs []string
+	for i := 1; i <= 33; i++ {
+		regs = append(regs, fmt.Sprint(i))
+	}
+	a := startAgent(t, testConfig(t, srv.Addr, regs...))
+	waitState(t, a.Feed(), redisfeed.StateUp)
+	for _, r := range []string{"1", "33"} {
+		d := dialDisplay(t, a, r)
+		want := basket(r, "S", 2)
+		id := be.mustAdd(r, cartMsg(t, want, ""))
+		d.await(want)
+		if got := be.results(r).until(id); len(got) != 1 || got[0].Type != protocol.TypeAck {
+			t.Fatalf("register %s: got %+v, want one ack", r, got)
+		}
+	}
 }

@@ -1,40 +1,34 @@
 package redisfeed
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
-
-	"github.com/posdisplay/posdisplay/register/atomicfile"
 )
 
 // Saved is a followed register's position: the stream it follows and the id
-// of the last entry applied. The cart itself is the cart store's.
+// of the last entry applied. It lives in the register's cart file, written
+// by the same atomic write as the cart it produced (register/store
+// Position, Advance), so after a crash the stored cart and the saved id
+// always agree: the agent resumes after that id, and every entry is
+// applied exactly once. The worker applies a register's next entry without
+// waiting for that write; only the entry's result waits for it.
 //
-// Ordering: the POS side's Apply returns only once the cart it produced is
-// on disk (register/store's group commit, docs/protocol.md "Durability");
-// the worker then hands the id to the position committer and waits for it
-// to be on disk before it applies the register's next entry. So the saved
-// id is never ahead of the stored cart, and at most one entry behind it:
-// after a crash the agent restarts on the stored cart and applies the
-// entries after the id, once each, except at most the one entry whose id
-// the crash interrupted, which is applied again onto the cart it produced
-// itself and changes no line.
+// Agents before this layout kept positions in one file of their own,
+// STATE_DIR/redis/positions.json, written after the cart (saved id at most
+// one entry behind the cart). That file is still read for a register whose
+// cart file holds no position yet, never written, and removed once every
+// followed register has its position in the cart store.
 type Saved struct {
 	Stream string `json:"stream"`
 	LastID string `json:"last_id"`
 }
 
-// savedFile is the one file of every followed register's position: one
-// atomic write covers the positions of every register that moved since the
-// last one (a group commit, like the cart store's), so 200 registers cost
-// one write per fsync time, not 200.
+// savedFile is the legacy file of every followed register's position.
 type savedFile struct {
 	Version   int              `json:"version"`
 	Positions map[string]Saved `json:"positions"`
@@ -47,8 +41,8 @@ func positionPath(stateDir string) string {
 	return filepath.Join(stateDir, "redis", "positions.json")
 }
 
-// LoadPositions returns the saved positions of cfg's registers that name
-// the stream cfg follows now; a register without one starts from the
+// LoadPositions returns the positions of cfg's registers in the legacy
+// positions file that name the stream cfg follows now; a register without one starts from the
 // newest entry. A corrupt file is reported and ignored.
 func LoadPositions(stateDir string, cfg Config) (map[string]Saved, error) {
 	cfg.defaults()
@@ -82,76 +76,38 @@ func LoadPositions(stateDir string, cfg Config) (map[string]Saved, error) {
 	return out, errors.Join(errs...)
 }
 
-// committer writes positions: workers call commit and wait; one write
-// covers every position committed before it started.
-type committer struct {
-	f    *Feed
-	wake chan struct{}
-
-	mu      sync.Mutex
-	pos     map[string]Saved // the newest position of each register
-	waiters []chan struct{}  // closed once a write covering them ends
-}
-
-func newCommitter(f *Feed, saved map[string]Saved) *committer {
-	pos := map[string]Saved{}
-	for r, s := range saved {
-		pos[r] = s
-	}
-	return &committer{f: f, wake: make(chan struct{}, 1), pos: pos}
-}
-
-// commit records r's position and returns a channel closed once it is on
-// disk (or the write failed, which is logged and counted).
-func (c *committer) commit(r *following, id string) <-chan struct{} {
-	done := make(chan struct{})
-	c.mu.Lock()
-	c.pos[r.name] = Saved{Stream: r.key, LastID: id}
-	c.waiters = append(c.waiters, done)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	return done
-}
-
-// loop writes until ctx ends, then once more for what is left.
-func (c *committer) loop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			c.write()
-			return
-		case <-c.wake:
-			c.write()
+// initialPositions returns where each register resumes: its position in
+// the cart store when that names the stream cfg follows now, else the
+// legacy positions file's. The legacy file is removed when no register
+// needs it any more.
+func initialPositions(stateDir string, cfg Config, store Positions, log *slog.Logger) map[string]Saved {
+	out := map[string]Saved{}
+	var missing bool
+	for _, r := range cfg.Registers {
+		p, ok := store.Position(r)
+		if ok && p.Stream == PosKey(cfg.Prefix, cfg.Store, r) {
+			if _, valid := parseID(p.LastID); valid {
+				out[r] = Saved{Stream: p.Stream, LastID: p.LastID}
+				continue
+			}
+			log.Warn("ignoring bad redis position in the cart store", "register", r, "last_id", p.LastID)
 		}
+		missing = true
 	}
-}
-
-func (c *committer) write() {
-	c.mu.Lock()
-	waiters := c.waiters
-	c.waiters = nil
-	file := savedFile{Version: savedVersion, Positions: maps.Clone(c.pos)}
-	c.mu.Unlock()
-	defer func() {
-		for _, w := range waiters {
-			close(w)
+	if !missing {
+		if err := os.Remove(positionPath(stateDir)); err == nil {
+			log.Info("removed the legacy redis positions file: every position is in the cart store")
 		}
-	}()
-	if len(waiters) == 0 {
-		return
+		return out
 	}
-	data, err := json.Marshal(file)
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(positionPath(c.f.opts.StateDir)), 0o750)
-	}
-	if err == nil {
-		err = atomicfile.Write(positionPath(c.f.opts.StateDir), data, 0o640)
-	}
+	legacy, err := LoadPositions(stateDir, cfg)
 	if err != nil {
-		c.f.m.positionErrors.Inc()
-		c.f.log.Error("persist redis positions failed: after a restart the entries since the last saved ones apply again", "err", err)
+		log.Warn("ignoring saved redis positions", "err", err)
 	}
+	for r, s := range legacy {
+		if _, ok := out[r]; !ok {
+			out[r] = s
+		}
+	}
+	return out
 }

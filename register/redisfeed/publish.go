@@ -55,7 +55,8 @@ func (f *Feed) published(r *following, payload string) {
 	}
 	msg, perr := decodeEntry(map[string]any{FieldMsg: payload}, f.opts.Limit)
 	if perr == nil {
-		_, perr = f.opts.Apply.Apply(r.name, msg)
+		// Nothing is answered, so nothing waits for the write.
+		_, _, perr = f.opts.Apply.ApplyQueued(r.name, msg)
 	}
 	if perr != nil {
 		f.m.entries.WithLabelValues("error", perr.Code).Inc()

@@ -14,6 +14,14 @@
 // RetryMax) until it succeeds; a newer cart of the same register replaces it,
 // never the other way round. While any register's write fails, Health
 // reports the reason.
+//
+// A register's file may also carry its Position in an outside feed (the
+// last Redis entry applied, register/redisfeed): Advance records it, and the
+// same atomic write holds the cart and the position, so after a crash the
+// two never disagree. The file is the cart's JSON object with one optional
+// member "feed" beside the cart's own: a file written before positions
+// existed loads (without a position), and an older agent reading a newer
+// file ignores the member and restores the cart.
 package store
 
 import (
@@ -58,6 +66,21 @@ var ErrTooLarge = errors.New("state file too large")
 // ErrClosed is the outcome of a Save after Close: nothing was written.
 var ErrClosed = errors.New("store closed")
 
+// Position is where a register's cart stands in an outside feed: the
+// stream it follows and the id of the last entry applied to it.
+type Position struct {
+	Stream string `json:"stream"`
+	LastID string `json:"last_id"`
+}
+
+// record is a register's file: the cart, and its feed position if any.
+// cart.Cart has no JSON methods of its own, so its members stay at the top
+// level (the layout of files written before positions existed).
+type record struct {
+	cart.Cart
+	Feed *Position `json:"feed,omitempty"`
+}
+
 // Store is the on-disk cart store.
 type Store struct {
 	dir     string
@@ -70,6 +93,8 @@ type Store struct {
 	pending map[string]entry          // newest unwritten cart per register
 	waiters map[string][]chan<- error // told the outcome of the next write of that register
 	failing map[string]error          // registers whose last write failed
+	newest  map[string]entry          // newest cart of each register, loaded or saved
+	pos     map[string]Position       // feed position of each register, loaded or advanced
 	wake    chan struct{}
 	closed  bool
 	done    chan struct{}
@@ -90,6 +115,7 @@ func Open(dir string, logger *slog.Logger, m *metrics.Metrics) (*Store, error) {
 	s := &Store{
 		dir: d, log: logger, metrics: m, writeFile: atomicfile.Write,
 		pending: map[string]entry{}, waiters: map[string][]chan<- error{}, failing: map[string]error{},
+		newest: map[string]entry{}, pos: map[string]Position{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	go s.loop()
@@ -129,17 +155,71 @@ func (s *Store) Load(register string) (cart.Cart, error) {
 	if len(data) > MaxFileBytes {
 		return cart.Cart{}, fmt.Errorf("persisted cart of %s: above %d bytes: %w", register, MaxFileBytes, ErrTooLarge)
 	}
-	var c cart.Cart
-	if err := json.Unmarshal(data, &c); err != nil {
+	var rec record
+	if err := json.Unmarshal(data, &rec); err != nil {
 		return cart.Cart{}, fmt.Errorf("persisted cart of %s: %w", register, err)
 	}
+	c := rec.Cart
 	if err := c.Validate(); err != nil {
 		return cart.Cart{}, fmt.Errorf("persisted cart of %s: %w", register, err)
 	}
 	if c.Register != register {
 		return cart.Cart{}, fmt.Errorf("persisted cart of %s names register %q", register, c.Register)
 	}
+	s.mu.Lock()
+	if _, ok := s.newest[register]; !ok {
+		s.newest[register] = entry{c: c.Clone()}
+	}
+	if _, ok := s.pos[register]; !ok && rec.Feed != nil {
+		s.pos[register] = *rec.Feed
+	}
+	s.mu.Unlock()
 	return c, nil
+}
+
+// Position returns register's feed position: the one Advance recorded
+// last, or else the one its file held when Load read it.
+func (s *Store) Position(register string) (Position, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pos[register]
+	return p, ok
+}
+
+// Advance records p as register's feed position and queues a write of the
+// register's newest cart carrying it (the queued cart, or else the newest
+// one saved or loaded). The returned channel reports that write's outcome,
+// as Save's does. Call it after Save of the cart the entry produced (or
+// after an entry that changed nothing): every write taken after Advance
+// then holds that cart or a newer one with p, never p with an older cart.
+// A register whose cart the store has never seen has nothing to write: p
+// is kept for its first write and the channel reports nil at once.
+func (s *Store) Advance(register string, p Position) <-chan error {
+	ch := make(chan error, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		ch <- ErrClosed
+		close(ch)
+		return ch
+	}
+	s.pos[register] = p
+	if _, ok := s.pending[register]; !ok {
+		e, known := s.newest[register]
+		if !known {
+			ch <- nil
+			close(ch)
+			return ch
+		}
+		s.pending[register] = e
+	}
+	s.waiters[register] = append(s.waiters[register], ch)
+	s.gauge()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return ch
 }
 
 // Save queues c, the register's cart at stream position seq, to be written,
@@ -159,7 +239,11 @@ func (s *Store) Save(c cart.Cart, seq uint64) <-chan error {
 		return ch
 	}
 	if old, ok := s.pending[c.Register]; !ok || seq >= old.seq {
-		s.pending[c.Register] = entry{c: c.Clone(), seq: seq}
+		e := entry{c: c.Clone(), seq: seq}
+		s.pending[c.Register] = e
+		if seq >= s.newest[c.Register].seq {
+			s.newest[c.Register] = e
+		}
 	}
 	s.waiters[c.Register] = append(s.waiters[c.Register], ch)
 	s.gauge()
@@ -235,9 +319,21 @@ func (s *Store) flush() (failed bool) {
 	s.mu.Lock()
 	batch, waiters := s.pending, s.waiters
 	s.pending, s.waiters = map[string]entry{}, map[string][]chan<- error{}
+	// Positions are taken with the batch, never later: a position advanced
+	// after this point may belong to a cart newer than the batch's.
+	pos := make(map[string]Position, len(batch))
+	for reg := range batch {
+		if p, ok := s.pos[reg]; ok {
+			pos[reg] = p
+		}
+	}
 	s.mu.Unlock()
 	for reg, e := range batch {
-		err := s.write(reg, e.c)
+		var p *Position
+		if v, ok := pos[reg]; ok {
+			p = &v
+		}
+		err := s.write(reg, e.c, p)
 		s.mu.Lock()
 		if err != nil {
 			failed = true
@@ -279,8 +375,8 @@ func (s *Store) gauge() {
 	}
 }
 
-func (s *Store) write(register string, c cart.Cart) error {
-	data, err := json.Marshal(c)
+func (s *Store) write(register string, c cart.Cart, p *Position) error {
+	data, err := json.Marshal(record{Cart: c, Feed: p})
 	if err != nil {
 		return err
 	}
