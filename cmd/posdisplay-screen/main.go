@@ -89,6 +89,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	log.Info("screen starting", "version", version)
 
 	a := app.NewWithID("org.posdisplay.screen")
 	w := a.NewWindow(o.windowTitle)
