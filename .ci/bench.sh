@@ -3,6 +3,7 @@
 #  1. agent fan-out table (POS accepted -> delta at every display, p50/p99/max,
 #     1/10/100/1000 displays, 50 changes/s and a burst of 500, agent CPU and
 #     peak RSS) against a bare relay and AJAX polling, measured in one run;
+#     then the same through Redis (XADD) beside REST, 1 and 200 registers;
 #  2. discovery: agent start -> paired screen live (real mDNS in a private
 #     network namespace);
 #  3. the screen idle in a real window under Xvfb: CPU, memory, first frame;
@@ -12,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== fan-out (register/loadtest)"
 register/loadtest/bench.sh "$@"
+echo
+echo "== Redis feed vs REST: backend change -> delta at every display, same run (register/redisfeed)"
+go test -run '^$' -bench 'BenchmarkRedisVsREST' -benchtime 1x ./register/redisfeed 2>&1 | grep -vE '^(redis: |goos|goarch|pkg|cpu|PASS|ok)'
 echo
 echo "== discovery: agent start -> screen live (display/enroll)"
 go test -run '^$' -bench 'BenchmarkDiscoveryConnect' -benchtime 10x ./display/enroll | grep -E 'Benchmark|ms/'

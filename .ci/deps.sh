@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing posdisplay needs on Debian 12 / Ubuntu
 # 24.04: the C libraries Fyne links, Xvfb for a real window, Chromium for
-# browser tests, iproute2 for network namespaces, and the Go modules.
+# browser tests, iproute2 for network namespaces, redis-server for the Redis
+# feed tests, and the Go modules.
 # Idempotent and quiet: it only calls apt when something is missing, and
 # prints apt's full reason when that fails (packaging/apt.sh).
 set -euo pipefail
@@ -11,7 +12,8 @@ pkgs=(gcc make pkg-config git ca-certificates
   libgl1-mesa-dev libgles-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
   xvfb xauth imagemagick fonts-dejavu-core locales
   chromium
-  iproute2 procps curl)
+  iproute2 procps curl
+  redis-server)
 . packaging/apt.sh
 apt_ensure "${pkgs[@]}" || { echo "deps: could not install the build and test packages (apt's reason above)" >&2; exit 1; }
 # Fyne wants a real UTF-8 locale (C.UTF-8 makes it log a locale error).

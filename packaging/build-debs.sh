@@ -231,6 +231,7 @@ for a in $arches; do
 	mkdir -p "$stage"
 	export PD_ARCH=$a PD_STAGE=$stage
 	gz docs/install.md "$stage/install.md.gz" 2>/dev/null || die "docs/install.md is missing"
+	gz docs/pole.md "$stage/pole.md.gz" 2>/dev/null || die "docs/pole.md is missing"
 
 	if want agent; then
 		t0=$(date +%s)

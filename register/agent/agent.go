@@ -32,6 +32,7 @@ import (
 	"github.com/posdisplay/posdisplay/register/pairing"
 	"github.com/posdisplay/posdisplay/register/pole"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/redisfeed"
 	"github.com/posdisplay/posdisplay/register/scanroute"
 	"github.com/posdisplay/posdisplay/register/store"
 	"github.com/posdisplay/posdisplay/register/stream"
@@ -74,6 +75,7 @@ type Agent struct {
 	identity   *tlsid.Identity
 	registry   *pairing.Registry
 	advertiser discovery.Advertiser
+	feed       *redisfeed.Feed // nil unless [redis] is set
 
 	posLn, dispLn       net.Listener
 	posLimit, dispLimit *connlimit.Listener
@@ -195,10 +197,15 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.ingest.ScanAcks = a.router.Ack
 	a.ingest.PageConnected = a.router.PageConnected
 	a.ingest.ScanRefused = a.router.Refuse
-	a.ingest.SaleChanged = a.router.SaleChanged
+	if err := a.newFeed(); err != nil {
+		a.posLn.Close()
+		st.Close()
+		return nil, err
+	}
+	a.ingest.SaleChanged = a.saleChanged
 	for reg, st := range a.streams {
 		c := st.Cart() // the persisted cart: scans read now belong to its sale
-		a.router.SaleChanged(reg, 0, c.Order, c.State)
+		a.saleChanged(reg, 0, c.Order, c.State)
 	}
 	if len(cfg.Scanners) > 0 {
 		a.scanReg = map[string]string{}
@@ -363,7 +370,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		aux.Add(1)
 		go func() {
 			defer aux.Done()
-			_ = a.scanners.Run(runCtx, func(s scanner.Scan) { a.router.Submit(a.scanReg[s.Source], s) })
+			_ = a.scanners.Run(runCtx, func(s scanner.Scan) { a.SubmitScan(a.scanReg[s.Source], s) })
+		}()
+	}
+	if a.feed != nil {
+		aux.Add(1)
+		go func() {
+			defer aux.Done()
+			_ = a.feed.Run(runCtx)
 		}()
 	}
 	a.runPoles(runCtx, &aux)
@@ -499,6 +513,7 @@ func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if len(a.poles) > 0 {
 		h["poles"] = a.poleHealth()
 	}
+	a.redisHealth(h)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(h)

@@ -47,6 +47,7 @@ type Config struct {
 	Discovery DiscoveryConfig `toml:"discovery"`
 	State     StateConfig     `toml:"state"`
 	Demo      DemoConfig      `toml:"demo"`
+	Redis     RedisConfig     `toml:"redis"`
 }
 
 // ScannerConfig is one scanner and the register it feeds (default: the
@@ -332,5 +333,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("state.dir: must be set"))
 	}
 	errs = append(errs, c.validatePoles(seen)...)
+	errs = append(errs, c.validateRedis())
 	return errors.Join(errs...)
 }

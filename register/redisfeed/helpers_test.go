@@ -1,0 +1,296 @@
+package redisfeed_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/posdisplay/posdisplay/register/agent"
+	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/redisfeed"
+	"github.com/posdisplay/posdisplay/register/redisfeed/redistest"
+	"github.com/posdisplay/posdisplay/register/testlog"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const (
+	testToken = "display-token-0123456789"
+	testStore = "s1"
+	prefix    = "pd"
+	// wait bounds every wait for an event in these tests.
+	wait = 20 * time.Second
+)
+
+func testConfig(t testing.TB, redisAddr string, registers ...string) agent.Config {
+	cfg := agent.DefaultConfig()
+	cfg.AgentID = "lane-agent"
+	cfg.Registers = registers
+	cfg.POS.Listen = "127.0.0.1:0"
+	cfg.Display.Listen = "127.0.0.1:0"
+	cfg.POS.AllowedOrigins = []string{"http://pos.test"}
+	cfg.Display.Tokens = []string{testToken}
+	cfg.State.Dir = t.TempDir()
+	cfg.Redis = agent.RedisConfig{URL: "redis://" + redisAddr, Prefix: prefix, Store: testStore, Registers: registers}
+	return cfg
+}
+
+type running struct {
+	*agent.Agent
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startAgent(t testing.TB, cfg agent.Config) *running {
+	t.Helper()
+	a, err := agent.New(cfg, testlog.New(t, slog.LevelDebug), agent.Options{})
+	if err != nil {
+		t.Fatalf("agent.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Agent: a, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- a.Run(ctx) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *running) stop() {
+	r.cancel()
+	<-r.done
+	r.done <- nil
+}
+
+// waitState waits until the link's state is want and returns its status.
+func waitState(t testing.TB, f *redisfeed.Feed, want string) redisfeed.Status {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		s, changed := f.Watch()
+		if s.State == want {
+			return s
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("redis link: got %+v, want state %s", s, want)
+		}
+	}
+}
+
+// healthz fetches the agent's /healthz.
+func healthz(t testing.TB, r *running) map[string]any {
+	t.Helper()
+	resp, err := http.Get("http://" + r.POSAddr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// basket is a valid open cart of order with one line of n items.
+func basket(register, order string, n int) cart.Cart {
+	c := cart.Empty(register, "USD")
+	c.State = cart.StateOpen
+	c.Order = order
+	c.Lines = []cart.Line{{ID: "l1", Title: "Widget", Quantity: cart.Quantity(n * 1000), UnitPrice: 250}}
+	agent.Recompute(&c, 800)
+	return c
+}
+
+// backend is the POS backend's side: an administrator's client.
+type backend struct {
+	t testing.TB
+	c *redis.Client
+}
+
+func newBackend(t testing.TB, srv *redistest.Server) *backend {
+	return &backend{t: t, c: srv.Client(t)}
+}
+
+func cartMsg(t testing.TB, c cart.Cart, id string) string {
+	data, err := json.Marshal(protocol.CartMsg{Type: protocol.TypeCart, ID: protocol.StringID(id), Cart: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// xadd appends fields to register's pos stream and returns the entry id.
+func (b *backend) xadd(register string, fields ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return b.c.XAdd(ctx, &redis.XAddArgs{Stream: redisfeed.PosKey(prefix, testStore, register), MaxLen: 1000, Approx: true, Values: fields}).Result()
+}
+
+func (b *backend) mustAdd(register, msg string) string {
+	b.t.Helper()
+	id, err := b.xadd(register, redisfeed.FieldMsg, msg)
+	if err != nil {
+		b.t.Fatalf("xadd: %v", err)
+	}
+	return id
+}
+
+// results reads a register's results stream in order.
+type results struct {
+	b    *backend
+	key  string
+	last string
+}
+
+func (b *backend) results(register string) *results {
+	return &results{b: b, key: redisfeed.ResultsKey(prefix, testStore, register), last: "0-0"}
+}
+
+// next returns the next result, waiting for it.
+func (r *results) next() redisfeed.Result {
+	r.b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		res, err := r.b.c.XRead(ctx, &redis.XReadArgs{Streams: []string{r.key, r.last}, Count: 1, Block: time.Second}).Result()
+		if err == redis.Nil {
+			continue
+		}
+		if err != nil {
+			r.b.t.Fatalf("read results %s: %v", r.key, err)
+		}
+		m := res[0].Messages[0]
+		r.last = m.ID
+		var out redisfeed.Result
+		if err := json.Unmarshal([]byte(m.Values[redisfeed.FieldMsg].(string)), &out); err != nil {
+			r.b.t.Fatalf("result %v: %v", m.Values, err)
+		}
+		return out
+	}
+}
+
+// until reads results up to and including the one for entry.
+func (r *results) until(entry string) []redisfeed.Result {
+	r.b.t.Helper()
+	var out []redisfeed.Result
+	for {
+		res := r.next()
+		out = append(out, res)
+		if res.Entry == entry {
+			return out
+		}
+	}
+}
+
+// display is a display socket with a replica of the register's cart.
+type display struct {
+	t    testing.TB
+	ws   *websocket.Conn
+	pos  protocol.Position
+	cart cart.Cart
+}
+
+func dialDisplay(t testing.TB, r *running, register string) *display {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(fmt.Sprintf("ws://%s/v1/display", r.DisplayAddr()), nil)
+	if err != nil {
+		t.Fatalf("dial display: %v", err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	if err := ws.WriteJSON(protocol.Hello{Type: protocol.TypeHello, Register: register, Token: testToken}); err != nil {
+		t.Fatal(err)
+	}
+	d := &display{t: t, ws: ws}
+	m := d.read()
+	if m.Welcome == nil || m.Welcome.Register != register {
+		t.Fatalf("display welcome: got %+v", m)
+	}
+	return d
+}
+
+func (d *display) read() protocol.ServerMessage {
+	d.t.Helper()
+	_ = d.ws.SetReadDeadline(time.Now().Add(wait))
+	_, data, err := d.ws.ReadMessage()
+	if err != nil {
+		d.t.Fatalf("display read: %v", err)
+	}
+	m, err := protocol.DecodeServer(data)
+	if err != nil {
+		d.t.Fatalf("display decode %s: %v", data, err)
+	}
+	return m
+}
+
+// await applies snapshots and deltas, as a display does, until the
+// replica equals want; it returns how many deltas it applied.
+func (d *display) await(want cart.Cart) int {
+	d.t.Helper()
+	n := 0
+	for d.pos.Epoch == "" || !reflect.DeepEqual(d.cart, want) {
+		m := d.read()
+		switch {
+		case m.Snapshot != nil:
+			d.pos, d.cart = m.Snapshot.Position, m.Snapshot.Cart
+		case m.Delta != nil:
+			if m.Delta.Seq != d.pos.Seq+1 {
+				d.t.Fatalf("delta %+v does not follow %+v", m.Delta.Position, d.pos)
+			}
+			c, err := cart.Apply(d.cart, m.Delta.Ops)
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			d.pos, d.cart = m.Delta.Position, c
+			n++
+		}
+	}
+	return n
+}
+
+// copyDir copies the files of a state directory as a crash would leave
+// them: each complete (they are replaced atomically by rename). Temporary
+// files of a write under way are skipped (a restarted agent ignores them),
+// as is a file replaced between listing and reading.
+func copyDir(t testing.TB, src, dst string) {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
