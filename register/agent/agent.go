@@ -44,15 +44,8 @@ import (
 // -ldflags "-X github.com/posdisplay/posdisplay/register/agent.Version=1.2.3".
 var Version = "dev"
 
-// Options are extension points for tests and later features.
+// Options are hooks for tests; the zero value is what the product runs.
 type Options struct {
-	// Advertiser replaces the mDNS advertiser (tests use an in-memory one).
-	Advertiser discovery.Advertiser
-	// Auth replaces the static display-token check.
-	Auth hub.Authorizer
-	// MountPOS and MountDisplay add handlers to the two listeners' muxes.
-	MountPOS     func(mux *http.ServeMux)
-	MountDisplay func(mux *http.ServeMux)
 	// PoleWrote, when set, is told of every update written to a pole
 	// display, by pole name (tests wait on it).
 	PoleWrote func(name string, w pole.Write)
@@ -132,10 +125,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		st.Close()
 		return nil, err
 	}
-	auth := opts.Auth
-	if auth == nil {
-		auth = anyOf{staticTokens(cfg.Display.Tokens), a.registry}
-	}
+	auth := anyOf{staticTokens(cfg.Display.Tokens), a.registry}
 	queue, raised := cfg.queueFrames()
 	if raised {
 		logger.Warn("display.queue_frames raised to fit a POS burst (pos.rate_burst + 8)", "configured", cfg.Display.QueueFrames, "used", queue)
@@ -237,11 +227,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		Revoked: func(id string) { a.hub.Revoke(id) },
 	}
 	if cfg.Discovery.Advertise {
-		if opts.Advertiser != nil {
-			a.advertiser = opts.Advertiser
-		} else {
-			a.advertiser = discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Interfaces: cfg.Discovery.Interfaces, Logger: logger.With("part", "mdns")})
-		}
+		a.advertiser = discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Interfaces: cfg.Discovery.Interfaces, Logger: logger.With("part", "mdns")})
 	}
 
 	posMux := http.NewServeMux()
@@ -253,18 +239,12 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	posMux.Handle(web.BridgePath, posStatic)
 	posMux.Handle("/demo", posStatic)
 	posMux.Handle(web.DemoPath, posStatic)
-	if opts.MountPOS != nil {
-		opts.MountPOS(posMux)
-	}
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
 	pairSrv.MountPublic(dispMux)
 	dispMux.HandleFunc("GET /healthz", displayHealth)
 	dispMux.Handle(web.DisplayPath, web.DisplayHandler())
 	dispMux.Handle(web.DisplayPath+"/", web.DisplayHandler())
-	if opts.MountDisplay != nil {
-		opts.MountDisplay(dispMux)
-	}
 	errLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 	a.posSrv = &http.Server{Handler: posMux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: posReadTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: posIdleTimeout, ErrorLog: errLog}
