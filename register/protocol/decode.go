@@ -8,10 +8,11 @@ import (
 	"github.com/posdisplay/posdisplay/register/textclip"
 	"io"
 	"reflect"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/posdisplay/posdisplay/register/cart"
 )
 
@@ -333,8 +334,11 @@ func decodeJSON(data []byte, v any, prefix string, disallowUnknown bool) *decode
 		if errors.As(err, &te) {
 			return &decodeError{field: joinPath(prefix, te.Field), reason: fmt.Sprintf("must be %s, got %s", kindName(te.Type), te.Value)}
 		}
-		if name, ok := unknownField(err); ok {
-			return &decodeError{field: joinPath(prefix, name), reason: "unknown field"}
+		var se *json.SyntaxError
+		if disallowUnknown && !errors.As(err, &se) {
+			if name, ok := unknownMember(data, v); ok {
+				return &decodeError{field: joinPath(prefix, name), reason: "unknown field"}
+			}
 		}
 		return &decodeError{field: prefix, reason: cleanJSONError(err)}
 	}
@@ -473,18 +477,20 @@ func joinPath(prefix, field string) string {
 	return prefix + "." + field
 }
 
-// unknownField extracts the name from encoding/json's untyped
-// `json: unknown field "name"` error.
-func unknownField(err error) (string, bool) {
-	q, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
-	if !ok {
+// unknownMember returns the name of the member of data that v's type does
+// not have, the one encoding/json's DisallowUnknownFields stopped at.
+// encoding/json says which only in its message text, so the name comes from
+// the JSON v2 decoder with encoding/json's semantics, whose error is typed
+// (json.ErrUnknownName with a JSON pointer). It runs on that error path
+// only, never on a message that decodes.
+func unknownMember(data []byte, v any) (string, bool) {
+	err := jsonv2.Unmarshal(data, v, jsonv1.DefaultOptionsV1(), jsonv2.RejectUnknownMembers(true),
+		jsonv1.ReportErrorsWithLegacySemantics(false))
+	var se *jsonv2.SemanticError
+	if !errors.As(err, &se) || !errors.Is(se.Err, jsonv2.ErrUnknownName) {
 		return "", false
 	}
-	name, uerr := strconv.Unquote(q)
-	if uerr != nil {
-		return "", false
-	}
-	return textclip.Runes(name, 64), true
+	return textclip.Runes(se.JSONPointer.LastToken(), 64), true
 }
 
 func kindName(t reflect.Type) string {
