@@ -80,7 +80,7 @@ type Agent struct {
 
 // New validates cfg, opens the state directory, restores the persisted carts
 // and binds both listeners (so that Addr works before Run).
-func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
+func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -90,6 +90,15 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.store = st
+	defer func() {
+		if err == nil {
+			return
+		}
+		if a.posLn != nil {
+			a.posLn.Close()
+		}
+		st.Close()
+	}()
 	for _, r := range cfg.Registers {
 		initial := cart.Empty(r, cfg.Currency)
 		restored := false
@@ -100,7 +109,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		case errors.Is(err, fs.ErrNotExist):
 		case errors.Is(err, store.ErrNotRegular):
 			// Something else holds the path: no save could ever land.
-			st.Close()
 			return nil, fmt.Errorf("state: %w", err)
 		default:
 			logger.Warn("ignoring persisted cart", "register", r, "err", err)
@@ -112,17 +120,14 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	}
 	if cfg.Display.TLS {
 		if a.identity, err = tlsid.LoadOrCreate(filepath.Join(cfg.State.Dir, "tls"), tlsid.Options{}); err != nil {
-			st.Close()
 			return nil, err
 		}
 	}
 	if a.registry, err = pairing.OpenRegistry(cfg.State.Dir, cfg.Registers); err != nil {
-		st.Close()
 		return nil, err
 	}
 	adminToken, err := pairing.LoadOrCreateAdminToken(cfg.State.Dir)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	auth := anyOf{staticTokens(cfg.Display.Tokens), a.registry}
@@ -139,12 +144,10 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	// The POS listener first: the demo page's origin is the address it
 	// really listens on (a ":0" in the config is a port chosen now).
 	if a.budget, err = connectionBudget(cfg); err != nil {
-		st.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.POS.Listen)
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("pos listener: %w", err)
 	}
 	a.posLimit = connlimit.New(ln, a.budget.POS)
@@ -188,8 +191,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.ingest.PageConnected = a.router.PageConnected
 	a.ingest.ScanRefused = a.router.Refuse
 	if err := a.newFeed(); err != nil {
-		a.posLn.Close()
-		st.Close()
 		return nil, err
 	}
 	a.ingest.SaleChanged = a.saleChanged
@@ -209,15 +210,11 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 			scs = append(scs, sc.Config)
 		}
 		if a.scanners, err = scanner.NewManager(scs, scanner.Options{Logger: logger.With("part", "scanner")}); err != nil {
-			a.posLn.Close()
-			st.Close()
 			return nil, err
 		}
 	}
 
 	if a.poles, err = newPoles(cfg, logger, opts.PoleWrote); err != nil {
-		a.posLn.Close()
-		st.Close()
 		return nil, err
 	}
 
@@ -253,8 +250,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 
 	a.posSrv.ConnState = a.posLimit.ConnState
 	if ln, err = net.Listen("tcp", cfg.Display.Listen); err != nil {
-		a.posLn.Close()
-		st.Close()
 		return nil, fmt.Errorf("display listener: %w", err)
 	}
 	// Counted under TLS, so that a connection stuck in its handshake
