@@ -28,6 +28,7 @@ echo "== micro-benchmarks"
   go test -run '^$' -bench 'Latency|Decode' -benchmem -benchtime 20000x ./scanner
   go test -run '^$' -bench 'TwoScanners20PerSecond' -benchtime 5x ./scanner # each op is one second of scans
   go test -run '^$' -bench . -benchmem ./register/stream ./register/cart ./display/client
+  go test -run '^$' -bench 'BurstToDisplays' -benchtime 20x ./register/hub # a rate-limit burst (100 changes) -> every display
   go test -run '^$' -bench 'CartToWire' -benchtime 3000x ./register/pole # cart change -> pole bytes written (pty)
   go test -run '^$' -bench 'PublishWithStalledPole' -benchmem ./register/pole
   go test -run '^$' -bench . -benchmem ./display

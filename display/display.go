@@ -274,6 +274,8 @@ func (d *Display) Tick() {
 		d.idle.tick(now)
 	case d.cart.root:
 		d.cart.tick(now)
+	case d.status.root:
+		d.status.tick(now)
 	}
 }
 
@@ -350,7 +352,7 @@ func (d *Display) render(now time.Time) {
 	case d.thanks.root:
 		d.thanks.show(f)
 	case d.status.root:
-		d.status.show(f.v)
+		d.status.show(f.v, now)
 	}
 	if entered {
 		for _, s := range d.screens {

@@ -145,6 +145,15 @@ func scenes() []scene {
 		{name: "rejected", view: func() client.View {
 			return client.View{Status: client.StatusRejected, Since: t0, Err: "token revoked"}
 		}},
+		{name: "pairing", view: func() client.View {
+			return client.View{Status: client.StatusPairing, Since: t0, Codes: []client.PairingCode{
+				{Register: "Till 1", Code: "3DW2-F7RD", Expires: t0.Add(10 * time.Minute)},
+				{Register: "Till 2", Code: "K7QX-2M9P", Expires: t0.Add(10 * time.Minute)},
+			}}
+		}},
+		{name: "pairing-searching", view: func() client.View {
+			return client.View{Status: client.StatusPairing, Since: t0, Err: "Looking for registers on the network…"}
+		}},
 		{name: "idle", view: func() client.View { return live(cart.Empty("r1", "USD")) }},
 		{name: "cart", view: func() client.View { return live(sampleCart(), "l5") }},
 		{name: "cart-highlight-over", view: func() client.View { return live(sampleCart(), "l5") }, after: 2 * time.Second},

@@ -17,6 +17,7 @@ const (
 	sizeTotal    fyne.ThemeSizeName = "posdisplay.total"    // the cart total
 	sizeFigure   fyne.ThemeSizeName = "posdisplay.figure"   // payment figures
 	sizeHeadline fyne.ThemeSizeName = "posdisplay.headline" // "thank you", clock
+	sizeCode     fyne.ThemeSizeName = "posdisplay.code"     // the pairing code
 )
 
 // Colour names of the display's own roles.
@@ -44,6 +45,9 @@ var baseSizes = map[fyne.ThemeSizeName]float32{
 	sizeTotal:                        38,
 	sizeFigure:                       46,
 	sizeHeadline:                     56,
+	// The pairing code is read by store IT from across the counter, and
+	// "3DW2-F7RD" in 72 pt still fits a 600 px wide portrait screen.
+	sizeCode: 72,
 }
 
 // storeTheme is the store's colours and fonts over Fyne's dark theme, with

@@ -150,7 +150,7 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err := c.do(ctx, http.MethodDelete, "/v1/admin/displays/"+cf.fs.Arg(0), nil, &d); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		fmt.Fprintf(stdout, "revoked %s (%q, register %s); it was disconnected\n", d.ID, d.Name, d.Register)
+		fmt.Fprintf(stdout, "revoked %s (%q, register %s); a connection it had is closed now\n", d.ID, d.Name, d.Register)
 		return nil
 	case sub == "add" && cf.fs.NArg() == 1:
 		reg := *register

@@ -33,35 +33,64 @@ func main() {
 	}
 }
 
+// command is one subcommand of posdisplay-agent.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands are the subcommands, in the order -h lists them. The man page's
+// SYNOPSIS and docs/install.md are checked against this list.
+var commands = []command{
+	{"serve", "[flags]", "run the agent (the default without a subcommand)", func(ctx context.Context, args []string, _, stderr io.Writer) error {
+		return serve(ctx, args, stderr)
+	}},
+	{"selfcheck", "[flags]", "check the config, state directory and listeners; non-zero exit on a problem", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+		return selfcheck(args, stdout, stderr)
+	}},
+	{"version", "", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+		fmt.Fprintln(stdout, "posdisplay-agent", agent.Version)
+		return nil
+	}},
+	{"watch", "[flags]", "show a register's cart as a display sees it", watch},
+	{"pair", "[-register ID] CODE", "approve the pairing code a screen shows", pairCmd},
+	{"displays", "list | revoke ID | add NAME", "list, revoke or provision displays", displaysCmd},
+	{"scanners", "", "list serial ports and input devices that look like barcode scanners", listScanners},
+	{"scan-test", "[flags]", "print what the configured scanners read", scanTest},
+	{"pole-test", "[flags] PORT", "write a test pattern, then the live cart, to a pole display", poleTest},
+	{"pole-emulate", "[flags]", "emulate a 2x20 pole display on a pty (demos, no hardware)", poleEmulate},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: posdisplay-agent [COMMAND] [ARGS]   (without a command: serve)")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-13s %-28s %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun `posdisplay-agent COMMAND -h` for a command's flags; see posdisplay-agent(8).")
+}
+
 // run dispatches subcommands; with none it serves.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			usage(stdout)
+			return flag.ErrHelp
+		}
+	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, rest := args[0], args[1:]
-		switch cmd {
-		case "serve":
-			return serve(ctx, rest, stderr)
-		case "version":
-			fmt.Fprintln(stdout, "posdisplay-agent", agent.Version)
-			return nil
-		case "selfcheck":
-			return selfcheck(rest, stdout, stderr)
-		case "watch":
-			return watch(ctx, rest, stdout, stderr)
-		case "pair":
-			return pairCmd(ctx, rest, stdout, stderr)
-		case "displays":
-			return displaysCmd(ctx, rest, stdout, stderr)
-		case "scanners":
-			return listScanners(ctx, rest, stdout, stderr)
-		case "scan-test":
-			return scanTest(ctx, rest, stdout, stderr)
-		case "pole-test":
-			return poleTest(ctx, rest, stdout, stderr)
-		case "pole-emulate":
-			return poleEmulate(ctx, rest, stdout, stderr)
-		default:
-			return fmt.Errorf("unknown command %q (want serve, version, selfcheck, watch, pair, displays, scanners, scan-test, pole-test or pole-emulate)", cmd)
+		for _, c := range commands {
+			if c.name == cmd {
+				return c.run(ctx, rest, stdout, stderr)
+			}
 		}
+		names := make([]string, len(commands))
+		for i, c := range commands {
+			names[i] = c.name
+		}
+		return fmt.Errorf("unknown command %q (want one of %s; -h lists them)", cmd, strings.Join(names, ", "))
 	}
 	return serve(ctx, args, stderr)
 }
@@ -169,6 +198,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseRootOnServiceState(cfg.State.Dir, os.Geteuid()); err != nil {
+		return err
+	}
 	logger := newLogger(cfg, stderr)
 	a, err := agent.New(cfg, logger, agent.Options{})
 	if err != nil {
@@ -195,13 +227,24 @@ func selfcheck(args []string, stdout, stderr io.Writer) error {
 	}
 	f.Close()
 	os.Remove(f.Name())
-	fmt.Fprintf(stdout, "ok: posdisplay-agent %s, config valid, registers %s, state dir %s writable\n", agent.Version, strings.Join(cfg.Registers, ","), cfg.State.Dir)
+	if err := checkStateOwner(cfg.State.Dir, os.Geteuid()); err != nil {
+		return fmt.Errorf("selfcheck: %w", err)
+	}
+	tlsLine := ""
 	if cfg.Display.TLS {
-		if fp, err := certFingerprint(filepath.Join(cfg.State.Dir, "tls", tlsid.CertFile)); err == nil {
-			fmt.Fprintf(stdout, "display TLS certificate fingerprint (sha256): %s\n", fp)
-		} else {
-			fmt.Fprintf(stdout, "display TLS certificate: not created yet (the agent creates it on its first start): %v\n", err)
+		fp, err := certFingerprint(filepath.Join(cfg.State.Dir, "tls", tlsid.CertFile))
+		switch {
+		case err == nil:
+			tlsLine = "display TLS certificate fingerprint (sha256): " + fp
+		case errors.Is(err, fs.ErrNotExist):
+			tlsLine = "display TLS certificate: not created yet (the agent creates it on its first start)"
+		default:
+			return fmt.Errorf("selfcheck: display TLS certificate: %w", err)
 		}
+	}
+	fmt.Fprintf(stdout, "ok: posdisplay-agent %s, config valid, registers %s, state dir %s writable\n", agent.Version, strings.Join(cfg.Registers, ","), cfg.State.Dir)
+	if tlsLine != "" {
+		fmt.Fprintln(stdout, tlsLine)
 	}
 	return nil
 }

@@ -46,8 +46,17 @@ type options struct {
 
 func parse(args []string, stderr io.Writer) (options, error) {
 	o := options{cfg: defaultFileConfig(), windowTitle: "posdisplay"}
+	sub := ""
+	if len(args) > 0 && args[0] == "unpair" {
+		sub, args = args[0], args[1:]
+	}
 	fs := flag.NewFlagSet("posdisplay-screen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: posdisplay-screen [flags]        show the customer display\n"+
+			"       posdisplay-screen unpair [flags] forget the pairing and exit (no display needed)\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	path := fs.String("config", DefaultConfigPath, "config file (TOML); a missing default file means built-in defaults")
 	fs.String("agent", "", "agent display endpoint, e.g. ws://127.0.0.1:7422/v1/display (skips pairing and discovery)")
 	fs.String("register", "", "register to show (with -agent)")
@@ -58,10 +67,14 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.windowed, "windowed", false, "run in a window instead of fullscreen")
 	fs.StringVar(&o.shotDir, "screenshot-dir", "", "save the screen as PNG files in this directory (headless demos)")
 	fs.DurationVar(&o.shotEvery, "screenshot-every", 5*time.Second, "interval between screenshots")
-	fs.BoolVar(&o.unpair, "unpair", false, "forget the pairing, then pair again")
+	fs.BoolVar(&o.unpair, "unpair", false, "forget the pairing and exit, without opening a window (same as the unpair subcommand)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	o.unpair = o.unpair || sub == "unpair"
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unknown argument %q (the only subcommand is unpair)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -90,6 +103,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	log.Info("screen starting", "version", version)
+
+	if o.unpair {
+		// Before anything of Fyne: store IT runs this over SSH, where
+		// there is no display to initialise.
+		return runUnpair(o, stderr)
+	}
 
 	a := app.NewWithID("org.posdisplay.screen")
 	w := a.NewWindow(o.windowTitle)
@@ -177,6 +196,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	case <-time.After(shutdownGrace):
 		log.Warn("screen stopped; a background part did not finish in time")
 	}
+	return nil
+}
+
+// runUnpair forgets the pairing and says what happens next.
+func runUnpair(o options, stdout io.Writer) error {
+	cn := o.cfg.Connection
+	if cn.AgentURL != "" {
+		return errors.New("unpair: this screen uses a configured agent and token (connection.agent_url), not a pairing; edit the config instead")
+	}
+	if err := unpair(cn.StateDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pairing forgotten (%s); a running screen keeps its connection until it restarts, then shows a new code\n", cn.StateDir)
 	return nil
 }
 

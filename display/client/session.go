@@ -35,10 +35,11 @@ type runner struct {
 	mail chan View // to the OnView goroutine; nil without OnView
 	rep  replica
 
-	status  Status
-	since   time.Time
-	errText string
-	bo      backoff
+	status     Status
+	since      time.Time
+	errText    string
+	rejectCode string // protocol error code while status is StatusRejected
+	bo         backoff
 }
 
 func (r *runner) loop(ctx context.Context) error {
@@ -90,6 +91,7 @@ func (r *runner) failed(t Target, live bool, err error) time.Duration {
 		return jitter(o.RejectedBackoff)
 	case errors.As(err, &pe) && rejected(pe.Code):
 		log.Warn("agent rejected this display", "code", pe.Code)
+		r.rejectCode = pe.Code
 		r.setStatus(StatusRejected, "rejected: "+pe.Code+": "+pe.Message)
 		return jitter(o.RejectedBackoff)
 	}
@@ -284,6 +286,9 @@ func (r *runner) write(conn *websocket.Conn, v any) error {
 }
 
 func (r *runner) setStatus(s Status, errText string) {
+	if s != StatusRejected {
+		r.rejectCode = ""
+	}
 	if s != r.status {
 		r.c.log.Info("status", "status", s, "from", r.status, "reason", errText)
 		r.status, r.since = s, time.Now()
@@ -298,6 +303,7 @@ func (r *runner) publish() {
 	v := View{
 		Status:     r.status,
 		Since:      r.since,
+		RejectCode: r.rejectCode,
 		HasCart:    r.rep.has,
 		Cart:       r.rep.cart,
 		Position:   r.rep.pos,

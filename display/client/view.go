@@ -19,7 +19,7 @@ const (
 	StatusUntrusted    Status = "untrusted"    // the agent's identity does not match the pairing
 	StatusRejected     Status = "rejected"     // the agent refused us (token revoked, unknown register)
 	// StatusPairing is set by the screen, not the client: the display is
-	// not paired yet and shows pairing codes (in View.Err) for store IT.
+	// not paired yet and shows pairing codes (in View.Codes) for store IT.
 	StatusPairing Status = "pairing"
 )
 
@@ -54,6 +54,21 @@ type View struct {
 	// Err says why the display is not live, for store IT ("untrusted
 	// register", "token revoked"); empty when live.
 	Err string
+	// RejectCode is the agent's error code (protocol.CodeUnauthorized for a
+	// revoked or unknown token) while Status is StatusRejected, so a screen
+	// can branch on it (pair again) without reading Err.
+	RejectCode string
+	// Codes are the pairing codes on offer while Status is StatusPairing,
+	// one per register that can pair this screen.
+	Codes []PairingCode
+}
+
+// PairingCode is one code an unpaired screen shows: store IT approves it
+// with `posdisplay-agent pair CODE` on Register's agent before Expires.
+type PairingCode struct {
+	Register string // the register (or agent address) that offered it
+	Code     string
+	Expires  time.Time
 }
 
 // Stale reports whether the cart shown may no longer match the register.

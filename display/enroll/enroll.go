@@ -130,6 +130,7 @@ type Pending struct {
 	Agent       string
 	Fingerprint string
 	Addr        string
+	Expires     time.Time // when the agent forgets the code
 
 	client *http.Client
 	id     string
@@ -185,7 +186,10 @@ func Request(ctx context.Context, addr, name, expectFP string) (*Pending, error)
 	if err := validOpen(o); err != nil {
 		return nil, fmt.Errorf("enroll: the agent sent a bad %v", err)
 	}
-	return &Pending{Code: o.Code, Agent: o.Agent, Fingerprint: strings.ToLower(seen), Addr: addr, client: c, id: o.Request, secret: o.Secret}, nil
+	// A hostile or broken agent must not make the screen show a countdown
+	// of years (or a negative one).
+	ttl := time.Duration(min(max(o.ExpiresIn, 0), 3600)) * time.Second
+	return &Pending{Code: o.Code, Agent: o.Agent, Expires: time.Now().Add(ttl), Fingerprint: strings.ToLower(seen), Addr: addr, client: c, id: o.Request, secret: o.Secret}, nil
 }
 
 // Wait polls every interval until the request is approved (returning the

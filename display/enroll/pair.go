@@ -18,6 +18,9 @@ type Offer struct {
 	Name  string // display-friendly name(s) of its registers
 	Addr  string
 	Code  string
+	// Expires is when the agent forgets Code; the screen opens a new
+	// request then.
+	Expires time.Time
 }
 
 // PairOptions configure Pair.
@@ -93,7 +96,7 @@ func Pair(ctx context.Context, t *discovery.Tracker, opts PairOptions) (Credenti
 					continue
 				}
 				mu.Lock()
-				a.offer.Code, a.offer.Agent = p.Code, p.Agent
+				a.offer.Code, a.offer.Agent, a.offer.Expires = p.Code, p.Agent, p.Expires
 				mu.Unlock()
 				publish()
 				c, err := p.Wait(actx, opts.Poll)

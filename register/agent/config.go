@@ -277,12 +277,16 @@ func (c *Config) Validate() error {
 	if c.POS.RateLimit < 0 || c.POS.RateBurst < 0 {
 		errs = append(errs, errors.New("pos.rate_limit and pos.rate_burst must be >= 0 (0 = default)"))
 	}
-	for _, t := range append(append([]string{}, c.Display.Tokens...), c.POS.BridgeToken, c.POS.BackendToken) {
+	short := func(key, t string) {
 		if t != "" && len(t) < 16 {
-			errs = append(errs, errors.New("tokens must be at least 16 characters (use `openssl rand -hex 16`)"))
-			break
+			errs = append(errs, fmt.Errorf("%s: tokens must be at least 16 characters (use `openssl rand -hex 16`)", key))
 		}
 	}
+	for i, t := range c.Display.Tokens {
+		short(fmt.Sprintf("display.tokens[%d]", i), t)
+	}
+	short("pos.bridge_token", c.POS.BridgeToken)
+	short("pos.backend_token", c.POS.BackendToken)
 	if c.POS.MaxConnections < 0 || c.Display.MaxConnections < 0 {
 		errs = append(errs, errors.New("pos.max_connections and display.max_connections must be >= 0 (0 = default)"))
 	}

@@ -177,7 +177,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	defer endSilent()
-	ws, err := h.upgrader.Upgrade(w, r, nil)
+	cw := &corkWriter{ResponseWriter: w}
+	ws, err := h.upgrader.Upgrade(cw, r, nil)
 	if err != nil {
 		h.log.Debug("display upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
@@ -188,6 +189,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.upgrades.WithLabelValues("hello").Inc()
 	}
 	c := newConn(h, ws, r.RemoteAddr)
+	c.cork = cw.conn
 	c.returns = wantsReturns(r)
 	c.pre, c.endSilent = pre, endSilent
 	if !h.add(c) {

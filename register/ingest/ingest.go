@@ -137,9 +137,21 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 // way a cart enters the agent goes through here: the POS socket, the REST
 // endpoint and the demo cashier.
 func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *protocol.Error) {
+	seq, saved, perr := in.apply(register, msg)
+	if perr != nil {
+		return 0, perr
+	}
+	in.awaitSave(register, seq, saved)
+	return seq, nil
+}
+
+// apply is Apply without the wait for the disk: saved (nil when nothing
+// changed or nothing is saved) reports when the change is on disk, and the
+// answer to the POS may go out only then.
+func (in *Ingest) apply(register string, msg protocol.PosMessage) (uint64, <-chan error, *protocol.Error) {
 	st, ok := in.streams[register]
 	if !ok {
-		return 0, protocol.NewError(msg.ID, protocol.CodeUnknownRegister, "register", "this agent has no register "+register)
+		return 0, nil, protocol.NewError(msg.ID, protocol.CodeUnknownRegister, "register", "this agent has no register "+register)
 	}
 	now := in.opts.Now()
 	var res stream.Result
@@ -147,17 +159,17 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 	switch msg.Type {
 	case protocol.TypeCart:
 		if msg.Cart.Register != register {
-			return 0, protocol.NewError(msg.ID, protocol.CodeWrongRegister, "register", "cart is for register "+msg.Cart.Register+" but was sent for "+register)
+			return 0, nil, protocol.NewError(msg.ID, protocol.CodeWrongRegister, "register", "cart is for register "+msg.Cart.Register+" but was sent for "+register)
 		}
 		res, err = st.Publish(*msg.Cart, now)
 	case protocol.TypeClear:
 		res, err = st.Clear(now)
 	default:
-		return 0, protocol.NewError(msg.ID, protocol.CodeBadMessage, "type", "unexpected message type "+msg.Type)
+		return 0, nil, protocol.NewError(msg.ID, protocol.CodeBadMessage, "type", "unexpected message type "+msg.Type)
 	}
 	if err != nil {
 		in.log.Error("publish failed", "register", register, "err", err)
-		return 0, protocol.NewError(msg.ID, protocol.CodeInternal, "", "the agent could not apply the change")
+		return 0, nil, protocol.NewError(msg.ID, protocol.CodeInternal, "", "the agent could not apply the change")
 	}
 	// Scans learn of a new sale at once, not after the write below: the
 	// displays already show it, and a scan read meanwhile belongs to it.
@@ -168,18 +180,26 @@ func (in *Ingest) Apply(register string, msg protocol.PosMessage) (uint64, *prot
 		}
 		in.SaleChanged(register, res.Seq, order, state)
 	}
+	var saved <-chan error
 	if res.Changed && in.saver != nil {
 		// The ack follows the write (docs/protocol.md, "Durability"): one
-		// fsync covers every cart accepted while the previous one ran. A
-		// failed write is acked all the same, since the cart is live on
-		// every display; the store retries it and /healthz says degraded.
-		c, seq := st.Current()
-		if err := <-in.saver.Save(c, seq); err != nil {
-			in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
-		}
+		// fsync covers every cart accepted while the previous one ran.
+		saved = in.saver.Save(st.Current())
 	}
 	in.metrics.Events.WithLabelValues("accepted", msg.Type).Inc()
-	return res.Seq, nil
+	return res.Seq, saved, nil
+}
+
+// awaitSave waits until the change acked at seq is on disk (or its write
+// failed). A failed write is acked all the same, since the cart is live on
+// every display; the store retries it and /healthz says degraded.
+func (in *Ingest) awaitSave(register string, seq uint64, saved <-chan error) {
+	if saved == nil {
+		return
+	}
+	if err := <-saved; err != nil {
+		in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
+	}
 }
 
 func (in *Ingest) rejected(e *protocol.Error) {

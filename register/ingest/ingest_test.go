@@ -354,6 +354,38 @@ func TestPOSAckFollowsDurableWrite(t *testing.T) {
 	}
 }
 
+// The reader goes on with the next message while a cart is being written
+// (one fsync then covers several carts), and the answers still come in the
+// order of the messages, each ack after its write.
+func TestPOSReadsOnWhileSaving(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.saves.hold = make(chan error)
+	f.saves.seen = make(chan struct{}, 4)
+	ws := f.dial()
+	send(t, ws, cartMsg(t, "c1", "A-1"))
+	send(t, ws, cartMsg(t, "c2", "A-2"))
+	send(t, ws, `{"type":`)
+	// Both carts reach the store while the first write is still held: a
+	// reader that waited for each ack would never get to the second.
+	<-f.saves.seen
+	<-f.saves.seen
+	if got := f.st.Position().Seq; got != 2 {
+		t.Errorf("stream seq while the first write is held: got %d, want 2", got)
+	}
+	f.saves.hold <- nil
+	f.saves.hold <- nil
+	want := []struct {
+		typ, code string
+		seq       uint64
+	}{{protocol.TypeAck, "", 1}, {protocol.TypeAck, "", 2}, {protocol.TypeError, protocol.CodeBadJSON, 0}}
+	for i, w := range want {
+		got := readMsg(t, ws)
+		if got.Type != w.typ || got.Code != w.code || got.Seq != w.seq {
+			t.Errorf("answer %d: got %+v, want %s %s seq %d", i, got, w.typ, w.code, w.seq)
+		}
+	}
+}
+
 // padTo pads a JSON message with trailing spaces to exactly n bytes.
 func padTo(t *testing.T, s string, n int) string {
 	t.Helper()

@@ -27,10 +27,49 @@ type posConn struct {
 	register string
 	remote   string
 
+	// replies carries the reader's answers, in the order of the messages
+	// they answer, to replyLoop (set by readLoop, used by the reader only).
+	replies chan<- reply
+
 	wmu       sync.Mutex
 	dmu       sync.Mutex // orders read-deadline updates (see extend)
 	closeOnce sync.Once
 	done      chan struct{}
+}
+
+// maxUnacked bounds the POS messages applied but not yet answered because
+// their cart is still being written. The reader goes on with the next
+// message while the store writes (one fsync then covers several carts,
+// docs/protocol.md "Durability"); waiting for each ack before reading on
+// made a burst of 500 carts take 500 fsyncs and, with 1000 displays, each
+// wait put the reader behind 1000 runnable display writers (p99 3 s).
+const maxUnacked = 64
+
+// reply is one answer to a POS message: sent once saved (if not nil) has
+// reported, after every reply before it.
+type reply struct {
+	v     any
+	saved <-chan error
+	seq   uint64
+}
+
+// replyLoop writes the reader's answers in order, each ack after its cart
+// is on disk. After a failed write it only drains, and closes the socket
+// so that the reader ends too.
+func (p *posConn) replyLoop(replies <-chan reply) {
+	failed := false
+	for r := range replies {
+		p.in.awaitSave(p.register, r.seq, r.saved)
+		if failed {
+			continue
+		}
+		if err := p.writeJSON(r.v); err != nil {
+			failed = true
+			if !errors.Is(err, errClosing) {
+				_ = p.ws.Close()
+			}
+		}
+	}
 }
 
 // errClosing is returned for writes to a page that was sent a close frame:
@@ -211,6 +250,17 @@ func (p *posConn) readLoop() error {
 	extend()
 	ws.SetPongHandler(func(string) error { extend(); return nil })
 	limiter := newBucket(in.opts.Rate, in.opts.Burst, in.opts.Now())
+	replies := make(chan reply, maxUnacked)
+	p.replies = replies
+	repliesDone := make(chan struct{})
+	go func() {
+		defer close(repliesDone)
+		p.replyLoop(replies)
+	}()
+	defer func() {
+		close(replies)
+		<-repliesDone
+	}()
 	for {
 		typ, r, err := ws.NextReader()
 		if err != nil {
@@ -266,14 +316,12 @@ func (p *posConn) readLoop() error {
 		if p.scanAnswer(msg) {
 			continue
 		}
-		seq, perr := in.Apply(p.register, msg)
+		seq, saved, perr := in.apply(p.register, msg)
 		if perr != nil {
 			p.answer(perr)
 			continue
 		}
-		if err := p.writeJSON(protocol.Ack{Type: protocol.TypeAck, ID: msg.ID, Seq: seq}); err != nil {
-			return err
-		}
+		replies <- reply{v: protocol.Ack{Type: protocol.TypeAck, ID: msg.ID, Seq: seq}, saved: saved, seq: seq}
 	}
 }
 
@@ -287,7 +335,7 @@ func (p *posConn) ack(msg protocol.PosMessage) {
 func (p *posConn) answer(e *protocol.Error) {
 	p.in.rejected(e)
 	p.in.log.Debug("POS message rejected", "register", p.register, "code", e.Code, "field", e.Field, "reason", e.Message)
-	_ = p.writeJSON(e)
+	p.replies <- reply{v: e}
 }
 
 // maxScanAnswerSize bounds the messages checked for being a scan ack or

@@ -168,6 +168,11 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrLockedOut):
 		s.Log.Warn("pairing approval locked out after wrong codes")
 		fail(w, http.StatusTooManyRequests, pairwire.CodeLockedOut, err.Error())
+	case errors.As(err, new(*AlreadyPairedError)):
+		fail(w, http.StatusConflict, pairwire.CodeAlreadyPaired, err.Error())
+	case errors.Is(err, ErrStaleCode):
+		s.Log.Info("pairing approval for a screen that stopped waiting (restarted?)")
+		fail(w, http.StatusConflict, pairwire.CodeStaleCode, "that screen has restarted or stopped; its new code is on screen: run pair again with that one")
 	case errors.Is(err, ErrBadCode):
 		s.Log.Warn("pairing approval with a wrong code")
 		fail(w, http.StatusNotFound, pairwire.CodeBadCode, "no screen shows this code (check it, or it expired)")

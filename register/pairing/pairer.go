@@ -18,7 +18,19 @@ var (
 	ErrTooMany      = errors.New("pairing: too many pending pairing requests")
 	ErrUnknown      = errors.New("pairing: unknown or expired request")
 	ErrNeedRegister = errors.New("pairing: this agent serves several registers; say which one")
+	// ErrStaleCode: the screen that showed the code stopped polling for
+	// it (restarted, switched off); approving it would create a display
+	// nobody collects.
+	ErrStaleCode = errors.New("pairing: that screen has restarted or stopped; its new code is on screen")
 )
+
+// AlreadyPairedError is returned by Approve for a code that was approved
+// already; it does not count as a wrong code.
+type AlreadyPairedError struct{ Display Display }
+
+func (e *AlreadyPairedError) Error() string {
+	return fmt.Sprintf("pairing: this code was already approved: paired as %s (%q) on register %s", e.Display.ID, e.Display.Name, e.Display.Register)
+}
 
 // Limits of the pairing flow.
 const (
@@ -34,6 +46,11 @@ const (
 	// that a device on the store network cannot flood the agent.
 	MaxPending      = 16
 	MaxPendingPerIP = 3
+	// StaleAfter is how long a request may go unpolled before its code is
+	// refused: screens poll every second, so 15 s covers a hiccup, while a
+	// restarted screen (new code on screen) no longer leaves a phantom
+	// display behind.
+	StaleAfter = 15 * time.Second
 )
 
 // codeAlphabet is Crockford's base32: no I, L, O or U to misread.
@@ -58,7 +75,9 @@ type pending struct {
 	Request
 	name, remote string
 	created      time.Time
+	lastPoll     time.Time // the screen is still waiting for this code
 	result       *Result
+	display      Display // set with result
 }
 
 // Pairer runs the pairing flow on top of a Registry.
@@ -68,6 +87,7 @@ type Pairer struct {
 
 	mu          sync.Mutex
 	reqs        map[string]*pending
+	used        map[string]usedCode // approved codes, normalized, until CodeTTL after approval
 	failures    []time.Time
 	lockedUntil time.Time
 }
@@ -77,7 +97,12 @@ func NewPairer(reg *Registry, now func() time.Time) *Pairer {
 	if now == nil {
 		now = time.Now
 	}
-	return &Pairer{reg: reg, now: now, reqs: map[string]*pending{}}
+	return &Pairer{reg: reg, now: now, reqs: map[string]*pending{}, used: map[string]usedCode{}}
+}
+
+type usedCode struct {
+	display Display
+	at      time.Time
 }
 
 func randomHex(n int) string {
@@ -113,6 +138,11 @@ func (p *Pairer) expire(now time.Time) {
 			delete(p.reqs, id)
 		}
 	}
+	for code, u := range p.used {
+		if now.Sub(u.at) > CodeTTL {
+			delete(p.used, code)
+		}
+	}
 }
 
 // Open starts a pairing request for a screen called name at remote.
@@ -133,7 +163,7 @@ func (p *Pairer) Open(name, remote string) (Request, error) {
 	if len(p.reqs) >= MaxPending || perIP >= MaxPendingPerIP {
 		return Request{}, ErrTooMany
 	}
-	r := &pending{Request: Request{ID: randomHex(8), Secret: randomHex(16), Code: newCode(), Expires: now.Add(CodeTTL)}, name: name, remote: remote, created: now}
+	r := &pending{Request: Request{ID: randomHex(8), Secret: randomHex(16), Code: newCode(), Expires: now.Add(CodeTTL)}, name: name, remote: remote, created: now, lastPoll: now}
 	p.reqs[r.ID] = r
 	return r.Request, nil
 }
@@ -141,13 +171,15 @@ func (p *Pairer) Open(name, remote string) (Request, error) {
 // Poll returns the result once the request was approved (and then forgets
 // the request), nil while it is pending, or ErrUnknown.
 func (p *Pairer) Poll(id, secret string) (*Result, error) {
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.expire(p.now())
+	p.expire(now)
 	r, ok := p.reqs[id]
 	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(r.Secret)) != 1 {
 		return nil, ErrUnknown
 	}
+	r.lastPoll = now
 	if r.result == nil {
 		return nil, nil
 	}
@@ -163,7 +195,11 @@ func (p *Pairer) Approve(code, register string) (Display, error) {
 	defer p.mu.Unlock()
 	p.expire(now)
 	if now.Before(p.lockedUntil) {
-		return Display{}, fmt.Errorf("%w (until %s)", ErrLockedOut, p.lockedUntil.Format(time.TimeOnly))
+		return Display{}, lockedOut(p.lockedUntil)
+	}
+	want := NormalizeCode(code)
+	if u, ok := p.used[want]; ok && want != "" {
+		return Display{}, &AlreadyPairedError{Display: u.display}
 	}
 	if register == "" {
 		if len(p.reg.registers) != 1 {
@@ -176,7 +212,6 @@ func (p *Pairer) Approve(code, register string) (Display, error) {
 	if !p.reg.validRegister(register) {
 		return Display{}, fmt.Errorf("pairing: this agent has no register %q", register)
 	}
-	want := NormalizeCode(code)
 	var match *pending
 	for _, r := range p.reqs {
 		if r.result == nil && want != "" && subtle.ConstantTimeCompare([]byte(NormalizeCode(r.Code)), []byte(want)) == 1 {
@@ -195,19 +230,30 @@ func (p *Pairer) Approve(code, register string) (Display, error) {
 		if len(recent) >= MaxFailures {
 			p.lockedUntil = now.Add(Lockout)
 			p.failures = nil
-			return Display{}, fmt.Errorf("%w (until %s)", ErrLockedOut, p.lockedUntil.Format(time.TimeOnly))
+			return Display{}, lockedOut(p.lockedUntil)
 		}
 		return Display{}, ErrBadCode
+	}
+	if now.Sub(match.lastPoll) > StaleAfter {
+		delete(p.reqs, match.ID) // its screen shows a new code by now
+		return Display{}, ErrStaleCode
 	}
 	d, token, err := p.reg.Add(match.name, register, "code")
 	if err != nil {
 		return Display{}, err
 	}
 	match.result = &Result{DisplayID: d.ID, Register: register, Token: token}
+	p.used[want] = usedCode{display: d, at: now}
 	// The screen polls every second or so; give it a fresh window to
 	// collect the token.
 	match.Expires = now.Add(CodeTTL)
 	return d, nil
+}
+
+// lockedOut says until when, in the agent's local time with its zone:
+// store IT reads it on the register.
+func lockedOut(until time.Time) error {
+	return fmt.Errorf("%w (until %s)", ErrLockedOut, until.Local().Format("15:04:05 MST"))
 }
 
 // PendingInfo describes an open request for store IT (never its code).

@@ -130,8 +130,52 @@ func TestLockoutWindow(t *testing.T) {
 		t.Fatalf("right code while locked: got %v", err)
 	}
 	c.Add(Lockout + time.Second)
+	p.Poll(req.ID, req.Secret) // its screen is still waiting
 	if _, err := p.Approve(req.Code, ""); err != nil {
 		t.Fatalf("after lockout: %v", err)
+	}
+}
+
+// A code whose screen restarted is refused without creating a display,
+// and a code approved twice names the pairing it made; neither counts
+// toward the lockout.
+func TestStaleAndReusedCodes(t *testing.T) {
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	r, _ := OpenRegistry(t.TempDir(), []string{"1"})
+	p := NewPairer(r, c.Now)
+	old, _ := p.Open("Screen", "10.0.0.5")
+	c.Add(StaleAfter + time.Second) // the screen restarted: nobody polls old
+	if _, err := p.Approve(old.Code, ""); !errors.Is(err, ErrStaleCode) {
+		t.Fatalf("stale code: got %v, want ErrStaleCode", err)
+	}
+	if n := len(r.List()); n != 0 {
+		t.Fatalf("stale approval left %d displays, want 0", n)
+	}
+
+	req, _ := p.Open("Screen", "10.0.0.5")
+	c.Add(StaleAfter / 2)
+	if _, err := p.Poll(req.ID, req.Secret); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(StaleAfter / 2)
+	d, err := p.Approve(req.Code, "")
+	if err != nil {
+		t.Fatalf("live code: %v", err)
+	}
+	if _, err := p.Poll(req.ID, req.Secret); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < MaxFailures; i++ {
+		_, err := p.Approve(strings.ToLower(req.Code), "")
+		var ap *AlreadyPairedError
+		if !errors.As(err, &ap) || ap.Display.ID != d.ID {
+			t.Fatalf("re-used code %d: got %v, want AlreadyPairedError for %s", i, err, d.ID)
+		}
+	}
+	// Neither the stale nor the re-used attempts locked approval.
+	next, _ := p.Open("Screen 2", "10.0.0.6")
+	if _, err := p.Approve(next.Code, ""); err != nil {
+		t.Fatalf("after stale and re-used codes: %v", err)
 	}
 }
 

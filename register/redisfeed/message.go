@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/textclip"
 )
 
 // FieldMsg is the one field of every entry the backend XADDs to a pos
@@ -43,7 +44,7 @@ func decodeEntry(values map[string]any, limit int64) (protocol.PosMessage, *prot
 		var names []string
 		for k := range values {
 			if k != FieldMsg {
-				names = append(names, strconv.Quote(truncateRunes(k, 32)))
+				names = append(names, strconv.Quote(textclip.Runes(k, 32)))
 			}
 		}
 		return protocol.PosMessage{}, protocol.NewError(nil, CodeBadEntry, "", fmt.Sprintf("an entry has exactly one field, %q (found other fields: %s)", FieldMsg, strings.Join(names, ", ")))
@@ -60,18 +61,6 @@ func decodeEntry(values map[string]any, limit int64) (protocol.PosMessage, *prot
 		return protocol.PosMessage{}, protocol.NewError(msg.ID, protocol.CodeBadMessage, "type", "a pos stream carries cart and clear messages only, not "+msg.Type)
 	}
 	return msg, nil
-}
-
-// truncateRunes cuts s to at most n runes, never inside a character.
-func truncateRunes(s string, n int) string {
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j] + "…"
-		}
-		i++
-	}
-	return s
 }
 
 // entryID is a stream entry id, milliseconds-sequence.

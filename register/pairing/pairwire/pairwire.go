@@ -36,6 +36,8 @@ const (
 	CodeExpired         = "expired"          // 404: unknown or expired request, wrong secret, or credentials already collected
 	CodeBadCode         = "bad_code"         // 404 (admin): no pending request shows this code
 	CodeLockedOut       = "locked_out"       // 429 (admin): too many wrong codes; wait
+	CodeStaleCode       = "stale_code"       // 409 (admin): the screen that showed this code stopped asking (restarted); use its new code
+	CodeAlreadyPaired   = "already_paired"   // 409 (admin): this code was approved already
 	CodeUnauthorized    = "unauthorized"     // 401 (admin): admin token missing or wrong
 	CodeForbiddenOrigin = "forbidden_origin" // 403 (admin): a request from a web page
 	CodeNotFound        = "not_found"        // 404 (admin): no display with this id
