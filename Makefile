@@ -16,7 +16,9 @@ export SCREEN_TAGS := gles,no_emoji
 # packages, so that one cold compile of that C (minutes) serves all three.
 export CGO_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SCREEN_BUILD := -tags $(SCREEN_TAGS) -trimpath -buildmode=pie
-LDFLAGS := -s -w -X github.com/posdisplay/posdisplay/register/agent.Version=$(VERSION)
+# The agent's version lives in register/agent, the screen's in its main
+# package (it does not link register/agent); the linker ignores the other.
+LDFLAGS := -s -w -X github.com/posdisplay/posdisplay/register/agent.Version=$(VERSION) -X main.version=$(VERSION)
 
 .PHONY: all deps build demo test chaos bench screenshots deb fuzz clean
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -389,17 +390,23 @@ func TestUpdateFromGoroutine(t *testing.T) {
 }
 
 func TestRunStopsWithContext(t *testing.T) {
-	d, _, _ := newTestDisplay(t, fyne.NewSize(800, 480), testConfig())
-	ignore := goleak.IgnoreCurrent()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(ctx) }()
-	time.Sleep(2 * TickInterval) // let it tick; this asserts no timing
-	cancel()
-	if err := <-errc; err != nil {
-		t.Errorf("Run = %v, want nil", err)
-	}
-	goleak.VerifyNone(t, ignore)
+	synctest.Test(t, func(t *testing.T) {
+		d, _, _ := newTestDisplay(t, fyne.NewSize(800, 480), testConfig())
+		ignore := goleak.IgnoreCurrent()
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- d.Run(ctx) }()
+		time.Sleep(2 * TickInterval) // fake time: two ticks are due
+		synctest.Wait()
+		if d.lastTick.IsZero() {
+			t.Errorf("Run did not tick in %v", 2*TickInterval)
+		}
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+		goleak.VerifyNone(t, ignore)
+	})
 }
 
 // A rest of the UI thread ends as soon as a View arrives, however long the

@@ -83,6 +83,68 @@ func fastOpts(t *testing.T, logs *syncBuffer) Options {
 	return Options{Logger: testLogger(t, logs), MinBackoff: 2 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
 }
 
+// readCounter counts the bytes the manager read from its ports and wakes
+// whoever waits for a total.
+type readCounter struct {
+	mu    sync.Mutex
+	n     int
+	moved chan struct{} // closed and replaced on every read
+}
+
+func newReadCounter() *readCounter { return &readCounter{moved: make(chan struct{})} }
+
+func (c *readCounter) add(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += n
+	close(c.moved)
+	c.moved = make(chan struct{})
+}
+
+// wait returns once n bytes were read in all; the bound only keeps a
+// broken test from hanging.
+func (c *readCounter) wait(t *testing.T, n int) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		got, moved := c.n, c.moved
+		c.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-moved:
+		case <-timeout:
+			t.Fatalf("read %d bytes, want %d", got, n)
+		}
+	}
+}
+
+// countedPort is a Port whose reads are counted; it keeps the read
+// timeout of the port it wraps.
+type countedPort struct {
+	p Port
+	c *readCounter
+}
+
+func (p *countedPort) Read(b []byte) (int, error) {
+	n, err := p.p.Read(b)
+	if n > 0 {
+		p.c.add(n)
+	}
+	return n, err
+}
+
+func (p *countedPort) Close() error { return p.p.Close() }
+
+func (p *countedPort) SetReadTimeout(d time.Duration) error {
+	if rt, ok := p.p.(readTimeouter); ok {
+		return rt.SetReadTimeout(d)
+	}
+	return nil
+}
+
 // TestSerialPTY runs a serial scanner through a real pty pair: not present
 // at start, a scan, unplug in the middle of a scan, replug, a scan.
 func TestSerialPTY(t *testing.T) {
@@ -95,6 +157,14 @@ func TestSerialPTY(t *testing.T) {
 	var dmu sync.Mutex
 	opts := fastOpts(t, &logs)
 	opts.OnDiscard = func(d Discard) { dmu.Lock(); discards = append(discards, d); dmu.Unlock() }
+	read := newReadCounter()
+	opts.OpenSerial = func(c SerialConfig) (Port, string, error) {
+		p, dev, err := openSerial(c)
+		if err != nil {
+			return nil, "", err
+		}
+		return &countedPort{p: p, c: read}, dev, nil
+	}
 	m, err := NewManager([]Config{{Name: "lane1", Kind: KindSerial, Serial: SerialConfig{Path: link}}}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +181,7 @@ func TestSerialPTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "connected", func() bool { return stateOf(m, "lane1").State == StateConnected })
-	if _, err := p1.Write([]byte("]E04006381333931\r\n")); err != nil {
+	if _, err := p1.Write([]byte("]E04006381333931\r\n")); err != nil { // first
 		t.Fatal(err)
 	}
 	s := next(t, scans)
@@ -122,8 +192,9 @@ func TestSerialPTY(t *testing.T) {
 
 	// Unplug mid-scan: the partial must never surface, alone or glued to
 	// the next scan.
-	p1.Write([]byte("]E0590123"))
-	time.Sleep(50 * time.Millisecond) // let the reader take the partial
+	const first, partial = "]E04006381333931\r\n", "]E0590123"
+	p1.Write([]byte(partial))
+	read.wait(t, len(first)+len(partial)) // the reader holds the partial
 	p1.Close()
 	waitFor(t, "waiting after unplug", func() bool { return stateOf(m, "lane1").State != StateConnected })
 
@@ -151,7 +222,9 @@ func TestSerialPTY(t *testing.T) {
 		t.Errorf("status scans = %d, want 2", st.Scans)
 	}
 	dmu.Lock()
-	t.Logf("discards: %+v", discards)
+	if len(discards) != 1 || discards[0].Len != len(partial) {
+		t.Errorf("discards: got %+v, want one of the %d-byte partial", discards, len(partial))
+	}
 	for _, d := range discards {
 		if d.Reason != DiscardUnplugged {
 			t.Errorf("discard reason %q, want %q", d.Reason, DiscardUnplugged)

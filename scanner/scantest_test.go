@@ -40,11 +40,24 @@ func TestScanTestPTY(t *testing.T) {
 	defer cancel()
 	errc := make(chan error, 1)
 	cfgs := []Config{{Name: "till", Kind: KindSerial, Serial: SerialConfig{Path: p.Slave}}}
-	go func() { errc <- ScanTest(ctx, &out, cfgs, testLogger(t, nil)) }()
-	// The pty is there from the start, so the first open succeeds; until
-	// then bytes written would sit in the pty buffer and still arrive.
+	// Write only once the port is open and configured: bytes written
+	// before that meet the pty's line discipline, not the scanner's.
+	opened := make(chan struct{})
+	var once sync.Once
+	open := func(c SerialConfig) (Port, string, error) {
+		port, dev, err := openSerial(c)
+		if err == nil {
+			once.Do(func() { close(opened) })
+		}
+		return port, dev, err
+	}
+	go func() { errc <- scanTest(ctx, &out, cfgs, Options{Logger: testLogger(t, nil), OpenSerial: open}) }()
+	select {
+	case <-opened:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the port was never opened")
+	}
 	waitFor(t, "header", func() bool { return strings.Contains(out.String(), "scan-test: reading till (serial)") })
-	time.Sleep(20 * time.Millisecond)
 	p.Write([]byte("]C1010950110153000317250101\x1d10AB\r"))
 	waitFor(t, "scan line", func() bool { return strings.Contains(out.String(), "gs1-128") })
 	cancel()

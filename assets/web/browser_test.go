@@ -2,12 +2,13 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,7 +80,7 @@ func startAgent(t testing.TB, cfg agent.Config, before ...func(*agent.Agent)) *t
 	// after a restart: retry briefly if it is not free yet.
 	for i := 0; i < 50; i++ {
 		a, err = agent.New(cfg, testLogger(t), agent.Options{})
-		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

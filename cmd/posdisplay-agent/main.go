@@ -202,15 +202,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	a, err := agent.New(cfg, logger, agentOptions(cfg, logger))
+	a, err := agent.New(cfg, logger, agent.Options{})
 	if err != nil {
 		return err
 	}
 	return a.Run(ctx)
 }
-
-// agentOptions lets other files of this command add features to the agent.
-var agentOptions = func(cfg agent.Config, logger *slog.Logger) agent.Options { return agent.Options{} }
 
 func selfcheck(args []string, stdout, stderr io.Writer) error {
 	cf := newConfigFlags("selfcheck", stderr)

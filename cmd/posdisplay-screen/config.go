@@ -2,14 +2,11 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-
-	"github.com/BurntSushi/toml"
 
 	"github.com/posdisplay/posdisplay/display"
+	"github.com/posdisplay/posdisplay/register/configfile"
 )
 
 // DefaultConfigPath is where the Debian package installs the config file.
@@ -63,20 +60,7 @@ func defaultStateDir() string {
 	return filepath.Join(os.TempDir(), "posdisplay-screen")
 }
 
-func loadConfig(path string, cfg *fileConfig) error {
-	md, err := toml.DecodeFile(path, cfg)
-	if err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
-	}
-	return nil
-}
+func loadConfig(path string, cfg *fileConfig) error { return configfile.Load(path, cfg) }
 
 func (c *fileConfig) validate() error {
 	var errs []error

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/posdisplay/posdisplay/register/configfile"
 )
 
 // TestExampleConfig: the shipped example documents every key, and with all
@@ -37,7 +41,8 @@ func TestExampleConfig(t *testing.T) {
 	if err := os.WriteFile(p, []byte("[connection]\nfalback = \"x\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadConfig(p, &cfg); err == nil || !strings.Contains(err.Error(), "connection.falback") {
+	var uk *configfile.UnknownKeysError
+	if err := loadConfig(p, &cfg); !errors.As(err, &uk) || !slices.Equal(uk.Keys, []string{"connection.falback"}) {
 		t.Fatalf("misspelt key: got %v", err)
 	}
 }

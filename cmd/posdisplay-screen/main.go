@@ -102,6 +102,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	log.Info("screen starting", "version", version)
 
 	if o.unpair {
 		// Before anything of Fyne: store IT runs this over SSH, where

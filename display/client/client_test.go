@@ -415,8 +415,11 @@ func TestPingsKeepStreamLive(t *testing.T) {
 	k := clienttest.Cart(reg, 1)
 	serveSnapshot(t, conn, pos("e1", 1), k)
 	waitView(t, c, "live", liveAt(1, k))
-	// Several read timeouts pass with no message, only pongs.
-	time.Sleep(time.Second)
+	// Several read timeouts pass with no message, only pongs: 24 pings
+	// 50 ms apart span more than three 300 ms read timeouts.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	must(t, conn.WaitPings(ctx, 24))
 	must(t, conn.Send(protocol.Cue{Type: protocol.TypeCue, Register: reg, Cue: protocol.CueScanning}))
 	waitView(t, c, "the cue", func(v client.View) bool { return v.Cue == protocol.CueScanning })
 	select {

@@ -44,15 +44,8 @@ import (
 // -ldflags "-X github.com/posdisplay/posdisplay/register/agent.Version=1.2.3".
 var Version = "dev"
 
-// Options are extension points for tests and later features.
+// Options are hooks for tests; the zero value is what the product runs.
 type Options struct {
-	// Advertiser replaces the mDNS advertiser (tests use an in-memory one).
-	Advertiser discovery.Advertiser
-	// Auth replaces the static display-token check.
-	Auth hub.Authorizer
-	// MountPOS and MountDisplay add handlers to the two listeners' muxes.
-	MountPOS     func(mux *http.ServeMux)
-	MountDisplay func(mux *http.ServeMux)
 	// PoleWrote, when set, is told of every update written to a pole
 	// display, by pole name (tests wait on it).
 	PoleWrote func(name string, w pole.Write)
@@ -87,7 +80,7 @@ type Agent struct {
 
 // New validates cfg, opens the state directory, restores the persisted carts
 // and binds both listeners (so that Addr works before Run).
-func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
+func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -97,6 +90,15 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.store = st
+	defer func() {
+		if err == nil {
+			return
+		}
+		if a.posLn != nil {
+			a.posLn.Close()
+		}
+		st.Close()
+	}()
 	for _, r := range cfg.Registers {
 		initial := cart.Empty(r, cfg.Currency)
 		restored := false
@@ -107,7 +109,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		case errors.Is(err, fs.ErrNotExist):
 		case errors.Is(err, store.ErrNotRegular):
 			// Something else holds the path: no save could ever land.
-			st.Close()
 			return nil, fmt.Errorf("state: %w", err)
 		default:
 			logger.Warn("ignoring persisted cart", "register", r, "err", err)
@@ -119,23 +120,17 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	}
 	if cfg.Display.TLS {
 		if a.identity, err = tlsid.LoadOrCreate(filepath.Join(cfg.State.Dir, "tls"), tlsid.Options{}); err != nil {
-			st.Close()
 			return nil, err
 		}
 	}
 	if a.registry, err = pairing.OpenRegistry(cfg.State.Dir, cfg.Registers); err != nil {
-		st.Close()
 		return nil, err
 	}
 	adminToken, err := pairing.LoadOrCreateAdminToken(cfg.State.Dir)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	auth := opts.Auth
-	if auth == nil {
-		auth = anyOf{staticTokens(cfg.Display.Tokens), a.registry}
-	}
+	auth := anyOf{staticTokens(cfg.Display.Tokens), a.registry}
 	queue, raised := cfg.queueFrames()
 	if raised {
 		logger.Warn("display.queue_frames raised to fit a POS burst (pos.rate_burst + 8)", "configured", cfg.Display.QueueFrames, "used", queue)
@@ -149,12 +144,10 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	// The POS listener first: the demo page's origin is the address it
 	// really listens on (a ":0" in the config is a port chosen now).
 	if a.budget, err = connectionBudget(cfg); err != nil {
-		st.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.POS.Listen)
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("pos listener: %w", err)
 	}
 	a.posLimit = connlimit.New(ln, a.budget.POS)
@@ -198,8 +191,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	a.ingest.PageConnected = a.router.PageConnected
 	a.ingest.ScanRefused = a.router.Refuse
 	if err := a.newFeed(); err != nil {
-		a.posLn.Close()
-		st.Close()
 		return nil, err
 	}
 	a.ingest.SaleChanged = a.saleChanged
@@ -219,15 +210,11 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 			scs = append(scs, sc.Config)
 		}
 		if a.scanners, err = scanner.NewManager(scs, scanner.Options{Logger: logger.With("part", "scanner")}); err != nil {
-			a.posLn.Close()
-			st.Close()
 			return nil, err
 		}
 	}
 
 	if a.poles, err = newPoles(cfg, logger, opts.PoleWrote); err != nil {
-		a.posLn.Close()
-		st.Close()
 		return nil, err
 	}
 
@@ -237,11 +224,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 		Revoked: func(id string) { a.hub.Revoke(id) },
 	}
 	if cfg.Discovery.Advertise {
-		if opts.Advertiser != nil {
-			a.advertiser = opts.Advertiser
-		} else {
-			a.advertiser = discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Interfaces: cfg.Discovery.Interfaces, Logger: logger.With("part", "mdns")})
-		}
+		a.advertiser = discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Interfaces: cfg.Discovery.Interfaces, Logger: logger.With("part", "mdns")})
 	}
 
 	posMux := http.NewServeMux()
@@ -253,18 +236,12 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 	posMux.Handle(web.BridgePath, posStatic)
 	posMux.Handle("/demo", posStatic)
 	posMux.Handle(web.DemoPath, posStatic)
-	if opts.MountPOS != nil {
-		opts.MountPOS(posMux)
-	}
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
 	pairSrv.MountPublic(dispMux)
 	dispMux.HandleFunc("GET /healthz", displayHealth)
 	dispMux.Handle(web.DisplayPath, web.DisplayHandler())
 	dispMux.Handle(web.DisplayPath+"/", web.DisplayHandler())
-	if opts.MountDisplay != nil {
-		opts.MountDisplay(dispMux)
-	}
 	errLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 	a.posSrv = &http.Server{Handler: posMux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: posReadTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: posIdleTimeout, ErrorLog: errLog}
@@ -273,8 +250,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Agent, error) {
 
 	a.posSrv.ConnState = a.posLimit.ConnState
 	if ln, err = net.Listen("tcp", cfg.Display.Listen); err != nil {
-		a.posLn.Close()
-		st.Close()
 		return nil, fmt.Errorf("display listener: %w", err)
 	}
 	// Counted under TLS, so that a connection stuck in its handshake

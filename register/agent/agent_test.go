@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/protocol"
 )
 
@@ -607,7 +609,8 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := LoadConfig(p)
-	if err == nil || !strings.Contains(err.Error(), "pos.allowed_orgins") {
+	var uk *configfile.UnknownKeysError
+	if !errors.As(err, &uk) || !slices.Equal(uk.Keys, []string{"pos.allowed_orgins"}) {
 		t.Fatalf("got %v, want unknown key pos.allowed_orgins", err)
 	}
 	if err := writeFile(p, "registers = [\"a\", \"b\"]\ncurrency = \"EUR\"\n[display]\nping_interval = \"5s\"\n"); err != nil {

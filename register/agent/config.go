@@ -10,10 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/posdisplay/posdisplay/discovery"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/scanner"
 )
 
@@ -202,22 +201,13 @@ func sanitizeID(s string) string {
 	return b.String()
 }
 
-// LoadConfig reads path over the defaults. Unknown keys are errors, so that
-// a misspelt option is reported instead of silently ignored.
+// LoadConfig reads path over the defaults. Unknown keys are an
+// *configfile.UnknownKeysError, so that a misspelt option is reported
+// instead of silently ignored.
 func LoadConfig(path string) (Config, error) {
 	cfg := DefaultConfig()
-	md, err := toml.DecodeFile(path, &cfg)
-	if err != nil {
-		return cfg, fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return cfg, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
-	}
-	return cfg, nil
+	err := configfile.Load(path, &cfg)
+	return cfg, err
 }
 
 // Validate checks the configuration and says what to fix.

@@ -48,10 +48,14 @@ type gate struct {
 	mu      sync.Mutex
 	open    chan struct{} // closed while the gate is open
 	blocked chan struct{} // signalled when a Write waits at the shut gate
+	// deadlines receives every non-zero read deadline set on an accepted
+	// connection (dropped when full): the hub sets the hello deadline
+	// right after it registers the connection.
+	deadlines chan time.Time
 }
 
 func newGate(ln net.Listener) *gate {
-	g := &gate{Listener: ln, open: make(chan struct{}), blocked: make(chan struct{}, 1)}
+	g := &gate{Listener: ln, open: make(chan struct{}), blocked: make(chan struct{}, 1), deadlines: make(chan time.Time, 16)}
 	close(g.open)
 	return g
 }
@@ -101,6 +105,16 @@ func (c *gatedConn) Write(p []byte) (int, error) {
 		}
 	}
 	return c.Conn.Write(p)
+}
+
+func (c *gatedConn) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() {
+		select {
+		case c.g.deadlines <- t:
+		default:
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *gatedConn) Close() error {
@@ -416,8 +430,18 @@ func TestCloseDoesNotWaitForHello(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	for f.hub.Count() == 0 { // ServeHTTP registers the conn right after the upgrade
-		time.Sleep(time.Millisecond)
+	// ServeHTTP registers the conn, then sets its hello deadline (an hour
+	// away, unlike any deadline net/http sets).
+	for registered := false; !registered; {
+		select {
+		case d := <-f.gate.deadlines:
+			registered = time.Until(d) > 30*time.Minute
+		case <-time.After(20 * time.Second):
+			t.Fatal("the hub never set the hello deadline")
+		}
+	}
+	if n := f.hub.Count(); n != 1 {
+		t.Fatalf("Count: got %d, want 1", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -101,10 +101,15 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	_ = ws.SetReadDeadline(time.Time{})
-	c := &Conn{Hello: m.Hello, Upgrade: up, ws: ws, msgs: make(chan protocol.DisplayMessage, 64), done: make(chan struct{})}
+	c := &Conn{Hello: m.Hello, Upgrade: up, ws: ws, msgs: make(chan protocol.DisplayMessage, 64), done: make(chan struct{}), pinged: make(chan struct{})}
+	answer := ws.PingHandler()
 	if s.ignorePings.Load() {
-		ws.SetPingHandler(func(string) error { return nil })
+		answer = func(string) error { return nil }
 	}
+	ws.SetPingHandler(func(data string) error {
+		c.countPing()
+		return answer(data)
+	})
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -162,6 +167,39 @@ type Conn struct {
 	done chan struct{}
 	err  error // set before done is closed
 	wmu  sync.Mutex
+
+	pmu    sync.Mutex
+	pings  int           // pings received
+	pinged chan struct{} // closed and replaced on every ping
+}
+
+func (c *Conn) countPing() {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.pings++
+	close(c.pinged)
+	c.pinged = make(chan struct{})
+}
+
+// WaitPings blocks until the display has sent n pings in all on this
+// connection (answered unless IgnorePings), or the connection ends, or ctx
+// is done.
+func (c *Conn) WaitPings(ctx context.Context, n int) error {
+	for {
+		c.pmu.Lock()
+		got, pinged := c.pings, c.pinged
+		c.pmu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-pinged:
+		case <-c.done:
+			return fmt.Errorf("display gone after %d of %d pings: %w", got, n, c.err)
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d pings: %w", got, n, ctx.Err())
+		}
+	}
 }
 
 func (c *Conn) read() {
