@@ -9,10 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// PTY is a real pseudo-terminal pair standing in for a serial scanner: the
-// code under test opens Slave with serial.Open, the test writes scans into
-// the master side. Closing it is unplugging the scanner: reads on the slave
-// fail.
+// PTY is a real pseudo-terminal pair standing in for a serial device (a
+// scanner, a pole display): the code under test opens Slave with
+// serial.Open, the test writes what the device sends into the master side
+// and reads what the code wrote. Closing it is unplugging the device: reads
+// on the slave fail.
 type PTY struct {
 	master *os.File
 	// Slave is the /dev/pts/N path to open.
@@ -38,8 +39,11 @@ func OpenPTY() (*PTY, error) {
 	return &PTY{master: m, Slave: "/dev/pts/" + strconv.FormatUint(uint64(n), 10)}, nil
 }
 
-// Write sends bytes as if the scanner transmitted them.
+// Write sends bytes as if the device transmitted them.
 func (p *PTY) Write(b []byte) (int, error) { return p.master.Write(b) }
+
+// Read returns bytes the code under test wrote to the slave.
+func (p *PTY) Read(b []byte) (int, error) { return p.master.Read(b) }
 
 // Close unplugs: the slave side sees an error on its next read.
 func (p *PTY) Close() error { return p.master.Close() }

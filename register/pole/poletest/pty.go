@@ -1,60 +1,12 @@
 package poletest
 
-import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-
-	"golang.org/x/sys/unix"
-)
+import "github.com/posdisplay/posdisplay/scanner/scannertest"
 
 // PTY is a real pseudo-terminal pair standing in for a pole display's
 // serial port: the code under test opens Slave with serial.Open, the test
-// reads what it wrote from the master side. Closing it is unplugging the
-// display: reads on the slave fail.
-type PTY struct {
-	master *os.File
-	// Slave is the /dev/pts/N path to open.
-	Slave string
-}
+// reads what it wrote from the master side (Read). It is the scanners' pty
+// double, one implementation for every serial device.
+type PTY = scannertest.PTY
 
-// OpenPTY opens /dev/ptmx, unlocks the slave and finds its name.
-func OpenPTY() (*PTY, error) {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open /dev/ptmx: %w", err)
-	}
-	fd := int(m.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		return nil, fmt.Errorf("unlockpt: %w", err)
-	}
-	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
-	if err != nil {
-		m.Close()
-		return nil, fmt.Errorf("ptsname: %w", err)
-	}
-	return &PTY{master: m, Slave: "/dev/pts/" + strconv.FormatUint(uint64(n), 10)}, nil
-}
-
-// Read returns bytes the code under test wrote to the slave.
-func (p *PTY) Read(b []byte) (int, error) { return p.master.Read(b) }
-
-// Close unplugs the display.
-func (p *PTY) Close() error { return p.master.Close() }
-
-// Link points the symlink at path to the slave, replacing what was there
-// atomically, the way udev maintains /dev/serial/by-id links.
-func (p *PTY) Link(path string) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	os.Remove(tmp)
-	if err := os.Symlink(p.Slave, tmp); err != nil {
-		return fmt.Errorf("link %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("link %s: %w", path, err)
-	}
-	return nil
-}
+// OpenPTY opens a pseudo-terminal pair (see scannertest.OpenPTY).
+func OpenPTY() (*PTY, error) { return scannertest.OpenPTY() }
