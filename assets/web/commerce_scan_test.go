@@ -299,10 +299,8 @@ func TestCommerceSaleEndToEnd(t *testing.T) {
 	posAddr, dispAddr := freeAddr(t), freeAddr(t)
 	site := newDrupalSite(t, posAddr)
 	cfg := agentConfig(t, posAddr, dispAddr, site.srv.URL)
-	// An agent without scan refusals holds a refused scan until scan_ttl:
-	// keep that short so the next sale's scan follows in the test.
-	cfg.ScanTTL = agent.Duration{Duration: 3 * time.Second}
 	acks := make(chan string, 16)
+	refused := make(chan string, 16)
 	a := startAgent(t, cfg, func(ag *agent.Agent) {
 		prev := ag.Ingest().ScanAcks
 		ag.Ingest().ScanAcks = func(reg, id string) {
@@ -310,6 +308,14 @@ func TestCommerceSaleEndToEnd(t *testing.T) {
 				prev(reg, id)
 			}
 			acks <- id
+		}
+		// Told after the router has dropped and counted the scan.
+		prevRefused := ag.Ingest().ScanRefused
+		ag.Ingest().ScanRefused = func(reg, id, reason, message string) {
+			if prevRefused != nil {
+				prevRefused(reg, id, reason, message)
+			}
+			refused <- id + " " + reason
 		}
 	})
 	view := displayClient(t, dispAddr)
@@ -349,14 +355,17 @@ func TestCommerceSaleEndToEnd(t *testing.T) {
 	waitNotice(t, page, "takes no products")
 	// The agent (features scan_refuse) hears why, drops the scan at once
 	// and counts it: it never waits for scan_ttl in the queue.
-	metric := `posdisplay_scans_total{outcome="refused",reason="no_product_field"} 1`
-	deadline := time.Now().Add(waitLong)
-	for a.Router().Pending(register) > 0 || !strings.Contains(string(getMetrics(t, a)), metric) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the late scan %s was not refused to the agent: pending %d, want the metric %s",
-				late, a.Router().Pending(register), metric)
+	select {
+	case got := <-refused:
+		if want := late + " no_product_field"; got != want {
+			t.Fatalf("refused %q, want %q", got, want)
 		}
-		time.Sleep(20 * time.Millisecond)
+	case <-time.After(waitLong):
+		t.Fatalf("the late scan %s was never refused to the agent", late)
+	}
+	metric := `posdisplay_scans_total{outcome="refused",reason="no_product_field"} 1`
+	if n := a.Router().Pending(register); n != 0 || !strings.Contains(string(getMetrics(t, a)), metric) {
+		t.Fatalf("after the refusal: pending %d, want 0, and the metric %s", n, metric)
 	}
 
 	payCash(t, page, "20.00")
@@ -371,15 +380,10 @@ func TestCommerceSaleEndToEnd(t *testing.T) {
 	})
 	nextOrder := view().Cart.Order
 
-	// An agent with scan refusals has dropped the late scan already; an
-	// older one holds it (re-sent to the new page, which ignores it) until
-	// scan_ttl. Then the next customer's first scan goes through.
-	deadline = time.Now().Add(waitLong + 2*cfg.ScanTTL.Duration)
-	for a.Router().Pending(register) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the late scan %s is still pending", late)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The late scan was refused and dropped: the next customer's first
+	// scan goes through at once.
+	if n := a.Router().Pending(register); n != 0 {
+		t.Fatalf("the late scan %s is still pending (%d)", late, n)
 	}
 	next := scan("0012345678905")
 	waitAck(next, waitLong)
