@@ -101,17 +101,20 @@ func pairCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var d pairing.Display
+	var d pairing.ApproveResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/admin/pair", pairing.ApproveRequest{Code: cf.fs.Arg(0), Register: *register}, &d); err != nil {
 		return fmt.Errorf("pair: %w", err)
 	}
 	fmt.Fprintf(stdout, "paired %q as %s on register %s; the screen connects within a few seconds\n", d.Name, d.ID, d.Register)
+	for _, old := range d.Replaced {
+		fmt.Fprintf(stdout, "replaced %s (%q, register %s, paired %s): the same screen's earlier pairing\n", old.ID, old.Name, old.Register, old.PairedAt.Local().Format(time.DateTime))
+	}
 	return nil
 }
 
 // displaysCmd lists, revokes and provisions displays.
 func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: posdisplay-agent displays list | revoke ID | add [-register ID] NAME")
+	usage := errors.New("usage: posdisplay-agent displays list | revoke ID | forget ID... | add [-register ID] NAME")
 	if len(args) == 0 {
 		return usage
 	}
@@ -127,7 +130,7 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch {
 	case sub == "list" && cf.fs.NArg() == 0:
-		var ds []pairing.Display
+		var ds []pairing.DisplayStatus
 		if err := c.do(ctx, http.MethodGet, "/v1/admin/displays", nil, &ds); err != nil {
 			return err
 		}
@@ -136,21 +139,41 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tREGISTER\tPAIRED\tVIA")
+		fmt.Fprintln(tw, "ID\tNAME\tREGISTER\tSTATUS\tPAIRED\tADDRESS")
 		for _, d := range ds {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Register, d.PairedAt.Local().Format(time.DateTime), d.Via)
+			addr := d.Addr
+			if addr == "" {
+				addr = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Register, presence(d), d.PairedAt.Local().Format(time.DateTime), addr)
 		}
 		tw.Flush()
+		if len(ds) > 0 {
+			fmt.Fprintln(stdout, "(a screen that is gone: `posdisplay-agent displays forget ID`)")
+		}
 		for _, p := range pend {
 			fmt.Fprintf(stdout, "waiting for approval: %q from %s (%s ago): run `posdisplay-agent pair CODE` with the code on that screen\n", p.Name, p.Remote, p.Age.Round(time.Second))
 		}
 		return nil
 	case sub == "revoke" && cf.fs.NArg() == 1:
-		var d pairing.Display
+		var d pairing.DisplayStatus
 		if err := c.do(ctx, http.MethodDelete, "/v1/admin/displays/"+cf.fs.Arg(0), nil, &d); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		fmt.Fprintf(stdout, "revoked %s (%q, register %s); a connection it had is closed now\n", d.ID, d.Name, d.Register)
+		if d.Connected {
+			fmt.Fprintf(stdout, "revoked %s (%q, register %s); it was connected: its connection is closed now and it shows a new pairing code\n", d.ID, d.Name, d.Register)
+		} else {
+			fmt.Fprintf(stdout, "revoked %s (%q, register %s); it was offline (%s): when it comes back it is refused and shows a new pairing code\n", d.ID, d.Name, d.Register, presence(d))
+		}
+		return nil
+	case sub == "forget" && cf.fs.NArg() >= 1:
+		for _, id := range cf.fs.Args() {
+			var d pairing.DisplayStatus
+			if err := c.do(ctx, http.MethodPost, "/v1/admin/displays/"+id+"/forget", nil, &d); err != nil {
+				return fmt.Errorf("forget %s: %w", id, err)
+			}
+			fmt.Fprintf(stdout, "forgot %s (%q, register %s, %s)\n", d.ID, d.Name, d.Register, presence(pairing.DisplayStatus{Display: d.Display}))
+		}
 		return nil
 	case sub == "add" && cf.fs.NArg() == 1:
 		reg := *register
@@ -173,6 +196,18 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	}
 	return usage
+}
+
+// presence says whether d is connected now or when it was last seen.
+func presence(d pairing.DisplayStatus) string {
+	switch {
+	case d.Connected:
+		return "connected since " + d.ConnectedSince.Local().Format(time.DateTime)
+	case d.LastSeen.IsZero():
+		return "never connected"
+	default:
+		return "offline, last seen " + d.LastSeen.Local().Format(time.DateTime)
+	}
 }
 
 func portOf(listen string) string {
