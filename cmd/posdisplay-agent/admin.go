@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +31,10 @@ type adminClient struct {
 // client for that agent's admin endpoint.
 func newAdminClient(cf *configFlags) (*adminClient, agent.Config, error) {
 	cfg, err := cf.load()
+	if errors.Is(err, fs.ErrPermission) {
+		// The packaged config is root:posdisplay 0640 (it may hold tokens).
+		return nil, cfg, fmt.Errorf("%w\nfix: run the command with sudo (the config is readable by root and the posdisplay group only; or add yourself to that group: sudo adduser $USER posdisplay, then log in again)", err)
+	}
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -40,8 +45,13 @@ func newAdminClient(cf *configFlags) (*adminClient, agent.Config, error) {
 func adminClientFor(cfg agent.Config) (*adminClient, error) {
 	tokPath := filepath.Join(cfg.State.Dir, pairing.AdminTokenFile)
 	tok, err := os.ReadFile(tokPath)
-	if err != nil {
-		return nil, fmt.Errorf("reading the admin token %s (run as root or as the posdisplay user; is the agent running?): %w", tokPath, err)
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("reading the admin token: %w\nfix: run the command with sudo (the token is readable by root and the posdisplay user only)", err)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("reading the admin token: %w\n(the agent creates it on its first start: is the agent running with state dir %s?)", err, cfg.State.Dir)
+	case err != nil:
+		return nil, fmt.Errorf("reading the admin token: %w", err)
 	}
 	host, port, err := net.SplitHostPort(cfg.POS.Listen)
 	if err != nil {
