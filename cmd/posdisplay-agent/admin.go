@@ -122,9 +122,13 @@ func pairCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// displaysCmd lists, revokes and provisions displays.
+// displaysUsage names every displays subcommand (docs/install.md is
+// checked against it).
+const displaysUsage = "usage: posdisplay-agent displays list | revoke ID | forget ID... | add [-register ID] NAME"
+
+// displaysCmd lists, revokes, forgets and provisions displays.
 func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: posdisplay-agent displays list | revoke ID | forget ID... | add [-register ID] NAME")
+	usage := errors.New(displaysUsage)
 	if len(args) == 0 {
 		return usage
 	}
