@@ -309,14 +309,15 @@ func build(t *testing.T) binaries {
 }
 
 // startXvfb runs Xvfb inside the screen's namespace (X's abstract socket
-// is per network namespace) and returns its DISPLAY.
+// is per network namespace), as large as the screen's -windowed window,
+// and returns its DISPLAY.
 func startXvfb(t *testing.T, ns string) string {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, "Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "800x480x24")
+	cmd := exec.Command("ip", "netns", "exec", ns, "Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1024x600x24")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
