@@ -144,7 +144,7 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch {
 	case sub == "list" && cf.fs.NArg() == 0:
-		var ds []pairing.DisplayStatus
+		var ds []displayWire
 		if err := c.do(ctx, http.MethodGet, "/v1/admin/displays", nil, &ds); err != nil {
 			return err
 		}
@@ -170,23 +170,27 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return nil
 	case sub == "revoke" && cf.fs.NArg() == 1:
-		var d pairing.DisplayStatus
+		var d displayWire
 		if err := c.do(ctx, http.MethodDelete, "/v1/admin/displays/"+cf.fs.Arg(0), nil, &d); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		if d.Connected {
+		switch {
+		case d.Connected == nil:
+			fmt.Fprintf(stdout, "revoked %s (%q, register %s); a connection it had is closed now\n", d.ID, d.Name, d.Register)
+		case *d.Connected:
 			fmt.Fprintf(stdout, "revoked %s (%q, register %s); it was connected: its connection is closed now and it shows a new pairing code\n", d.ID, d.Name, d.Register)
-		} else {
+		default:
 			fmt.Fprintf(stdout, "revoked %s (%q, register %s); it was offline (%s): when it comes back it is refused and shows a new pairing code\n", d.ID, d.Name, d.Register, presence(d))
 		}
 		return nil
 	case sub == "forget" && cf.fs.NArg() >= 1:
 		for _, id := range cf.fs.Args() {
-			var d pairing.DisplayStatus
+			var d displayWire
 			if err := c.do(ctx, http.MethodPost, "/v1/admin/displays/"+id+"/forget", nil, &d); err != nil {
 				return fmt.Errorf("forget %s: %w", id, err)
 			}
-			fmt.Fprintf(stdout, "forgot %s (%q, register %s, %s)\n", d.ID, d.Name, d.Register, presence(pairing.DisplayStatus{Display: d.Display}))
+			d.Connected = new(false) // it was not: forget refuses connected displays
+			fmt.Fprintf(stdout, "forgot %s (%q, register %s, %s)\n", d.ID, d.Name, d.Register, presence(d))
 		}
 		return nil
 	case sub == "add" && cf.fs.NArg() == 1:
@@ -212,10 +216,20 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return usage
 }
 
+// displayWire is a display as the admin endpoints answer; Connected is nil
+// from agents older than the connected/last-seen fields (an agent still
+// running after the package was upgraded under it).
+type displayWire struct {
+	pairing.DisplayStatus
+	Connected *bool `json:"connected"`
+}
+
 // presence says whether d is connected now or when it was last seen.
-func presence(d pairing.DisplayStatus) string {
+func presence(d displayWire) string {
 	switch {
-	case d.Connected:
+	case d.Connected == nil:
+		return "unknown (restart the agent: it is older than this command)"
+	case *d.Connected:
 		return "connected since " + d.ConnectedSince.Local().Format(time.DateTime)
 	case d.LastSeen.IsZero():
 		return "never connected"

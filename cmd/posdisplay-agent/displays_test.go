@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -152,5 +157,45 @@ func TestDisplaysListAndReplace(t *testing.T) {
 	var bye protocol.Error
 	if err := ws.ReadJSON(&bye); err != nil || bye.Code != protocol.CodeUnauthorized {
 		t.Errorf("revoked display: got %+v %v, want unauthorized", bye, err)
+	}
+}
+
+// An agent still running from before the upgrade answers without
+// "connected" and "last_seen" (register/pairing's list and revoke before
+// them: the registry entry alone). The new CLI must not call its displays
+// offline or never connected.
+func TestDisplaysAgainstAnOlderAgent(t *testing.T) {
+	const oldEntry = `{"id":"d-0a1b2c3d4e5f","name":"vm","register":"1","token_sha256":"00","paired_at":"2026-12-01T10:00:00Z","via":"code"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/admin/displays":
+			fmt.Fprint(w, "["+oldEntry+"]")
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/admin/pair":
+			fmt.Fprint(w, "null")
+		case r.Method == http.MethodDelete:
+			fmt.Fprint(w, oldEntry)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "admin.token"), []byte(strings.Repeat("t", 43)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "agent.toml")
+	conf := fmt.Sprintf("registers = [\"1\"]\n[pos]\nlisten = %q\n[state]\ndir = %q\n", strings.TrimPrefix(srv.URL, "http://"), dir)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &cliAgent{cfgPath: cfg}
+	out, err := a.cli("displays", "list")
+	if err != nil || !strings.Contains(row(t, out, "d-0a1b2c3d4e5f"), "unknown (restart the agent") {
+		t.Errorf("list from an older agent: %v\n%s", err, out)
+	}
+	out, err = a.cli("displays", "revoke", "d-0a1b2c3d4e5f")
+	if err != nil || strings.Contains(out, "offline") || !strings.Contains(out, "a connection it had is closed now") {
+		t.Errorf("revoke on an older agent: %v\n%s", err, out)
 	}
 }
