@@ -169,12 +169,10 @@ func (h *Hub) ServePoll(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusUnauthorized, "unauthorized", protocol.NewError(nil, protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked"))
 		return
 	}
-	// The listener's read deadline covers the request; the hold must not
-	// run into it (net/http would cancel the request), and the answer gets
-	// the hub's write bound after the hold.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Now().Add(req.Wait + h.opts.WriteWait))
+	// The server's write timeout runs from the request; the answer gets
+	// the hub's write bound after the hold instead. (net/http clears the
+	// read deadline itself once the body is read.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(req.Wait + h.opts.WriteWait))
 
 	answer, status, farewell := h.pollFrames(r, st, req, p)
 	switch {
