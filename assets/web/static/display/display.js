@@ -8,6 +8,7 @@
 // (#register=lane1&token=...), which browsers never send to the server.
 // Every text from the POS is set with textContent, never as HTML.
 import { applyOps, checkCart, formatMoney } from "/display/replica.js";
+import { openSocket } from "/display/transport.js"; // a WebSocket, or polling where none opens
 
 // Backoff between reconnects, jittered so a room of tablets spreads out.
 const BACKOFF_MIN_MS = 250;
@@ -79,7 +80,7 @@ function connect() {
   }
   let sock;
   try {
-    sock = new WebSocket(wsURL(), subprotocols());
+    sock = openSocket(wsURL(), subprotocols());
   } catch (e) {
     scheduleReconnect();
     return;
