@@ -71,6 +71,14 @@ type Options struct {
 	// Such errors show StatusUntrusted. Nil: never.
 	IsUntrusted func(error) bool
 
+	// Transport says how to reach the agent: the display socket (the
+	// default), the polling transport, or the socket with a fallback to
+	// polling where no WebSocket gets through (poll.go).
+	Transport Transport
+	// ProbeInterval is how often a TransportAuto client that polls tries a
+	// WebSocket again; default DefaultProbeInterval.
+	ProbeInterval time.Duration
+
 	MinBackoff       time.Duration // first reconnect delay (jittered); default DefaultMinBackoff
 	MaxBackoff       time.Duration // reconnect delay cap; default DefaultMaxBackoff
 	RejectedBackoff  time.Duration // delay after rejected or untrusted; default DefaultRejectedBackoff
@@ -126,6 +134,7 @@ func New(opts Options) (*Client, error) {
 	def(&opts.HandshakeTimeout, DefaultHandshakeTimeout)
 	def(&opts.ConnectTimeout, DefaultConnectTimeout)
 	def(&opts.ResyncTimeout, DefaultResyncTimeout)
+	def(&opts.ProbeInterval, DefaultProbeInterval)
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = opts.MinBackoff
 	}
