@@ -25,14 +25,22 @@ import (
 // a gap, an overflow). It holds no state between requests: the position
 // it names is all the agent needs.
 
-// maxPollsPerToken bounds the polls held at once for one display token: a
-// display has one in flight; a page that reloads or asks for a snapshot
-// abandons one that the agent sees end a moment later; and a static token
-// from display.tokens may be shared by a few screens. Held polls are HTTP
-// requests in flight, which the display listener's connection limit
-// (register/connlimit) counts and never sheds: without this bound one
-// leaked token could fill that limit with held requests.
-const maxPollsPerToken = 4
+// Bounds on the polls held at once for one display token. Held polls are
+// HTTP requests in flight, which the display listener's connection limit
+// (register/connlimit) counts and never sheds: without them one leaked
+// token could fill that limit with held requests.
+const (
+	// maxPollsPerTokenAddr is per token and source address (an IPv6 /64
+	// counts as one, see sourceKey): a display has one in flight, and a
+	// page that reloads or asks for a snapshot abandons one that the agent
+	// sees end a moment later.
+	maxPollsPerTokenAddr = 4
+	// maxPollsPerToken is per token in all: a static token from
+	// display.tokens may be shared by every tablet of a store (each from
+	// its own address), but one token never takes more than an eighth of
+	// the largest display connection budget (2048).
+	maxPollsPerToken = 256
+)
 
 // pollRetryAfter is the Retry-After, in seconds, of a poll refused because
 // its token has maxPollsPerToken held already: by then one has usually
@@ -43,6 +51,7 @@ const pollRetryAfter = 1
 // Revoke can answer it.
 type heldPoll struct {
 	displayID string
+	addr      string // sourceKey of the remote address
 	done      chan struct{}
 	once      sync.Once
 	// status and farewell are the answer the hub chose (set before done
@@ -63,7 +72,8 @@ func (p *heldPoll) end(status int, farewell *protocol.Error) {
 // pollSet is the hub's polls in progress, guarded by Hub.mu.
 type pollSet struct {
 	held     map[*heldPoll]struct{}
-	perToken map[string]int // by display id: one per token
+	perToken map[string]int    // by display id: one per token
+	perAddr  map[[2]string]int // by display id and source address
 }
 
 // startPoll counts p, or says why it cannot be held.
@@ -73,14 +83,16 @@ func (h *Hub) startPoll(p *heldPoll) (status int, reason string) {
 	switch {
 	case h.closed:
 		return http.StatusServiceUnavailable, "shutting_down"
-	case h.polls.perToken[p.displayID] >= maxPollsPerToken:
+	case h.polls.perAddr[[2]string{p.displayID, p.addr}] >= maxPollsPerTokenAddr,
+		h.polls.perToken[p.displayID] >= maxPollsPerToken:
 		return http.StatusTooManyRequests, "poll_busy"
 	}
 	if h.polls.held == nil {
-		h.polls.held, h.polls.perToken = map[*heldPoll]struct{}{}, map[string]int{}
+		h.polls.held, h.polls.perToken, h.polls.perAddr = map[*heldPoll]struct{}{}, map[string]int{}, map[[2]string]int{}
 	}
 	h.polls.held[p] = struct{}{}
 	h.polls.perToken[p.displayID]++
+	h.polls.perAddr[[2]string{p.displayID, p.addr}]++
 	h.wg.Add(1)
 	return 0, ""
 }
@@ -90,6 +102,10 @@ func (h *Hub) endPoll(p *heldPoll) {
 	delete(h.polls.held, p)
 	if h.polls.perToken[p.displayID]--; h.polls.perToken[p.displayID] <= 0 {
 		delete(h.polls.perToken, p.displayID)
+	}
+	k := [2]string{p.displayID, p.addr}
+	if h.polls.perAddr[k]--; h.polls.perAddr[k] <= 0 {
+		delete(h.polls.perAddr, k)
 	}
 	h.mu.Unlock()
 	h.wg.Done()
@@ -150,7 +166,7 @@ func (h *Hub) ServePoll(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusUnauthorized, "unauthorized", protocol.NewError(nil, protocol.CodeUnauthorized, "token", "display token missing, wrong or revoked"))
 		return
 	}
-	p := &heldPoll{displayID: id, done: make(chan struct{})}
+	p := &heldPoll{displayID: id, addr: sourceKey(r.RemoteAddr), done: make(chan struct{})}
 	switch status, reason := h.startPoll(p); status {
 	case 0:
 	case http.StatusServiceUnavailable:
@@ -159,7 +175,7 @@ func (h *Hub) ServePoll(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Retry-After", strconv.Itoa(pollRetryAfter))
 		h.refuse(w, r, status, reason, protocol.NewError(nil, protocol.CodeBusy, "",
-			"this display token has "+strconv.Itoa(maxPollsPerToken)+" polls held already; retry in a second"))
+			"this display token has too many polls held already; retry in a second"))
 		return
 	}
 	defer h.endPoll(p)

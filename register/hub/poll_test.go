@@ -73,9 +73,18 @@ func (f *pollFixture) start(query, token string, resume *protocol.Position) *pen
 	return f.startRaw(query, string(body), nil)
 }
 
-func (f *pollFixture) startRaw(query, body string, hdr http.Header) *pending {
+// startFrom serves a poll from the remote address addr.
+func (f *pollFixture) startFrom(addr, token string, resume *protocol.Position) *pending {
+	body, _ := json.Marshal(protocol.Hello{Type: protocol.TypeHello, Register: "1", Token: token, Resume: resume})
+	return f.startRaw("", string(body), nil, addr)
+}
+
+func (f *pollFixture) startRaw(query, body string, hdr http.Header, remote ...string) *pending {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := httptest.NewRequestWithContext(ctx, http.MethodPost, protocol.PollPath+"?"+query, strings.NewReader(body))
+	if len(remote) > 0 {
+		r.RemoteAddr = remote[0]
+	}
 	for k, v := range hdr {
 		r.Header[k] = v
 	}
@@ -227,36 +236,59 @@ func TestPollBoundedPerToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newPollFixture(t, 16)
 		at := &protocol.Position{Epoch: "ep1", Seq: 0}
+		const addrA = "192.0.2.1:1000"
 		var held []*pending
-		for range maxPollsPerToken {
-			held = append(held, f.start("", "tok-a", at))
+		for range maxPollsPerTokenAddr {
+			held = append(held, f.startFrom(addrA, "tok-a", at))
 		}
 		synctest.Wait()
-		over := f.start("", "tok-a", at)
+		over := f.startFrom(addrA, "tok-a", at)
 		code, got := over.answer(t)
 		if code != http.StatusTooManyRequests || kinds(got) != "error:busy" || over.rec.Header().Get("Retry-After") == "" {
-			t.Fatalf("poll %d of one token: got %d %s (Retry-After %q), want 429 busy with Retry-After", maxPollsPerToken+1, code, kinds(got), over.rec.Header().Get("Retry-After"))
+			t.Fatalf("poll %d of one token and address: got %d %s (Retry-After %q), want 429 busy with Retry-After", maxPollsPerTokenAddr+1, code, kinds(got), over.rec.Header().Get("Retry-After"))
 		}
-		other := f.start("", "tok-b", at)
+		// Another token from the same address, and the same token from
+		// another address (a shared static token), are held.
+		other := f.startFrom(addrA, "tok-b", at)
+		elsewhere := f.startFrom("192.0.2.2:1000", "tok-a", at)
 		synctest.Wait()
-		if other.finished() {
-			t.Fatalf("another token's poll was not held: %d %s", other.rec.Code, other.rec.Body)
+		if other.finished() || elsewhere.finished() {
+			t.Fatalf("another token's poll or another address's: finished %v, %v; want both held", other.finished(), elsewhere.finished())
 		}
-		// One ends (its display left): the token may poll again.
+		// One ends (its display left): the address may poll again.
 		held[0].cancel()
 		synctest.Wait()
-		again := f.start("", "tok-a", at)
+		again := f.startFrom(addrA, "tok-a", at)
 		synctest.Wait()
 		if again.finished() {
 			t.Fatalf("poll after one ended: got %d %s, want it held", again.rec.Code, again.rec.Body)
 		}
-		if n := f.hub.Polls(); n != maxPollsPerToken+1 {
-			t.Fatalf("held polls: got %d, want %d", n, maxPollsPerToken+1)
+		if n, want := f.hub.Polls(), maxPollsPerTokenAddr+2; n != want {
+			t.Fatalf("held polls: got %d, want %d", n, want)
 		}
 		f.publish()
-		for _, p := range append(held[1:], other, again) {
+		for _, p := range append(held[1:], other, elsewhere, again) {
 			if code, got := p.answer(t); code != http.StatusOK || len(got) != 3 {
 				t.Errorf("held poll after a change: got %d %s", code, kinds(got))
+			}
+		}
+
+		// In all, one token holds at most maxPollsPerToken, whatever the
+		// addresses.
+		at = &protocol.Position{Epoch: "ep1", Seq: 1}
+		var all []*pending
+		for i := range maxPollsPerToken {
+			all = append(all, f.startFrom(fmt.Sprintf("198.51.100.%d:1000", i/maxPollsPerTokenAddr), "tok-a", at))
+		}
+		synctest.Wait()
+		last := f.startFrom("203.0.113.1:1000", "tok-a", at)
+		if code, got := last.answer(t); code != http.StatusTooManyRequests || kinds(got) != "error:busy" {
+			t.Fatalf("poll %d of one token: got %d %s, want 429 busy", maxPollsPerToken+1, code, kinds(got))
+		}
+		f.publish()
+		for _, p := range all {
+			if code, _ := p.answer(t); code != http.StatusOK {
+				t.Fatalf("held poll after a change: got %d", code)
 			}
 		}
 	})

@@ -82,7 +82,7 @@ func TestGoldenPoll(t *testing.T) {
 		}},
 		{"poll_answer_idle", []any{welcome, &protocol.Resumed{Type: protocol.TypeResumed, Position: resumeAt}}},
 		{"poll_answer_snapshot", []any{welcome, &protocol.Snapshot{Type: protocol.TypeSnapshot, Position: resumeAt, Cart: sampleCart()}}},
-		{"poll_error_busy", protocol.NewError(nil, protocol.CodeBusy, "", "this display token has 4 polls held already; retry in a second")},
+		{"poll_error_busy", protocol.NewError(nil, protocol.CodeBusy, "", "this display token has too many polls held already; retry in a second")},
 	}
 	seen := map[string]bool{}
 	for _, tc := range cases {
