@@ -151,6 +151,12 @@ func (r *runner) pollSession(ctx context.Context, t Target) (live bool, err erro
 	if err != nil {
 		return false, fmt.Errorf("poll: %w", err)
 	}
+	// The first request is answered at once, so that a client resuming
+	// where the agent is goes live without waiting out a hold.
+	firstEndpoint, err := pollURL(t.URL, o.Register, 0)
+	if err != nil {
+		return false, fmt.Errorf("poll: %w", err)
+	}
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: o.ConnectTimeout}).DialContext,
 		TLSClientConfig:     t.TLS,
@@ -175,11 +181,11 @@ func (r *runner) pollSession(ctx context.Context, t Target) (live bool, err erro
 		}
 		// Silence for ReadTimeout is a dead link, as on the socket: the
 		// agent answers within wait. The first request also connects.
-		timeout := o.ReadTimeout
+		timeout, u := o.ReadTimeout, endpoint
 		if first {
-			timeout += o.HandshakeTimeout
+			timeout, u = timeout+o.HandshakeTimeout, firstEndpoint
 		}
-		data, status, err := r.pollOnce(ctx, hc, endpoint, body, timeout)
+		data, status, err := r.pollOnce(ctx, hc, u, body, timeout)
 		if ctx.Err() != nil {
 			return live, ctx.Err()
 		}

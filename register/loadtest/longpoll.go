@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -74,8 +75,13 @@ func (p *longPoller) post(ctx context.Context, fresh bool) ([]json.RawMessage, e
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("poll: %s", resp.Status)
 	}
+	// Read to the end, so that the connection is kept for the next poll.
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("poll answer: %w", err)
+	}
 	var msgs []json.RawMessage
-	if err := json.NewDecoder(resp.Body).Decode(&msgs); err != nil {
+	if err := json.Unmarshal(body, &msgs); err != nil {
 		return nil, fmt.Errorf("poll answer: %w", err)
 	}
 	return msgs, nil

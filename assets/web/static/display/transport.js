@@ -107,8 +107,7 @@ class PollSocket {
     const u = new URL(wsURL);
     u.protocol = u.protocol === "wss:" ? "https:" : "http:";
     u.pathname = u.pathname.replace(/\/$/, "") + "/poll";
-    u.searchParams.set("wait", String(POLL_WAIT_MS));
-    this.url = u.toString();
+    this.url = u;
     this.readyState = 0;
     this.onopen = null;
     this.onmessage = null;
@@ -157,9 +156,12 @@ class PollSocket {
     const body = Object.assign({}, this.hello);
     delete body.resume;
     if (this.pos) body.resume = { epoch: this.pos.epoch, seq: this.pos.seq };
+    // The first request is answered at once, so that a page resuming
+    // where the agent is goes live without waiting out a hold.
+    this.url.searchParams.set("wait", this.welcomed ? String(POLL_WAIT_MS) : "0");
     const xhr = new XMLHttpRequest();
     this.xhr = xhr;
-    xhr.open("POST", this.url);
+    xhr.open("POST", this.url.toString());
     xhr.setRequestHeader("Content-Type", "application/json");
     xhr.timeout = POLL_TIMEOUT_MS;
     xhr.onload = () => {
