@@ -182,6 +182,14 @@ func (c *Client) Run(ctx context.Context) error {
 			for {
 				select {
 				case <-stop:
+					// The last View offered before Run ended is still
+					// delivered (select picks among ready cases at
+					// random, and a screen must end on Run's last state).
+					select {
+					case v := <-mail:
+						c.opts.OnView(v)
+					default:
+					}
 					return
 				case v := <-mail:
 					c.opts.OnView(v)
