@@ -8,7 +8,6 @@
 // (#register=lane1&token=...), which browsers never send to the server.
 // Every text from the POS is set with textContent, never as HTML.
 import { applyOps, checkCart, formatMoney } from "/display/replica.js";
-import { openSocket } from "/display/transport.js"; // a WebSocket, or polling where none opens
 
 // Backoff between reconnects, jittered so a room of tablets spreads out.
 const BACKOFF_MIN_MS = 250;
@@ -53,6 +52,10 @@ const $ = (id) => document.getElementById(id);
 function text(el, s) { el.textContent = s == null ? "" : String(s); }
 
 // ---- connection ----
+
+// openSocket: a WebSocket, or the agent's polling transport where none
+// opens (transport.js). Imported here, by the code that uses it.
+import { openSocket } from "/display/transport.js";
 
 function wsURL() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
