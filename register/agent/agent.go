@@ -250,6 +250,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	posMux.Handle(web.DemoPath, posStatic)
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
+	dispMux.HandleFunc("POST "+protocol.PollPath, a.hub.ServePoll) // the polling transport
 	pairSrv.MountPublic(dispMux)
 	dispMux.HandleFunc("GET /healthz", displayHealth)
 	dispMux.Handle(web.DisplayPath, web.DisplayHandler())

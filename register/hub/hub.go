@@ -112,6 +112,7 @@ type Hub struct {
 	maxPending, maxPendingPerAddr int
 	closed                        bool
 	wg                            sync.WaitGroup
+	polls                         pollSet // poll.go
 
 	refused  *prometheus.CounterVec
 	upgrades *prometheus.CounterVec
@@ -254,11 +255,15 @@ func (h *Hub) closeDisplay(displayID string, code int, text string, farewell *pr
 			victims = append(victims, c)
 		}
 	}
+	polls := h.heldPollsLocked(displayID)
 	h.mu.Unlock()
 	for _, c := range victims {
 		c.shutdownWith(code, text, farewell)
 	}
-	return len(victims)
+	for _, p := range polls {
+		p.end(pollStatus(farewell), farewell)
+	}
+	return len(victims) + len(polls)
 }
 
 // Sessions lists the connections whose hello was accepted and that have
@@ -298,9 +303,13 @@ func (h *Hub) Close(ctx context.Context) error {
 	for c := range h.conns {
 		all = append(all, c)
 	}
+	polls := h.heldPollsLocked("")
 	h.mu.Unlock()
 	for _, c := range all {
 		c.shutdown(websocket.CloseGoingAway, "agent shutting down")
+	}
+	for _, p := range polls {
+		p.end(http.StatusServiceUnavailable, protocol.NewError(nil, protocol.CodeShuttingDown, "", "the agent is shutting down"))
 	}
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()

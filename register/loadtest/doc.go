@@ -9,6 +9,10 @@
 // POS sender, N displays or pollers) run in the parent and stamp send and
 // receipt times on the same monotonic clock.
 //
+// The agent is measured a third way, ImplAgentPoll: the same agent, its
+// displays on the polling transport (POST /v1/display/poll, held for 1 s,
+// as the web display falls back to), each from its own loopback address.
+//
 // Latency runs from the POS sender's write of a change (a full cart on the
 // agent's real POS WebSocket, /v1/pos, with an allowed Origin) to a
 // display's receipt of the delta that carries it, so it includes the

@@ -32,7 +32,7 @@ const dialWorkers = 32
 // Scenario is one measured run: one server process, one POS sender and
 // Displays clients.
 type Scenario struct {
-	Impl     string // ImplAgent, ImplRelay or ImplPoll
+	Impl     string // ImplAgent, ImplAgentPoll, ImplRelay or ImplPoll
 	Shape    string // label for the table, e.g. "steady" or "burst"
 	Displays int    // display (or poller) clients
 	// TLS serves displays over TLS (the agent's shipped default), pinned
@@ -98,8 +98,8 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	if s.Displays < 1 || len(s.Changes) == 0 {
 		return res, errors.New("scenario needs displays and changes")
 	}
-	if s.TLS && s.Impl == ImplPoll {
-		return res, errors.New("the polling baseline has no TLS variant")
+	if s.TLS && (s.Impl == ImplPoll || s.Impl == ImplAgentPoll) {
+		return res, errors.New("the polling scenarios have no TLS variant")
 	}
 	if s.Settle <= 0 {
 		s.Settle = 10 * time.Second
@@ -123,7 +123,11 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 
-	ch, err := startChild(s.Impl, s.Name(), s.TLS, s.QueueFrames, s.Stderr)
+	server := s.Impl
+	if server == ImplAgentPoll {
+		server = ImplAgent // the same agent; only its displays differ
+	}
+	ch, err := startChild(server, s.Name(), s.TLS, s.QueueFrames, s.Stderr)
 	if err != nil {
 		return res, err
 	}
@@ -141,7 +145,7 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 		}
 	}()
 
-	snd, err := dialSender(ctx, s.Impl, ch.pos)
+	snd, err := dialSender(ctx, server, ch.pos)
 	if err != nil {
 		return res, err
 	}
@@ -150,11 +154,27 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	// Connect every display before the clock starts.
 	connectStart := time.Now()
 	var (
-		displays []*wsDisplay
-		pollers  []*poller
-		tr       *http.Transport
+		displays    []*wsDisplay
+		pollers     []*poller
+		longPollers []*longPoller
+		tr          *http.Transport
 	)
-	if s.Impl == ImplPoll {
+	switch s.Impl {
+	case ImplAgentPoll:
+		longPollers = make([]*longPoller, s.Displays)
+		err = parallel(s.Displays, func(i int) error {
+			p := newLongPoller(i, ch.disp, k)
+			seq, err := p.connect(ctx)
+			if err != nil {
+				return err
+			}
+			if seq != snd.seqBase {
+				return fmt.Errorf("display snapshot at seq %d, POS welcome at %d", seq, snd.seqBase)
+			}
+			longPollers[i] = p
+			return nil
+		})
+	case ImplPoll:
 		tr = &http.Transport{MaxIdleConnsPerHost: s.Displays + 8, IdleConnTimeout: time.Minute, DisableCompression: true}
 		defer tr.CloseIdleConnections()
 		hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -163,7 +183,7 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 			pollers[i] = &poller{client: hc, url: "http://" + ch.disp + "/v1/cart", rec: newRecord(k)}
 		}
 		err = parallel(s.Displays, func(i int) error { return pollers[i].poll(ctx) })
-	} else {
+	default:
 		displays = make([]*wsDisplay, s.Displays)
 		defer func() {
 			for _, d := range displays {
@@ -199,13 +219,16 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	for _, d := range displays {
 		wg.Go(func() { d.read(clk, snd.seqBase, readDeadline, pr) })
 	}
+	for _, p := range longPollers {
+		wg.Go(func() { p.run(pollCtx, clk, snd.seqBase, pr) })
+	}
 	for i, p := range pollers {
 		// Spread the pollers' phases evenly over one interval, as browsers
 		// opened at random times would be.
 		start := clk.base.Add(time.Duration(int64(s.PollInterval) * int64(i) / int64(len(pollers))))
 		wg.Go(func() { p.run(pollCtx, clk, start, s.PollInterval, pr) })
 	}
-	if s.Impl == ImplAgent {
+	if server == ImplAgent {
 		go snd.readAcks(readDeadline, s.Stderr)
 	}
 
@@ -222,7 +245,7 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 		}
 		payload := c.Delta
 		switch s.Impl {
-		case ImplAgent:
+		case ImplAgent, ImplAgentPoll:
 			payload = c.POS
 		case ImplPoll:
 			payload = c.Cart
@@ -273,6 +296,11 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	}
 	for _, p := range pollers {
 		recs = append(recs, p.rec)
+	}
+	for _, p := range longPollers {
+		if p != nil {
+			recs = append(recs, p.rec)
+		}
 	}
 	summarize(&res, sent, recs)
 	return res, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -44,6 +45,8 @@ func TestScenarios(t *testing.T) {
 		{loadtest.ImplRelay, "burst", false, burst, 0},
 		{loadtest.ImplRelay, "burst", true, burst, 0},
 		{loadtest.ImplPoll, "burst", false, burst, 0},
+		{loadtest.ImplAgentPoll, "steady", false, steady, 50},
+		{loadtest.ImplAgentPoll, "burst", false, burst, 0},
 	}
 	for _, tt := range tests {
 		sc := loadtest.Scenario{Impl: tt.impl, Shape: tt.shape, TLS: tt.tls, Displays: 3, Changes: tt.changes, Rate: tt.rate,
@@ -73,7 +76,7 @@ func TestScenarios(t *testing.T) {
 var rounds = flag.Int("rounds", 3, "BenchmarkFanout: runs of each scenario, alternating servers, pooled into one row")
 
 // BenchmarkFanout measures POS change → delta at every display for the agent
-// (plain and TLS) and both baselines (the relay also plain and TLS), in a
+// (plain, TLS, and up to 100 displays on its polling transport) and both baselines (the relay also plain and TLS), in a
 // steady 50 changes/s and a burst of 500, with 1, 10, 100 and 1000 displays
 // (-short: 1 and 10, a 2 s steady run, one round), reports each server's
 // figures as metrics of its shape and display count, and prints them all as
@@ -115,11 +118,23 @@ func BenchmarkFanout(b *testing.B) {
 		{loadtest.ImplRelay, true}, {loadtest.ImplAgent, true},
 		{loadtest.ImplPoll, false},
 	}
+	// The agent's polling transport, beside its WebSocket rows, up to 100
+	// displays (polling is the fallback of a few old tablets, not a way to
+	// run a thousand screens).
+	const maxPollDisplays = 100
+	agentPoll := struct {
+		impl string
+		tls  bool
+	}{loadtest.ImplAgentPoll, false}
 
 	loadBefore := loadtest.LoadAvg()
 	var rs []loadtest.Result
 	for _, sh := range shapes {
 		for _, n := range counts {
+			servers := servers
+			if n <= maxPollDisplays {
+				servers = append(slices.Clone(servers), agentPoll)
+			}
 			b.Run(fmt.Sprintf("shape=%s/displays=%d", sh.name, n), func(b *testing.B) {
 				runs := make([][]loadtest.Result, len(servers))
 				for range nRounds {

@@ -11,7 +11,9 @@ import (
 	"time"
 )
 
-var implOrder = map[string]int{ImplAgent: 0, ImplRelay: 2, ImplPoll: 4}
+// implOrder sorts a slice's rows: the agent (plain, TLS, polling
+// transport), then the relay (plain, TLS), then AJAX polling.
+var implOrder = map[string]int{ImplAgent: 0, ImplAgentPoll: 2, ImplRelay: 3, ImplPoll: 5}
 
 func serverRank(r Result) int {
 	if r.TLS {
