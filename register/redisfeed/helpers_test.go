@@ -122,7 +122,7 @@ func basket(register, order string, n int) cart.Cart {
 // backend is the POS backend's side: an administrator's client.
 type backend struct {
 	t testing.TB
-	c *redis.Client
+	c redis.UniversalClient
 }
 
 func newBackend(t testing.TB, srv *redistest.Server) *backend {
