@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,8 +39,19 @@ type redisBackend struct {
 	t   *testing.T
 	c   *redis.Client
 	tag string
+
+	// mu guards ids and idx: a burst adds while the test reads.
+	mu  sync.Mutex
 	ids []string       // entry ids the backend got, in order
 	idx map[string]int // entry id → index in ids
+}
+
+// index returns the index of the entry with id.
+func (b *redisBackend) index(id string) (int, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i, ok := b.idx[id]
+	return i, ok
 }
 
 func newRedisBackend(t *testing.T, srv *redistest.Server, tag string) *redisBackend {
@@ -62,6 +74,8 @@ func (b *redisBackend) add(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if n != len(b.ids) {
 		return fmt.Errorf("cart %d added as entry %d", n, len(b.ids))
 	}
@@ -133,7 +147,7 @@ func (b *redisBackend) runResults(name, from, to string) []answer {
 		if err := json.Unmarshal([]byte(m.Values[redisfeed.FieldMsg].(string)), &r); err != nil {
 			b.t.Fatalf("%s: result %v: %v", name, m.Values, err)
 		}
-		i, ok := b.idx[r.Entry]
+		i, ok := b.index(r.Entry)
 		if r.Type != protocol.TypeAck || !ok {
 			b.t.Fatalf("%s: result %+v, want an ack of one of the backend's entries", name, r)
 		}
@@ -167,7 +181,7 @@ func (b *redisBackend) savedPosition(stateDir string) (entry, cartIdx int) {
 	if !ok {
 		return -1, -1
 	}
-	i, known := b.idx[p.LastID]
+	i, known := b.index(p.LastID)
 	if !known {
 		b.t.Fatalf("saved position %q is no entry the backend got an id for", p.LastID)
 	}
