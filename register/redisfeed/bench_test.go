@@ -46,13 +46,9 @@ func BenchmarkRedisVsREST(b *testing.B) {
 	// Both servers fsync their AOF every second, as a production Redis
 	// typically does; "always" would measure the disk, not the link.
 	plain := redistest.Start(b, redistest.Options{Args: []string{"--appendfsync", "everysec"}})
-	dir := b.TempDir()
-	ca, caKey := newCA(b, "posdisplay bench CA")
-	certFile, keyFile := serverCert(b, dir, ca, caKey)
-	caFile := writePEM(b, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Raw)
-	tlsSrv := redistest.Start(b, redistest.Options{TLSCert: certFile, TLSKey: keyFile, TLSCA: caFile, Args: []string{"--appendfsync", "everysec"}})
+	tlsSrv, ca, caFile := redistest.StartTLS(b, redistest.Options{Args: []string{"--appendfsync", "everysec"}})
 	roots := x509.NewCertPool()
-	roots.AddCert(ca)
+	roots.AddCert(ca.Cert)
 	links := map[string]benchLink{
 		"redis":  {srv: plain, url: "redis://" + plain.Addr},
 		"rediss": {srv: tlsSrv, url: "rediss://" + tlsSrv.Addr, caFile: caFile, tls: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
