@@ -111,9 +111,13 @@ func TestCluster(t *testing.T) {
 	if len(msgs) != 1 || scanOf(t, msgs[0]).Code != "4006381333931" {
 		t.Fatalf("scans on the new node: got %v, want the one scan", msgs)
 	}
-	if s := a.Feed().Status(); s.State != redisfeed.StateUp {
+	s := a.Feed().Status()
+	if s.State != redisfeed.StateUp {
 		t.Errorf("link after the move: %+v, want up", s)
 	}
+	// Following the MOVED needs no reconnect; not asserted (a loaded
+	// machine may time a read out), but shown.
+	t.Logf("slot moved from node %d to %d; link failures meanwhile: %d", src, dst, s.Failures)
 }
 
 // clusterACL is what an agent's ACL user needs beyond aclRule on a Redis
