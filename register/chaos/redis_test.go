@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,12 +29,37 @@ const (
 	redisStore  = "s1"
 )
 
-// redisSection is the agent's [redis] section for register on addr. The
-// results stream keeps every result of a run (maxlen), so that the test
-// can read them all at the end.
-func redisSection(addr string) string {
-	return fmt.Sprintf("[redis]\nurl = %q\nprefix = %q\nstore = %q\nregisters = [%q]\nmaxlen = 1000000\n",
-		"redis://"+addr, redisPrefix, redisStore, register)
+// redisSection is the agent's [redis] section for register on addr, as
+// the ACL user agentUser (see agentLogin). The results stream keeps every
+// result of a run (maxlen), so that the test can read them all at the end.
+func redisSection(t *testing.T, srv *redistest.Server, addr string) string {
+	pw := filepath.Join(t.TempDir(), "redis-password")
+	if err := os.WriteFile(pw, []byte("agent-password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.Do(t, "ACL", "SETUSER", agentUser, "reset", "on", ">agent-password", "~*", "&*", "+@all")
+	return fmt.Sprintf("[redis]\nurl = %q\nusername = %q\npassword_file = %q\nprefix = %q\nstore = %q\nregisters = [%q]\nmaxlen = 1000000\n",
+		"redis://"+addr, agentUser, pw, redisPrefix, redisStore, register)
+}
+
+// agentUser is the agent's ACL user: CLIENT LIST tells its connections
+// from the backend's by it.
+const agentUser = "chaos-agent"
+
+// awaitAgentGone waits until Redis has closed every connection of the
+// killed agent. Redis runs what a connection sent before it reads its
+// end, so from then on nothing the dead agent wrote is still to come: a
+// pipeline of results already in Redis's socket buffer at the kill could
+// otherwise be run after the test's next command.
+func awaitAgentGone(t *testing.T, srv *redistest.Server) {
+	t.Helper()
+	var list string
+	if _, ok := poll(context.Background(), 10*time.Second, func() bool {
+		list = srv.Do(t, "CLIENT", "LIST").(string)
+		return !strings.Contains(list, "user="+agentUser+" ")
+	}); !ok {
+		t.Fatalf("the killed agent's connections still open after 10 s:\n%s", list)
+	}
 }
 
 // redisBackend is the POS backend's side of a register's streams.
@@ -239,7 +267,7 @@ func TestRedisKillUnderBurst(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	be := newRedisBackend(t, srv, tag)
 	cfg := newAgentConfig(t)
-	cfg.extra = redisSection(srv.Addr)
+	cfg.extra = redisSection(t, srv, srv.Addr)
 	a := startAgent(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	ws := watch(t, ctx, a.displayURL(), 1)
@@ -275,6 +303,7 @@ func TestRedisKillUnderBurst(t *testing.T) {
 		}()
 		<-killNow
 		a.kill()
+		awaitAgentGone(t, srv)
 		killed := be.lastResultID() // the dead run writes nothing more
 		saved, cartIdx := be.savedPosition(cfg.stateDir)
 		a = startAgent(t, cfg) // the burst goes on meanwhile
@@ -319,7 +348,7 @@ func TestRedisKillUnderBurst(t *testing.T) {
 		runStart, first = killed, saved+1
 
 		want := cartN(tag, len(be.ids)-1).Order
-		if _, ok := ws[0].waitFor(10*time.Second, func(v client.View) bool {
+		if _, ok := ws[0].waitFor(20*time.Second, func(v client.View) bool {
 			return v.Status == client.StatusLive && v.Cart.Order == want
 		}); !ok {
 			s, _ := ws[0].latest()
@@ -345,7 +374,7 @@ func TestRedisLinkCut(t *testing.T) {
 	proxy := redistest.NewProxy(t, srv.Addr)
 	be := newRedisBackend(t, srv, tag)
 	cfg := newAgentConfig(t)
-	cfg.extra = redisSection(proxy.Addr)
+	cfg.extra = redisSection(t, srv, proxy.Addr)
 	a := startAgent(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	ws := watch(t, ctx, a.displayURL(), 1)
@@ -392,7 +421,7 @@ func TestRedisLinkCut(t *testing.T) {
 		t.Fatalf("%d entries answered, want %d", n, len(be.ids))
 	}
 	want := cartN(tag, len(be.ids)-1).Order
-	if _, ok := ws[0].waitFor(10*time.Second, func(v client.View) bool {
+	if _, ok := ws[0].waitFor(20*time.Second, func(v client.View) bool {
 		return v.Status == client.StatusLive && v.Cart.Order == want
 	}); !ok {
 		s, _ := ws[0].latest()
