@@ -5,7 +5,8 @@
 #     peak RSS) against a bare relay and AJAX polling, measured in one run,
 #     with the agent's polling transport beside its WebSocket rows (up to
 #     100 displays);
-#     then the same through Redis (XADD) beside REST, 1 and 200 registers;
+#     then the same through Redis (XADD) beside REST, 1 and 200 registers,
+#     over redis:// and rediss:// (TLS: latency and agent CPU per change);
 #  2. discovery: agent start -> paired screen live (real mDNS in a private
 #     network namespace);
 #  3. the screen idle in a real window under Xvfb: CPU, memory, first frame;

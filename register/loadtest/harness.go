@@ -50,14 +50,35 @@ type Scenario struct {
 	PollInterval time.Duration
 	// Stderr receives the child's log (warnings and errors); nil discards.
 	Stderr io.Writer
+	// Feed, with ImplAgent, sends the changes through Redis instead of the
+	// POS socket, as a chain's backend does (docs/redis.md): FeedRedis or
+	// FeedRediss (TLS). The sender XADDs each change to the register's pos
+	// stream on RedisAddr, the agent child follows it; latency still runs
+	// from the sender's write (now the XADD) to the display.
+	Feed      string
+	RedisAddr string
+	// RedisCAFile verifies the server's certificate with FeedRediss.
+	RedisCAFile string
 }
 
-// Server is the server's label: Impl, with "+tls" when TLS is on.
-func (s Scenario) Server() string {
-	if s.TLS {
-		return s.Impl + "+tls"
+// Feeds a Scenario can send through.
+const (
+	FeedRedis  = "redis"  // XADD on redis://
+	FeedRediss = "rediss" // XADD on rediss:// (TLS on the agent's and the sender's link)
+)
+
+// Server is the server's label: Impl, with "+redis" or "+rediss" for a
+// Redis feed and "+tls" when the displays use TLS.
+func (s Scenario) Server() string { return serverLabel(s.Impl, s.Feed, s.TLS) }
+
+func serverLabel(impl, feed string, tls bool) string {
+	if feed != "" {
+		impl += "+" + feed
 	}
-	return s.Impl
+	if tls {
+		impl += "+tls"
+	}
+	return impl
 }
 
 // Name is a unique, file-name-safe label of the scenario.
@@ -69,6 +90,7 @@ func (s Scenario) Name() string {
 // write of a change to a display's receipt of the frame that carries it.
 type Result struct {
 	Impl, Shape       string
+	Feed              string // Scenario.Feed
 	TLS               bool
 	Displays, Changes int
 	P50, P99, Max     time.Duration // over every (display, change) delivery
@@ -94,9 +116,12 @@ type Result struct {
 // sender and the displays, sends the workload, waits until every display
 // has every change (or Settle), and stops everything it started.
 func Run(ctx context.Context, s Scenario) (Result, error) {
-	res := Result{Impl: s.Impl, Shape: s.Shape, TLS: s.TLS, Displays: s.Displays, Changes: len(s.Changes)}
+	res := Result{Impl: s.Impl, Shape: s.Shape, Feed: s.Feed, TLS: s.TLS, Displays: s.Displays, Changes: len(s.Changes)}
 	if s.Displays < 1 || len(s.Changes) == 0 {
 		return res, errors.New("scenario needs displays and changes")
+	}
+	if s.Feed != "" && (s.Impl != ImplAgent || s.RedisAddr == "") {
+		return res, errors.New("a Redis feed needs the agent and RedisAddr")
 	}
 	if s.TLS && (s.Impl == ImplPoll || s.Impl == ImplAgentPoll) {
 		return res, errors.New("the polling scenarios have no TLS variant")
@@ -110,7 +135,8 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	if s.Stderr == nil {
 		s.Stderr = io.Discard
 	}
-	if err := RaiseFileLimit(); err != nil {
+	err := RaiseFileLimit()
+	if err != nil {
 		return res, err
 	}
 	k := len(s.Changes)
@@ -127,7 +153,16 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	if server == ImplAgentPoll {
 		server = ImplAgent // the same agent; only its displays differ
 	}
-	ch, err := startChild(server, s.Name(), s.TLS, s.QueueFrames, s.Stderr)
+	var feed *redisFeed
+	var env []string
+	if s.Feed != "" {
+		if feed, err = newRedisFeed(s); err != nil {
+			return res, err
+		}
+		defer feed.close()
+		env = feed.childEnv()
+	}
+	ch, err := startChild(server, s.Name(), s.TLS, s.QueueFrames, s.Stderr, env...)
 	if err != nil {
 		return res, err
 	}
@@ -251,7 +286,12 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 			payload = c.Cart
 		}
 		sent[i] = clk.now()
-		if sendErr = snd.ws.WriteMessage(websocket.TextMessage, payload); sendErr != nil {
+		if feed != nil {
+			sendErr = feed.add(ctx, payload)
+		} else {
+			sendErr = snd.ws.WriteMessage(websocket.TextMessage, payload)
+		}
+		if sendErr != nil {
 			break
 		}
 	}
@@ -289,6 +329,13 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 		fmt.Fprintf(s.Stderr, "loadtest: %s: stopping the server: %v\n", s.Name(), stopErr)
 	}
 	res.Rejected = int(snd.rejected.Load())
+	if feed != nil {
+		n, err := feed.refused(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Rejected += n
+	}
 
 	var recs []*record
 	for _, d := range displays {
@@ -420,7 +467,7 @@ func Merge(rs ...Result) (Result, error) {
 	out.CPU, out.Elapsed, out.ConnectTime, out.PeakRSS, out.Rounds = 0, 0, 0, 0, 0
 	var all, per []int64
 	for _, r := range rs {
-		if r.Impl != out.Impl || r.TLS != out.TLS || r.Shape != out.Shape || r.Displays != out.Displays {
+		if r.Impl != out.Impl || r.Feed != out.Feed || r.TLS != out.TLS || r.Shape != out.Shape || r.Displays != out.Displays {
 			return Result{}, fmt.Errorf("merging %s-%s-%d with %s-%s-%d", r.Server(), r.Shape, r.Displays, out.Server(), out.Shape, out.Displays)
 		}
 		all = append(all, r.lat...)
