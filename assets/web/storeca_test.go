@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/posdisplay/posdisplay/display/client"
+	"github.com/posdisplay/posdisplay/display/enroll"
 	"github.com/posdisplay/posdisplay/register/storecert/storecerttest"
 	"github.com/posdisplay/posdisplay/register/testenv"
 	"github.com/posdisplay/posdisplay/register/tlsid"
@@ -113,16 +114,39 @@ func TestWebDisplayStoreCA(t *testing.T) {
 	pushCart(t, a, `{"register":"1","currency":"USD","state":"open","lines":[{"id":"a","title":"Trusted tea","quantity":1,"unit_price":250,"discount":0,"total":250}],"subtotal":250,"discount":0,"taxes":[],"total":250}`)
 	waitJS(t, b, `document.querySelector('#lines .line[data-id="a"] .title')?.textContent === "Trusted tea"`)
 
-	// Screens pin the agent's own certificate, not the store's.
+	// A screen's client (display/client, pinned to the agent's own
+	// certificate as after pairing) still connects and follows the cart:
+	// it offers no ALPN, so it is not handed the store's certificate.
 	pinned, err := tlsid.PinnedClientConfig(a.Fingerprint())
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := tls.Dial("tcp", a.dispAddr, pinned)
+	c, err := client.New(client.Options{
+		Register: register,
+		Token:    displayToken,
+		Source:   client.Static{URL: "wss://" + a.dispAddr + "/v1/display", TLS: pinned},
+		Logger:   testLogger(t),
+	})
 	if err != nil {
-		t.Fatalf("a screen's pinned client: %v", err)
+		t.Fatal(err)
 	}
-	conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitView(t, c.View, "the cart over the pinned certificate", func(v client.View) bool {
+		return len(v.Cart.Lines) == 1 && v.Cart.Lines[0].Title == "Trusted tea"
+	})
+
+	// And a new screen pairing with this agent (display/enroll) is shown
+	// the certificate whose fingerprint the agent announces.
+	pend, err := enroll.Request(ctx, a.dispAddr, "Lane 1 screen", a.Fingerprint())
+	if err != nil {
+		t.Fatalf("a screen's pairing request: %v", err)
+	}
+	if pend.Fingerprint != a.Fingerprint() {
+		t.Errorf("the screen saw certificate %s, want the agent's own %s", pend.Fingerprint, a.Fingerprint())
+	}
 
 	// Renewed in place: the next connection (another browser, so no pooled
 	// connection or TLS session is reused) gets the new one, and the open
