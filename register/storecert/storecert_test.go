@@ -236,3 +236,24 @@ func TestServerConfigSelects(t *testing.T) {
 	}
 	screen()
 }
+
+// BenchmarkCertificate is the cost the reload check adds to each TLS
+// handshake when nothing changed: two stats under a mutex.
+func BenchmarkCertificate(b *testing.B) {
+	ca := storecerttest.NewCA(b, "Test Store CA")
+	dir := b.TempDir()
+	certFile, keyFile := filepath.Join(dir, "display.crt"), filepath.Join(dir, "display.key")
+	c, k := ca.Issue(b, "v1", "lane1.store.test")
+	storecerttest.Replace(b, certFile, c)
+	storecerttest.Replace(b, keyFile, k)
+	f, err := storecert.Load(certFile, keyFile, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if f.Certificate() == nil {
+			b.Fatal("no certificate")
+		}
+	}
+}
