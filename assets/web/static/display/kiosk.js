@@ -78,8 +78,7 @@ function fullscreen() {
   showFullscreen();
   document.addEventListener("fullscreenchange", showFullscreen);
   document.addEventListener("webkitfullscreenchange", showFullscreen);
-  // Any tap is a gesture: fullscreen, and another go at the wake lock.
-  document.addEventListener("click", () => { goFullscreen(); keepAwake(); });
+  document.addEventListener("click", goFullscreen); // any tap is a gesture
   goFullscreen(); // allowed without a gesture in some kiosk setups
 }
 
@@ -103,6 +102,7 @@ function noZoom() {
 export function startKiosk() {
   noZoom();
   document.addEventListener("visibilitychange", keepAwake);
+  document.addEventListener("click", keepAwake); // after a refusal, a tap tries again
   keepAwake();
   fullscreen();
 }

@@ -79,7 +79,7 @@ export async function pairByCode(name) {
       await sleep(RETRY_MS);
       continue;
     }
-    const mins = Math.max(1, Math.round(open.expires_in / 60));
+    const mins = Math.max(1, Math.round((Number(open.expires_in) || 600) / 60));
     show("code", open.code, `Valid for ${mins} minutes; a new code appears after that.`);
     const c = await collect(open);
     if (c) {
