@@ -140,7 +140,7 @@ func TestWebDisplayStoreCA(t *testing.T) {
 
 	// And a new screen pairing with this agent (display/enroll) is shown
 	// the certificate whose fingerprint the agent announces.
-	pend, err := enroll.Request(ctx, a.dispAddr, "Lane 1 screen", a.Fingerprint())
+	pend, err := enroll.Request(ctx, a.dispAddr, enroll.Screen{Name: "Lane 1 screen"}, a.Fingerprint())
 	if err != nil {
 		t.Fatalf("a screen's pairing request: %v", err)
 	}
