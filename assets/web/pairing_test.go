@@ -111,7 +111,7 @@ func TestWebDisplayPairsByCode(t *testing.T) {
 	if len(pending) != 1 || pending[0].Name != "Lane 1 tablet" {
 		t.Errorf("pending requests %+v, want one named Lane 1 tablet", pending)
 	}
-	var d pairing.Display
+	var d pairing.ApproveResponse
 	admin(t, a, cfg.State.Dir, "POST", "/v1/admin/pair", pairing.ApproveRequest{Code: strings.ToLower(code)}, &d, http.StatusOK)
 	if d.Name != "Lane 1 tablet" || d.Register != register || d.Via != "code" {
 		t.Errorf("paired display %+v", d)
@@ -158,4 +158,19 @@ func TestWebDisplayPairsByCode(t *testing.T) {
 	// And the new code pairs it again.
 	admin(t, a, cfg.State.Dir, "POST", "/v1/admin/pair", pairing.ApproveRequest{Code: next}, &d, http.StatusOK)
 	waitJS(t, b, `document.body.dataset.status === "live" && document.querySelector('#lines .line[data-id="a"] .title')?.textContent === "Paired tea"`)
+
+	// The browser lost its token but kept its screen key (storage cleared
+	// in part, or a page that stopped before saving): pairing again
+	// replaces its entry instead of leaving a stale one in displays list.
+	first := d.ID
+	run(t, b, chromedp.Evaluate(`localStorage.removeItem("posdisplay.display")`, nil), chromedp.Reload())
+	again := shownCode(t, b, "")
+	admin(t, a, cfg.State.Dir, "POST", "/v1/admin/pair", pairing.ApproveRequest{Code: again}, &d, http.StatusOK)
+	if len(d.Replaced) != 1 || d.Replaced[0].ID != first {
+		t.Errorf("pairing the same browser again replaced %+v, want its entry %s", d.Replaced, first)
+	}
+	waitJS(t, b, `document.body.dataset.status === "live"`)
+	if list := a.Registry().List(); len(list) != 1 || list[0].ID != d.ID {
+		t.Errorf("displays after pairing the same browser again: %+v, want only %s", list, d.ID)
+	}
 }

@@ -21,6 +21,10 @@ const POLL_MS = 1000;
 const RETRY_MS = 5000;
 const TOO_MANY_RETRY_MS = 30000;
 const STORAGE_KEY = "posdisplay.display";
+// The page's screen key (docs/protocol.md, "Screen key"), kept when its
+// credentials are dropped, so that pairing this browser again replaces its
+// earlier entry in `displays list` instead of adding one.
+const SCREEN_KEY = "posdisplay.screen-key";
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -47,6 +51,23 @@ export function credentialsRefused() {
   location.reload();
 }
 
+// screenKey returns this browser's key for this agent, made on first use:
+// 32 hex digits (128 random bits), as the Fyne screen makes. Without
+// storage there is none: a key that is not kept replaces nothing.
+function screenKey() {
+  try {
+    let k = localStorage.getItem(SCREEN_KEY) || "";
+    if (!/^[0-9a-f]{32}$/.test(k)) {
+      const b = crypto.getRandomValues(new Uint8Array(16));
+      k = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+      localStorage.setItem(SCREEN_KEY, k);
+    }
+    return k;
+  } catch (_) {
+    return "";
+  }
+}
+
 function show(state, code, detail) {
   document.body.classList.add("pairing");
   document.body.dataset.pairing = state;
@@ -60,12 +81,15 @@ function show(state, code, detail) {
 // how store IT sees this display in `displays list`.
 export async function pairByCode(name) {
   show("starting", "", "Asking the register for a pairing code…");
+  const key = screenKey();
   for (;;) {
     let open;
     try {
       const r = await fetch(OPEN_PATH, {
         method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ name }),
+        // The agent that served this page knows the key field: no
+        // fallback for version 1 agents is needed here.
+        body: JSON.stringify(key ? { name, key } : { name }),
       });
       const body = await r.json().catch(() => ({}));
       if (r.status !== 201 || typeof body.code !== "string") {
