@@ -35,6 +35,7 @@ import (
 	"github.com/posdisplay/posdisplay/register/redisfeed"
 	"github.com/posdisplay/posdisplay/register/scanroute"
 	"github.com/posdisplay/posdisplay/register/store"
+	"github.com/posdisplay/posdisplay/register/storecert"
 	"github.com/posdisplay/posdisplay/register/stream"
 	"github.com/posdisplay/posdisplay/register/tlsid"
 	"github.com/posdisplay/posdisplay/scanner"
@@ -66,6 +67,7 @@ type Agent struct {
 	scanReg    map[string]string // scanner name to register
 	poles      []poleRun
 	identity   *tlsid.Identity
+	storeCert  *storecert.Files // display.cert_file, or nil
 	registry   *pairing.Registry
 	advertiser discovery.Advertiser
 	feed       *redisfeed.Feed // nil unless [redis] is set
@@ -121,6 +123,11 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	if cfg.Display.TLS {
 		if a.identity, err = tlsid.LoadOrCreate(filepath.Join(cfg.State.Dir, "tls"), tlsid.Options{}); err != nil {
 			return nil, err
+		}
+	}
+	if cfg.Display.CertFile != "" {
+		if a.storeCert, err = storecert.Load(cfg.Display.CertFile, cfg.Display.KeyFile, logger.With("part", "tls")); err != nil {
+			return nil, fmt.Errorf("display.cert_file: %w", err)
 		}
 	}
 	if a.registry, err = pairing.OpenRegistry(cfg.State.Dir, cfg.Registers); err != nil {
@@ -271,7 +278,10 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	a.dispLimit.MaxIdlePerHost = displayIdlePerHost
 	a.dispSrv.ConnState = a.dispLimit.ConnState
 	a.dispLn = a.dispLimit
-	if a.identity != nil {
+	switch {
+	case a.storeCert != nil:
+		a.dispLn = tls.NewListener(a.dispLn, a.storeCert.ServerConfig(a.identity.Certificate))
+	case a.identity != nil:
 		a.dispLn = tls.NewListener(a.dispLn, a.identity.ServerConfig())
 	}
 	for name, l := range map[string]*connlimit.Listener{"pos": a.posLimit, "display": a.dispLimit} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -18,6 +19,8 @@ import (
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/storecert"
+	"github.com/posdisplay/posdisplay/register/storecert/storecerttest"
 )
 
 func TestIngestToDisplay(t *testing.T) {
@@ -593,6 +596,11 @@ func TestConfigValidation(t *testing.T) {
 		{"ping interval", func(c *Config) { c.Display.PingInterval = Duration{time.Nanosecond} }},
 		{"scan ttl", func(c *Config) { c.ScanTTL = Duration{-time.Second} }},
 		{"demo pace", func(c *Config) { c.Demo.Pace = Duration{time.Microsecond} }},
+		{"cert_file without key_file", func(c *Config) { c.Display.TLS, c.Display.CertFile = true, "/etc/posdisplay/tls/display.crt" }},
+		{"key_file without cert_file", func(c *Config) { c.Display.TLS, c.Display.KeyFile = true, "/etc/posdisplay/tls/display.key" }},
+		{"cert_file without tls", func(c *Config) {
+			c.Display.CertFile, c.Display.KeyFile = "/etc/posdisplay/tls/display.crt", "/etc/posdisplay/tls/display.key"
+		}},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
@@ -639,5 +647,23 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 func TestBareDefaultsAnnounceNothing(t *testing.T) {
 	if c := DefaultConfig(); c.Discovery.Advertise || c.Demo.Cashier || c.Demo.Page {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// TestStoreCertUnusableStopsStart: a display.cert_file that cannot serve
+// (here: the key of another certificate) stops the agent at start, with
+// an error saying which key, rather than a listener no tablet can use.
+func TestStoreCertUnusableStopsStart(t *testing.T) {
+	ca := storecerttest.NewCA(t, "Test Store CA")
+	dir := t.TempDir()
+	cert, _ := ca.Issue(t, "lane1", "lane1.store.test")
+	_, otherKey := ca.Issue(t, "other", "lane1.store.test")
+	cfg := testConfig(t)
+	cfg.Display.TLS = true
+	cfg.Display.CertFile, cfg.Display.KeyFile = filepath.Join(dir, "display.crt"), filepath.Join(dir, "display.key")
+	storecerttest.Replace(t, cfg.Display.CertFile, cert)
+	storecerttest.Replace(t, cfg.Display.KeyFile, otherKey)
+	if _, err := New(cfg, testLogger(t), Options{}); !errors.Is(err, storecert.ErrUnusable) {
+		t.Fatalf("New with the key of another certificate: got %v, want storecert.ErrUnusable", err)
 	}
 }

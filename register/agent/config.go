@@ -87,6 +87,12 @@ type DisplayConfig struct {
 	// TLS serves the display listener over TLS with the agent's own
 	// self-signed certificate (state dir tls/), pinned by paired screens.
 	TLS bool `toml:"tls"`
+	// CertFile and KeyFile are a certificate from the store's own CA and
+	// its key (PEM), served to browsers (web displays on tablets that
+	// trust that CA) while screens keep their pinned certificate; re-read
+	// when they change. Both or neither; they need TLS.
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
 }
 
 // DiscoveryConfig controls the mDNS announcement of the registers.
@@ -250,6 +256,12 @@ func (c *Config) Validate() error {
 		if !c.Display.TLS {
 			errs = append(errs, errors.New("discovery.advertise needs display.tls: screens pin the announced certificate"))
 		}
+	}
+	if (c.Display.CertFile == "") != (c.Display.KeyFile == "") {
+		errs = append(errs, errors.New("display.cert_file and display.key_file: set both or neither"))
+	}
+	if c.Display.CertFile != "" && !c.Display.TLS {
+		errs = append(errs, errors.New("display.cert_file needs display.tls = true"))
 	}
 	for r, name := range c.Discovery.Names {
 		if !seen[r] {
