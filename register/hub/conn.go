@@ -46,6 +46,9 @@ type conn struct {
 	// returns: the display announced the "returns" feature (features.go)
 	// and gets return lines; otherwise it gets the version 1 view.
 	returns bool
+	// batches: the display announced the "batch" feature and gets the
+	// deltas ready together as one batch message (batch.go).
+	batches bool
 	pre     *preauth // the token presented in the upgrade request, if any
 	// endSilent ends the socket's count as a silent socket (see admit),
 	// once its first message is in.
@@ -419,20 +422,41 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		finish(err)
 		return
 	}
+	// run holds the deltas taken for the next batch (batch.go); only a
+	// display that announced batches gets one, and only while its writer
+	// empties a queue of several frames (gathering).
+	var run batchRun
+	gathering := false
 	// take writes one frame from the queue (or what it stands for).
 	take := func(f *stream.Frame) error {
 		sub.Taken(f)
 		switch {
 		case f == wakeFrame:
 		case f.Kind == protocol.TypeCue:
+			if err := run.flush(c); err != nil {
+				return err
+			}
 			return c.write(f.Data)
 		case sub.TakeOverflow(): // frames after f were dropped: f is stale too
+			run.reset() // the snapshot stands for them
 			return resync("slow")
 		case f.Seq <= last:
 		case f.Seq != last+1:
 			c.h.log.Warn("gap in display stream", "remote", c.remote, "last", last, "got", f.Seq, "err", errGap)
+			run.reset()
 			return resync("gap")
+		case gathering && c.batches && f.Kind == protocol.TypeDelta:
+			if run.full(f.For(c.returns)) {
+				if err := run.flush(c); err != nil {
+					return err
+				}
+			}
+			run.add(f, f.For(c.returns))
+			last = f.Seq
 		default:
+			if err := run.flush(c); err != nil {
+				return err
+			}
 			return send(f)
 		}
 		return nil
@@ -484,8 +508,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 				break
 			}
 			c.corkUp()
+			gathering = true
 			err = take(f)
-			for err == nil && c.corked() < maxCorked && !c.stopping() {
+			for err == nil && c.corked()+run.bytes < maxCorked && !c.stopping() {
 				select {
 				case f = <-sub.C:
 					err = take(f)
@@ -494,6 +519,11 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 				}
 				break
 			}
+			gathering = false
+			if err == nil {
+				err = run.flush(c)
+			}
+			run.reset()
 			if ferr := c.flush(); err == nil {
 				err = ferr
 			}

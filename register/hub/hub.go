@@ -191,6 +191,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := newConn(h, ws, r.RemoteAddr)
 	c.cork = cw.conn
 	c.returns = wantsReturns(r)
+	c.batches = wantsBatches(r)
 	c.pre, c.endSilent = pre, endSilent
 	if !h.add(c) {
 		c.closeWith(websocket.CloseGoingAway, "shutting down")
