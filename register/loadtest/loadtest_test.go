@@ -36,18 +36,20 @@ func TestScenarios(t *testing.T) {
 		tls         bool
 		changes     []loadtest.Change
 		rate        float64
+		noBatches   bool
 	}{
-		{loadtest.ImplAgent, "steady", false, steady, 50},
-		{loadtest.ImplAgent, "burst", false, burst, 0},
-		{loadtest.ImplAgent, "burst", true, burst, 0},
-		{loadtest.ImplRelay, "steady", false, steady, 50},
-		{loadtest.ImplRelay, "burst", false, burst, 0},
-		{loadtest.ImplRelay, "burst", true, burst, 0},
-		{loadtest.ImplPoll, "burst", false, burst, 0},
+		{loadtest.ImplAgent, "steady", false, steady, 50, false},
+		{loadtest.ImplAgent, "burst", false, burst, 0, false},
+		{loadtest.ImplAgent, "burst", true, burst, 0, false},
+		{loadtest.ImplAgent, "burst-nobatch", false, burst, 0, true},
+		{loadtest.ImplRelay, "steady", false, steady, 50, false},
+		{loadtest.ImplRelay, "burst", false, burst, 0, false},
+		{loadtest.ImplRelay, "burst", true, burst, 0, false},
+		{loadtest.ImplPoll, "burst", false, burst, 0, false},
 	}
 	for _, tt := range tests {
 		sc := loadtest.Scenario{Impl: tt.impl, Shape: tt.shape, TLS: tt.tls, Displays: 3, Changes: tt.changes, Rate: tt.rate,
-			Settle: 20 * time.Second, Stderr: testlog.Writer(t)}
+			Settle: 20 * time.Second, Stderr: testlog.Writer(t), NoBatches: tt.noBatches}
 		t.Run(sc.Server()+"/"+tt.shape, func(t *testing.T) {
 			const displays = 3
 			res, err := loadtest.Run(t.Context(), sc)
@@ -125,7 +127,7 @@ func BenchmarkFanout(b *testing.B) {
 				for range nRounds {
 					for i, srv := range servers {
 						sc := loadtest.Scenario{Impl: srv.impl, TLS: srv.tls, Shape: sh.name, Displays: n, Changes: sh.changes, Rate: sh.rate,
-							Stderr: os.Stderr, QueueFrames: queueFrames(b)}
+							Stderr: os.Stderr, QueueFrames: queueFrames(b), NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
 						res, err := loadtest.Run(context.Background(), sc)
 						if err != nil {
 							b.Fatalf("%s: %v", sc.Name(), err)
