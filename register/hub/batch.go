@@ -1,7 +1,7 @@
 package hub
 
 import (
-	"sync"
+	"io"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -26,104 +26,86 @@ var (
 	batchComma = []byte(`,`)
 )
 
-// batchRun is the deltas a display's writer took from its queue for its
-// next batch, with the bytes each one is for this display (Frame.For).
+// batchRun is the batch a display's writer is taking from its queue. The
+// first delta waits (alone, it goes out as itself); from the second on,
+// the batch message is written as the deltas come, through gorilla's
+// pooled write buffer into the cork (cork.go): a display holds no list of
+// its deltas, and no copy of the batch is assembled. Deltas are counted in
+// the fan-out latency as they are handed over, as lone ones are.
 type batchRun struct {
-	held  *batchSlices // from batchPool while holding deltas
-	bytes int
+	first *stream.Frame  // a delta taken and not written yet
+	w     io.WriteCloser // the batch message, once a second delta came
+	n     int            // deltas written into w
+	bytes int            // bytes of the deltas in the batch
 }
 
-type batchSlices struct {
-	frames []*stream.Frame
-	data   [][]byte
+// full reports whether the batch holds as many deltas or bytes as one
+// batch may: protocol.MaxBatchDeltas, or about maxCorked bytes.
+func (r *batchRun) full() bool {
+	return r.n >= protocol.MaxBatchDeltas || r.bytes >= maxCorked
 }
 
-// batchPool recycles the slices of runs: a display holds one only while
-// its writer empties its queue, so 1000 displays share a few instead of
-// keeping 128 pointers each.
-var batchPool = sync.Pool{New: func() any {
-	return &batchSlices{frames: make([]*stream.Frame, 0, 16), data: make([][]byte, 0, 16)}
-}}
-
-// full reports whether next would not fit in the run: a batch holds at
-// most protocol.MaxBatchDeltas deltas and about maxCorked bytes.
-func (r *batchRun) full(next []byte) bool {
-	if r.held == nil {
-		return false
+// waiting is the bytes of the delta taken but not written yet.
+func (r *batchRun) waiting(c *conn) int {
+	if r.first == nil {
+		return 0
 	}
-	n := len(r.held.frames)
-	return n == protocol.MaxBatchDeltas || n > 0 && r.bytes+len(next) > maxCorked
+	return len(r.first.For(c.returns))
 }
 
-func (r *batchRun) add(f *stream.Frame, data []byte) {
-	if r.held == nil {
-		r.held = batchPool.Get().(*batchSlices)
-	}
-	r.held.frames = append(r.held.frames, f)
-	r.held.data = append(r.held.data, data)
-	r.bytes += len(data)
-}
-
-// reset forgets the run's deltas and gives its slices back.
-func (r *batchRun) reset() {
-	if r.held != nil {
-		clear(r.held.frames)
-		clear(r.held.data)
-		r.held.frames, r.held.data = r.held.frames[:0], r.held.data[:0]
-		batchPool.Put(r.held)
-		r.held = nil
-	}
-	r.bytes = 0
-}
-
-// flush writes the run to c, a lone delta as itself, and resets it.
-func (r *batchRun) flush(c *conn) error {
-	if r.held == nil || len(r.held.frames) == 0 {
-		r.reset()
+// add puts delta f, the next in sequence, into the batch.
+func (r *batchRun) add(c *conn, f *stream.Frame) error {
+	data := f.For(c.returns)
+	if r.first == nil && r.w == nil {
+		r.first, r.bytes = f, len(data)
 		return nil
 	}
-	var err error
-	if len(r.held.data) == 1 {
-		err = c.write(r.held.data[0])
-	} else {
-		err = c.writeBatch(r.held.data)
-	}
-	if err == nil {
+	if r.w == nil {
 		now := time.Now()
-		for _, f := range r.held.frames {
-			c.h.metrics.FanoutLatency.Observe(now.Sub(f.At).Seconds())
+		c.lastWrite = now
+		_ = c.ws.SetWriteDeadline(now.Add(c.h.opts.WriteWait))
+		w, err := c.ws.NextWriter(websocket.TextMessage)
+		if err != nil {
+			return err
 		}
+		r.w = w
+		if err := r.write(c, batchOpen, r.first.For(c.returns)); err != nil {
+			return err
+		}
+		c.observe(r.first)
+		r.first, r.n = nil, 1
 	}
-	r.reset()
+	if err := r.write(c, batchComma, data); err != nil {
+		return err
+	}
+	c.observe(f)
+	r.n++
+	r.bytes += len(data)
+	return nil
+}
+
+func (r *batchRun) write(c *conn, sep, data []byte) error {
+	if _, err := r.w.Write(sep); err != nil {
+		return err
+	}
+	_, err := r.w.Write(data)
 	return err
 }
 
-// writeBatch writes one batch message of the given encoded deltas,
-// streamed through gorilla's pooled write buffer: no copy of the batch is
-// assembled first.
-func (c *conn) writeBatch(deltas [][]byte) error {
-	now := time.Now()
-	c.lastWrite = now
-	_ = c.ws.SetWriteDeadline(now.Add(c.h.opts.WriteWait))
-	w, err := c.ws.NextWriter(websocket.TextMessage)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(batchOpen); err != nil {
-		return err
-	}
-	for i, d := range deltas {
-		if i > 0 {
-			if _, err := w.Write(batchComma); err != nil {
-				return err
-			}
+// flush ends the batch: a lone delta goes out as itself, a batch message
+// is closed.
+func (r *batchRun) flush(c *conn) error {
+	var err error
+	switch {
+	case r.first != nil:
+		if err = c.write(r.first.For(c.returns)); err == nil {
+			c.observe(r.first)
 		}
-		if _, err := w.Write(d); err != nil {
-			return err
+	case r.w != nil:
+		if _, err = r.w.Write(batchClose); err == nil {
+			err = r.w.Close()
 		}
 	}
-	if _, err := w.Write(batchClose); err != nil {
-		return err
-	}
-	return w.Close()
+	*r = batchRun{}
+	return err
 }

@@ -339,6 +339,15 @@ func (c *conn) readLoop() error {
 
 var errGap = errors.New("gap in stream")
 
+// observe counts delta f in the fan-out latency as it is handed to the
+// (corked) socket: keeping every accepted-at time of a batch until its
+// flush cost 6 MB of allocations per burst at 1000 displays.
+func (c *conn) observe(f *stream.Frame) {
+	if f.Kind == protocol.TypeDelta {
+		c.h.metrics.FanoutLatency.Observe(time.Since(f.At).Seconds())
+	}
+}
+
 // corkUp holds the writer's writes back until flush (cork.go).
 func (c *conn) corkUp() {
 	if c.cork != nil {
@@ -369,12 +378,7 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		if err := c.write(f.For(c.returns)); err != nil {
 			return err
 		}
-		if f.Kind == protocol.TypeDelta {
-			// Observed as the frame is handed to the (corked) socket:
-			// keeping every accepted-at time of a batch until its flush
-			// cost 6 MB of allocations per burst at 1000 displays.
-			c.h.metrics.FanoutLatency.Observe(time.Since(f.At).Seconds())
-		}
+		c.observe(f)
 		last = f.Seq
 		return nil
 	}
@@ -422,9 +426,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 		finish(err)
 		return
 	}
-	// run holds the deltas taken for the next batch (batch.go); only a
-	// display that announced batches gets one, and only while its writer
-	// empties a queue of several frames (gathering).
+	// run is the batch being taken (batch.go); only a display that
+	// announced batches gets one, and only while its writer empties a
+	// queue of several frames (gathering).
 	var run batchRun
 	gathering := false
 	// take writes one frame from the queue (or what it stands for).
@@ -438,20 +442,26 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			}
 			return c.write(f.Data)
 		case sub.TakeOverflow(): // frames after f were dropped: f is stale too
-			run.reset() // the snapshot stands for them
+			if err := run.flush(c); err != nil { // consecutive deltas, then the snapshot
+				return err
+			}
 			return resync("slow")
 		case f.Seq <= last:
 		case f.Seq != last+1:
 			c.h.log.Warn("gap in display stream", "remote", c.remote, "last", last, "got", f.Seq, "err", errGap)
-			run.reset()
+			if err := run.flush(c); err != nil {
+				return err
+			}
 			return resync("gap")
 		case gathering && c.batches && f.Kind == protocol.TypeDelta:
-			if run.full(f.For(c.returns)) {
+			if run.full() {
 				if err := run.flush(c); err != nil {
 					return err
 				}
 			}
-			run.add(f, f.For(c.returns))
+			if err := run.add(c, f); err != nil {
+				return err
+			}
 			last = f.Seq
 		default:
 			if err := run.flush(c); err != nil {
@@ -510,7 +520,7 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 			c.corkUp()
 			gathering = true
 			err = take(f)
-			for err == nil && c.corked()+run.bytes < maxCorked && !c.stopping() {
+			for err == nil && c.corked()+run.waiting(c) < maxCorked && !c.stopping() {
 				select {
 				case f = <-sub.C:
 					err = take(f)
@@ -520,10 +530,9 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 				break
 			}
 			gathering = false
-			if err == nil {
-				err = run.flush(c)
+			if rerr := run.flush(c); err == nil {
+				err = rerr
 			}
-			run.reset()
 			if ferr := c.flush(); err == nil {
 				err = ferr
 			}
