@@ -73,7 +73,7 @@ func TestHandlers(t *testing.T) {
 func TestNoThirdPartyReferences(t *testing.T) {
 	// Pages must load nothing from the internet: no http(s) URL other than
 	// loopback appears in any served file.
-	for _, name := range []string{"display/index.html", "display/display.js", "display/replica.js", "display/display.css",
+	for _, name := range []string{"display/index.html", "display/display.js", "display/replica.js", "display/transport.js", "display/display.css",
 		"demo/index.html", "demo/demo.js", "demo/demo.css", "bridge/pos-bridge.js", "bridge/commerce-pos.js"} {
 		b, err := readStatic(name)
 		if err != nil {

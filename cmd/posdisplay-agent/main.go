@@ -54,7 +54,7 @@ var commands = []command{
 	}},
 	{"watch", "[flags]", "show a register's cart as a display sees it", watch},
 	{"pair", "[-register ID] CODE", "approve the pairing code a screen shows", pairCmd},
-	{"displays", "list | revoke ID | add NAME", "list, revoke or provision displays", displaysCmd},
+	{"displays", "list|revoke|forget|add ...", "list; revoke ID; forget ID (gone); add NAME (web display)", displaysCmd},
 	{"scanners", "", "list serial ports and input devices that look like barcode scanners", listScanners},
 	{"scan-test", "[flags]", "print what the configured scanners read", scanTest},
 	{"pole-test", "[flags] PORT", "write a test pattern, then the live cart, to a pole display", poleTest},

@@ -140,6 +140,10 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 		PingInterval: cfg.Display.PingInterval.Duration,
 		PongWait:     hub.DisplayPongWait,
 		AgentID:      cfg.AgentID,
+		Presence: func(s hub.Session, _ bool) {
+			host, _, _ := net.SplitHostPort(s.Remote)
+			a.registry.Seen(s.DisplayID, host, time.Now())
+		},
 	})
 	// The POS listener first: the demo page's origin is the address it
 	// really listens on (a ":0" in the config is a port chosen now).
@@ -221,7 +225,15 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	pairSrv := &pairing.Server{
 		Pairer: pairing.NewPairer(a.registry, nil), Registry: a.registry, AgentID: cfg.AgentID,
 		Fingerprint: a.Fingerprint(), AdminToken: adminToken, Log: logger.With("part", "pairing"),
-		Revoked: func(id string) { a.hub.Revoke(id) },
+		Revoked: func(id string) int { return a.hub.Revoke(id) },
+		Connections: func() []pairing.Connection {
+			var out []pairing.Connection
+			for _, s := range a.hub.Sessions() {
+				host, _, _ := net.SplitHostPort(s.Remote)
+				out = append(out, pairing.Connection{DisplayID: s.DisplayID, Addr: host, Since: s.Since})
+			}
+			return out
+		},
 	}
 	if cfg.Discovery.Advertise {
 		a.advertiser = discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Interfaces: cfg.Discovery.Interfaces, Logger: logger.With("part", "mdns")})
@@ -238,6 +250,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	posMux.Handle(web.DemoPath, posStatic)
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
+	dispMux.HandleFunc("POST "+protocol.PollPath, a.hub.ServePoll) // the polling transport
 	pairSrv.MountPublic(dispMux)
 	dispMux.HandleFunc("GET /healthz", displayHealth)
 	dispMux.Handle(web.DisplayPath, web.DisplayHandler())
@@ -356,6 +369,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	a.runPoles(runCtx, &aux)
+	aux.Add(1)
+	go func() {
+		defer aux.Done()
+		a.saveSeen(runCtx)
+	}()
 	if a.advertiser != nil {
 		aux.Add(1)
 		go func() {
@@ -415,7 +433,34 @@ func (a *Agent) shutdown() {
 		_ = a.posSrv.Shutdown(ctx)
 		_ = a.dispSrv.Shutdown(ctx)
 		_ = a.store.Close()
+		// Every display connection has ended: their last-seen times are
+		// the time of this shutdown.
+		if err := a.registry.SaveSeen(); err != nil {
+			a.log.Warn("could not save when displays were last seen", "err", err)
+		}
 	})
+}
+
+// seenSaveInterval is how often last-seen times reach displays.json: a
+// crash loses at most this much of them, and a thousand displays
+// reconnecting after a restart cost one write instead of a thousand.
+const seenSaveInterval = 10 * time.Second
+
+// saveSeen writes the displays' last-seen times every seenSaveInterval
+// until ctx ends.
+func (a *Agent) saveSeen(ctx context.Context) {
+	t := time.NewTicker(seenSaveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.registry.SaveSeen(); err != nil {
+				a.log.Warn("could not save when displays were last seen", "err", err)
+			}
+		}
+	}
 }
 
 // Router is the scan router (tests inject scans through it).

@@ -210,6 +210,17 @@ func LoadConfig(path string) (Config, error) {
 	return cfg, err
 }
 
+// Register id rules, worded as packaging/agent/agent.toml states them (a
+// test holds the file's comment to these words).
+const (
+	// RegisterIDRule is what POS pages and displays accept (cart.ValidID).
+	RegisterIDRule = "1-64 characters of A-Z a-z 0-9 . _ -"
+	// AnnouncedRegisterIDRule is the stricter rule while mDNS announces
+	// the registers (discovery.ValidateID): a "." would split the DNS-SD
+	// name, and "<agent>-<register>" must fit a 63-byte DNS label.
+	AnnouncedRegisterIDRule = `1-31 characters of A-Z a-z 0-9 _ - (no ".") while discovery.advertise is on`
+)
+
 // Validate checks the configuration and says what to fix.
 func (c *Config) Validate() error {
 	var errs []error
@@ -218,8 +229,11 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, r := range c.Registers {
-		if !cart.ValidID(r) {
-			errs = append(errs, fmt.Errorf("registers: %q must be 1-64 characters of A-Z a-z 0-9 . _ -", r))
+		switch {
+		case !cart.ValidID(r):
+			errs = append(errs, fmt.Errorf("registers: %q must be %s", r, RegisterIDRule))
+		case c.Discovery.Advertise && discovery.ValidateID(r) != nil:
+			errs = append(errs, fmt.Errorf("registers: %q must be %s (or set discovery.advertise = false)", r, AnnouncedRegisterIDRule))
 		}
 		if seen[r] {
 			errs = append(errs, fmt.Errorf("registers: %q listed twice", r))
@@ -235,11 +249,6 @@ func (c *Config) Validate() error {
 	if c.Discovery.Advertise {
 		if !c.Display.TLS {
 			errs = append(errs, errors.New("discovery.advertise needs display.tls: screens pin the announced certificate"))
-		}
-		for _, r := range c.Registers {
-			if err := discovery.ValidateID(r); err != nil {
-				errs = append(errs, fmt.Errorf("registers: %q cannot be announced over mDNS: %w", r, err))
-			}
 		}
 	}
 	for r, name := range c.Discovery.Names {

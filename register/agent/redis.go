@@ -24,6 +24,8 @@ type RedisConfig struct {
 	Publish      bool     `toml:"publish"`
 	PresenceTTL  Duration `toml:"presence_ttl"`
 	MaxLen       int64    `toml:"maxlen"`
+	Cluster      bool     `toml:"cluster"`
+	ClusterSeeds []string `toml:"cluster_seeds"`
 }
 
 // Enabled reports whether the agent dials out to Redis.
@@ -36,6 +38,7 @@ func (c *Config) redisFeedConfig() redisfeed.Config {
 		Prefix: r.Prefix, Store: r.Store, Registers: r.Registers,
 		Scans: r.Scans, ScanGroup: r.ScanGroup, ScanTTL: c.ScanTTL.Duration,
 		Publish: r.Publish, PresenceTTL: r.PresenceTTL.Duration, MaxLen: r.MaxLen,
+		Cluster: r.Cluster, ClusterSeeds: r.ClusterSeeds,
 	}
 }
 

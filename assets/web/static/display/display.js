@@ -53,6 +53,10 @@ function text(el, s) { el.textContent = s == null ? "" : String(s); }
 
 // ---- connection ----
 
+// openSocket: a WebSocket, or the agent's polling transport where none
+// opens (transport.js). Imported here, by the code that uses it.
+import { openSocket } from "/display/transport.js";
+
 function wsURL() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   // features=returns: this page shows return lines (protocol revision
@@ -79,7 +83,7 @@ function connect() {
   }
   let sock;
   try {
-    sock = new WebSocket(wsURL(), subprotocols());
+    sock = openSocket(wsURL(), subprotocols());
   } catch (e) {
     scheduleReconnect();
     return;
