@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/posdisplay/posdisplay/register/textclip"
+	"slices"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -123,6 +124,8 @@ func (r *replica) handle(m protocol.ServerMessage, now time.Time) (verdict, erro
 		return wentLive, nil
 	case m.Delta != nil:
 		return r.delta(m.Delta)
+	case m.Batch != nil:
+		return r.batch(m.Batch)
 	case m.Cue != nil:
 		c := m.Cue.Cue
 		if c == "" || len(c) > maxCueLen || !printable(c) {
@@ -178,6 +181,34 @@ func (r *replica) delta(d *protocol.Delta) (verdict, error) {
 	r.failures = 0
 	r.changed = opsChanged(d.Ops, next)
 	return changed, nil
+}
+
+// batch applies a batch's deltas in order, each as if it had come alone,
+// and reports one change for all of them (one redraw). The lines changed
+// are those of every delta applied. A delta that does not apply ends the
+// batch out of step, keeping what the deltas before it applied: the
+// replica is at that delta's seq, which resuming or a resync starts from.
+func (r *replica) batch(b *protocol.Batch) (verdict, error) {
+	v := ignored
+	var lines []string
+	for i := range b.Deltas {
+		dv, err := r.delta(&b.Deltas[i])
+		switch dv {
+		case outOfStep:
+			return dv, err
+		case changed:
+			v = changed
+			for _, id := range r.changed {
+				if !slices.Contains(lines, id) {
+					lines = append(lines, id)
+				}
+			}
+		}
+	}
+	if v == changed {
+		r.changed = lines
+	}
+	return v, nil
 }
 
 // fail marks the replica out of step and keeps the last good cart.

@@ -66,8 +66,29 @@ func (p *progress) finished() {
 var (
 	typeDelta    = []byte(`{"type":"delta"`)
 	typeSnapshot = []byte(`{"type":"snapshot"`)
+	typeBatch    = []byte(`{"type":"batch"`)
 	seqKey       = []byte(`"seq":`)
 )
+
+// batchSeqs calls see with the seq of every delta in a batch message, in
+// order. Only the deltas carry a "seq" key, and a "seq": inside a string
+// would be escaped ("\"seq\":"), so every unescaped occurrence is one.
+func batchSeqs(data []byte, see func(seq uint64)) {
+	for {
+		i := bytes.Index(data, seqKey)
+		if i < 0 {
+			return
+		}
+		data = data[i+len(seqKey):]
+		e := 0
+		for e < len(data) && data[e] >= '0' && data[e] <= '9' {
+			e++
+		}
+		if seq, err := strconv.ParseUint(string(data[:e]), 10, 64); err == nil {
+			see(seq)
+		}
+	}
+}
 
 // head reads a frame's kind and seq from its first fields without decoding
 // the whole frame, so that client CPU stays small and equal for the agent
@@ -105,7 +126,7 @@ type wsDisplay struct {
 // dialDisplay connects a display and waits until it is subscribed: after
 // the agent's snapshot (or the relay's welcome). It returns the snapshot's
 // seq for the agent.
-func dialDisplay(ctx context.Context, dl *websocket.Dialer, impl, addr string, k int) (*wsDisplay, uint64, error) {
+func dialDisplay(ctx context.Context, dl *websocket.Dialer, impl, addr string, k int, batches bool) (*wsDisplay, uint64, error) {
 	path := "/v1/display"
 	if impl == "relay" {
 		path = "/sub"
@@ -119,7 +140,10 @@ func dialDisplay(ctx context.Context, dl *websocket.Dialer, impl, addr string, k
 		// The token in the upgrade request: a ramp of a thousand displays
 		// from one address would otherwise exceed the agent's per-address
 		// share of sockets waiting for their hello.
-		url += "?register=" + Register + "&token=" + DisplayToken
+		url += "?register=" + Register + "&token=" + DisplayToken + "&features=returns"
+		if batches {
+			url += ",batch"
+		}
 	}
 	ws, _, err := dl.DialContext(ctx, url, nil)
 	if err != nil {
@@ -168,6 +192,18 @@ func (d *wsDisplay) read(clk clock, seqBase uint64, deadline time.Time, p *progr
 			return
 		}
 		t := clk.now()
+		if bytes.HasPrefix(buf.Bytes(), typeBatch) {
+			all := false
+			batchSeqs(buf.Bytes(), func(seq uint64) {
+				if seq > seqBase {
+					all = d.rec.see(int(seq-seqBase-1), t, false) || all
+				}
+			})
+			if all {
+				p.finished()
+			}
+			continue
+		}
 		kind, seq, ok := head(buf.Bytes())
 		if !ok || seq <= seqBase {
 			continue

@@ -34,7 +34,9 @@
 // POSDISPLAY_LOADTEST_PROFILE_DIR=dir makes every child write CPU and heap
 // profiles and memory statistics there; POSDISPLAY_LOADTEST_AGENT_ENV adds
 // environment (e.g. "GOGC=50") to the agent child only;
-// POSDISPLAY_LOADTEST_QUEUE overrides the agent's display queue.
+// POSDISPLAY_LOADTEST_QUEUE overrides the agent's display queue;
+// POSDISPLAY_LOADTEST_BATCH=0 makes the agent's displays not announce
+// batches (protocol revision 1.2), as older displays.
 //
 // The package owns only measurement: it never changes how the agent works,
 // binds only 127.0.0.1, and bounds every loop in count and time. It must not

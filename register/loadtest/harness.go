@@ -46,6 +46,11 @@ type Scenario struct {
 	Settle time.Duration
 	// QueueFrames overrides the agent's per-display queue (0: default).
 	QueueFrames int
+	// NoBatches makes the agent's displays announce only "returns", as
+	// displays built before protocol revision 1.2 do: every delta is its
+	// own message. By default they announce "batch" too, as
+	// display/client does, and read batch messages.
+	NoBatches bool
 	// PollInterval is the pollers' period (default 250 ms).
 	PollInterval time.Duration
 	// Stderr receives the child's log (warnings and errors); nil discards.
@@ -228,7 +233,7 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 			}
 		}()
 		err = parallel(s.Displays, func(i int) error {
-			d, seq, err := dialDisplay(ctx, &dl, s.Impl, ch.disp, k)
+			d, seq, err := dialDisplay(ctx, &dl, s.Impl, ch.disp, k, !s.NoBatches)
 			if err != nil {
 				return err
 			}

@@ -30,6 +30,15 @@ func TestHead(t *testing.T) {
 	}
 }
 
+func TestBatchSeqs(t *testing.T) {
+	in := `{"type":"batch","deltas":[{"type":"delta","epoch":"00ff","seq":42,"ops":[{"op":"update","line":{"title":"a \"seq\":9"}}]},{"type":"delta","epoch":"00ff","seq":43,"ops":[]}]}`
+	var got []uint64
+	batchSeqs([]byte(in), func(seq uint64) { got = append(got, seq) })
+	if len(got) != 2 || got[0] != 42 || got[1] != 43 {
+		t.Errorf("batchSeqs: got %v, want [42 43]", got)
+	}
+}
+
 func TestPercentile(t *testing.T) {
 	sorted := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	tests := []struct {

@@ -39,22 +39,24 @@ func TestScenarios(t *testing.T) {
 		changes     []loadtest.Change
 		rate        float64
 		feed        string
+		noBatches   bool
 	}{
-		{loadtest.ImplAgent, "steady", false, steady, 50, ""},
-		{loadtest.ImplAgent, "burst", false, burst, 0, ""},
-		{loadtest.ImplAgent, "burst", true, burst, 0, ""},
-		{loadtest.ImplAgent, "steady", false, steady, 50, loadtest.FeedRedis},
-		{loadtest.ImplAgent, "burst", false, burst, 0, loadtest.FeedRediss},
-		{loadtest.ImplRelay, "steady", false, steady, 50, ""},
-		{loadtest.ImplRelay, "burst", false, burst, 0, ""},
-		{loadtest.ImplRelay, "burst", true, burst, 0, ""},
-		{loadtest.ImplPoll, "burst", false, burst, 0, ""},
-		{loadtest.ImplAgentPoll, "steady", false, steady, 50, ""},
-		{loadtest.ImplAgentPoll, "burst", false, burst, 0, ""},
+		{loadtest.ImplAgent, "steady", false, steady, 50, "", false},
+		{loadtest.ImplAgent, "burst", false, burst, 0, "", false},
+		{loadtest.ImplAgent, "burst", true, burst, 0, "", false},
+		{loadtest.ImplAgent, "burst-nobatch", false, burst, 0, "", true},
+		{loadtest.ImplAgent, "steady", false, steady, 50, loadtest.FeedRedis, false},
+		{loadtest.ImplAgent, "burst", false, burst, 0, loadtest.FeedRediss, false},
+		{loadtest.ImplRelay, "steady", false, steady, 50, "", false},
+		{loadtest.ImplRelay, "burst", false, burst, 0, "", false},
+		{loadtest.ImplRelay, "burst", true, burst, 0, "", false},
+		{loadtest.ImplPoll, "burst", false, burst, 0, "", false},
+		{loadtest.ImplAgentPoll, "steady", false, steady, 50, "", false},
+		{loadtest.ImplAgentPoll, "burst", false, burst, 0, "", false},
 	}
 	for _, tt := range tests {
 		sc := loadtest.Scenario{Impl: tt.impl, Shape: tt.shape, TLS: tt.tls, Displays: 3, Changes: tt.changes, Rate: tt.rate,
-			Settle: 20 * time.Second, Stderr: testlog.Writer(t), Feed: tt.feed}
+			Settle: 20 * time.Second, Stderr: testlog.Writer(t), Feed: tt.feed, NoBatches: tt.noBatches}
 		t.Run(sc.Server()+"/"+tt.shape, func(t *testing.T) {
 			const displays = 3
 			sc.RedisAddr, sc.RedisCAFile = startRedis(t, tt.feed)
@@ -152,7 +154,7 @@ func BenchmarkFanout(b *testing.B) {
 				for range nRounds {
 					for i, srv := range servers {
 						sc := loadtest.Scenario{Impl: srv.impl, TLS: srv.tls, Shape: sh.name, Displays: n, Changes: sh.changes, Rate: sh.rate,
-							Stderr: os.Stderr, QueueFrames: queueFrames(b), Feed: srv.feed}
+							Stderr: os.Stderr, QueueFrames: queueFrames(b), Feed: srv.feed, NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
 						switch srv.feed {
 						case loadtest.FeedRedis:
 							sc.RedisAddr = redisAddr

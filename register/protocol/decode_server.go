@@ -15,6 +15,7 @@ type ServerMessage struct {
 	Welcome  *Welcome
 	Snapshot *Snapshot
 	Delta    *Delta
+	Batch    *Batch // only to displays that announced FeatureBatch
 	Resumed  *Resumed
 	Cue      *Cue
 	Error    *Error
@@ -47,6 +48,12 @@ func DecodeServer(data []byte) (ServerMessage, error) {
 		m.Delta = &Delta{}
 		if err := decodeDelta(data, m.Delta); err != nil {
 			return ServerMessage{}, fmt.Errorf("delta message: %w", err)
+		}
+		return m, nil
+	case TypeBatch:
+		m.Batch = &Batch{}
+		if err := decodeBatch(data, m.Batch); err != nil {
+			return ServerMessage{}, fmt.Errorf("batch message: %w", err)
 		}
 		return m, nil
 	case TypeResumed:

@@ -158,6 +158,7 @@ func FuzzDecodeDisplay(f *testing.F) {
 
 func FuzzDecodeServer(f *testing.F) {
 	f.Add([]byte(`{"type":"resumed","epoch":"e","seq":1}`))
+	f.Add([]byte(`{"type":"batch","deltas":[{"type":"delta","epoch":"e","seq":2,"ops":[]},{"type":"delta","epoch":"e","seq":3,"ops":[]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := protocol.DecodeServer(data)
 		if err != nil {
@@ -185,6 +186,15 @@ func FuzzDecodeServer(f *testing.F) {
 			if got, err := cart.Apply(sampleCart(), m.Delta.Ops); err == nil {
 				if err := got.Validate(); err != nil {
 					t.Fatalf("Apply accepted a delta into an invalid cart: %v", err)
+				}
+			}
+		case m.Batch != nil:
+			if len(m.Batch.Deltas) > protocol.MaxBatchDeltas {
+				t.Fatalf("DecodeServer accepted a batch of %d deltas", len(m.Batch.Deltas))
+			}
+			for _, d := range m.Batch.Deltas {
+				if d.Type != protocol.TypeDelta || len(d.Ops) > cart.MaxOps {
+					t.Fatalf("DecodeServer accepted a batch with %q of %d ops", d.Type, len(d.Ops))
 				}
 			}
 		case m.Error != nil:

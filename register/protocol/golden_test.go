@@ -107,7 +107,7 @@ func decodeServer(t *testing.T, data []byte) any {
 	if err != nil {
 		t.Fatalf("DecodeServer: %v", err)
 	}
-	for _, p := range []any{m.Welcome, m.Snapshot, m.Delta, m.Resumed, m.Cue, m.Error} {
+	for _, p := range []any{m.Welcome, m.Snapshot, m.Delta, m.Batch, m.Resumed, m.Cue, m.Error} {
 		if !reflect.ValueOf(p).IsNil() {
 			return p
 		}
@@ -208,6 +208,18 @@ func goldenCases() []goldenCase {
 		{"display_delta_move", delta(cart.Op{Op: cart.OpMove, Index: 2, From: intp(0), ID: "l1"}), decodeServer},
 		{"display_delta_totals", delta(cart.Op{Op: cart.OpTotals, Totals: &cart.Totals{Subtotal: 962, Discount: 0, Taxes: []cart.TaxLine{{Label: "VAT 20%", Amount: 160, Included: true}}, Total: 962}}), decodeServer},
 		{"display_delta_header", delta(cart.Op{Op: cart.OpHeader, Header: &cart.Header{Order: pc.Order, Currency: pc.Currency, State: pc.State, Payment: pc.Payment, Message: pc.Message}}), decodeServer},
+		// Revision 1.2, to a display that announced "batch": the two
+		// deltas after the snapshot, in one message.
+		{"display_batch", &protocol.Batch{Type: protocol.TypeBatch, Deltas: []protocol.Delta{
+			{Type: protocol.TypeDelta, Position: protocol.Position{Epoch: pos.Epoch, Seq: 43}, Ops: []cart.Op{
+				{Op: cart.OpAdd, Index: 3, ID: "l4", Line: &tea},
+				{Op: cart.OpTotals, Totals: &cart.Totals{Subtotal: 1212, Discount: 50, Taxes: []cart.TaxLine{{Label: "Sales tax 8%", Amount: 93}}, Total: 1255}},
+			}},
+			{Type: protocol.TypeDelta, Position: protocol.Position{Epoch: pos.Epoch, Seq: 44}, Ops: []cart.Op{
+				{Op: cart.OpUpdate, Index: 2, ID: "l3", Line: &bread2},
+				{Op: cart.OpTotals, Totals: &cart.Totals{Subtotal: 1562, Discount: 50, Taxes: []cart.TaxLine{{Label: "Sales tax 8%", Amount: 121}}, Total: 1633}},
+			}},
+		}}, decodeServer},
 		{"display_resumed", &protocol.Resumed{Type: protocol.TypeResumed, Position: protocol.Position{Epoch: pos.Epoch, Seq: 41}}, decodeServer},
 		{"display_cue", &protocol.Cue{Type: protocol.TypeCue, Register: "lane-1", Cue: protocol.CueScanning}, decodeServer},
 		{"display_error", protocol.NewError(nil, protocol.CodeUnauthorized, "token", "unknown display token"), decodeServer},
@@ -287,6 +299,7 @@ func TestGoldenCoversEveryMessage(t *testing.T) {
 	for _, typ := range []string{
 		protocol.TypeCart, protocol.TypeClear, protocol.TypeAck, protocol.TypeError, protocol.TypeWelcome, protocol.TypeScan, protocol.TypeRefuse,
 		protocol.TypeHello, protocol.TypeResync, protocol.TypeSnapshot, protocol.TypeDelta, protocol.TypeResumed, protocol.TypeCue,
+		protocol.TypeBatch,
 	} {
 		if !types[typ] {
 			t.Errorf("no golden file for message type %q", typ)
@@ -318,6 +331,28 @@ func TestRestoredIgnoredByOlderDecoders(t *testing.T) {
 	}
 }
 
+// TestGoldenBatchApplies checks that the golden batch's deltas apply, in
+// order, to the golden snapshot (seq 42).
+func TestGoldenBatchApplies(t *testing.T) {
+	for _, tc := range goldenCases() {
+		b, ok := tc.msg.(*protocol.Batch)
+		if !ok {
+			continue
+		}
+		c, seq := sampleCart(), pos.Seq
+		for _, d := range b.Deltas {
+			if d.Seq != seq+1 {
+				t.Fatalf("%s: delta %d after %d", tc.name, d.Seq, seq)
+			}
+			var err error
+			if c, err = cart.Apply(c, d.Ops); err != nil {
+				t.Fatalf("%s: delta %d: %v", tc.name, d.Seq, err)
+			}
+			seq = d.Seq
+		}
+	}
+}
+
 // TestGoldenDeltasApply checks that the golden deltas are correct for the
 // golden snapshot, so the examples in docs/protocol.md are consistent.
 func TestGoldenDeltasApply(t *testing.T) {
@@ -336,5 +371,25 @@ func TestGoldenDeltasApply(t *testing.T) {
 				t.Errorf("%s: Diff(sample, result) = %+v, want the golden ops %+v", tc.name, ops, d.Ops)
 			}
 		}
+	}
+}
+
+// A batch is bounded before its deltas are decoded, and holds only deltas.
+func TestDecodeBatchRefuses(t *testing.T) {
+	d := `{"type":"delta","epoch":"e","seq":1,"ops":[]}`
+	tests := map[string]string{
+		"too many deltas": `{"type":"batch","deltas":[` + strings.Repeat(d+",", protocol.MaxBatchDeltas) + d + `]}`,
+		"not a delta":     `{"type":"batch","deltas":[{"type":"snapshot","epoch":"e","seq":1,"ops":[]}]}`,
+		"not an object":   `{"type":"batch","deltas":[1]}`,
+		"bad op":          `{"type":"batch","deltas":[{"type":"delta","epoch":"e","seq":1,"ops":[{"op":"add","index":"x"}]}]}`,
+	}
+	for name, in := range tests {
+		if m, err := protocol.DecodeServer([]byte(in)); err == nil {
+			t.Errorf("%s: DecodeServer = %+v, want an error", name, m.Batch)
+		}
+	}
+	ok := `{"type":"batch","deltas":[` + strings.Repeat(d+",", protocol.MaxBatchDeltas-1) + d + `]}`
+	if m, err := protocol.DecodeServer([]byte(ok)); err != nil || len(m.Batch.Deltas) != protocol.MaxBatchDeltas {
+		t.Errorf("batch of %d deltas: got %v", protocol.MaxBatchDeltas, err)
 	}
 }

@@ -213,7 +213,10 @@ function onMessage(data) {
       live();
       return;
     case "delta":
-      onDelta(m);
+      onDelta(m, false);
+      return;
+    case "batch":
+      onBatch(m);
       return;
     case "cue":
       if (m.cue === "scanning") showCue();
@@ -228,19 +231,23 @@ function onMessage(data) {
   }
 }
 
-function onDelta(m) {
-  if (!cart || !pos || m.epoch !== pos.epoch) { resync(); return; }
-  if (m.seq <= pos.seq) return; // already have it (replay overlap)
-  if (m.seq !== pos.seq + 1) { resync(); return; } // gap
+// onDelta applies one delta: true when applied, false when already held
+// (a duplicate), null when it did not fit (a resync was asked for). A
+// delta inside a batch adds to the lines marked changed and leaves the
+// drawing to onBatch.
+function onDelta(m, inBatch) {
+  if (!cart || !pos || m.epoch !== pos.epoch) { resync(); return null; }
+  if (m.seq <= pos.seq) return false; // already have it (replay overlap)
+  if (m.seq !== pos.seq + 1) { resync(); return null; } // gap
   let next;
   try {
     next = applyOps(cart, m.ops);
   } catch (e) {
     console.warn("[display] delta does not fit, resyncing:", e.message);
     resync();
-    return;
+    return null;
   }
-  changed = new Set();
+  if (!inBatch) changed = new Set();
   for (const op of m.ops) if ((op.op === "add" || op.op === "update") && op.line) changed.add(op.line.id);
   cart = next;
   pos = { epoch: m.epoch, seq: m.seq };
@@ -248,7 +255,28 @@ function onDelta(m) {
     restored = false;
     showRestored();
   }
-  render();
+  if (!inBatch) render();
+  return true;
+}
+
+// onBatch applies a batch (protocol revision 1.2: consecutive deltas in
+// one message, sent to a display that fell behind) delta by delta, each
+// exactly as if it had come alone, then draws once. A delta that does not
+// fit stops the batch: what applied before it stays, and the resync it
+// asked for brings the rest.
+function onBatch(m) {
+  if (!Array.isArray(m.deltas)) return;
+  const before = changed;
+  changed = new Set();
+  let applied = false;
+  for (const d of m.deltas) {
+    if (!d || typeof d !== "object" || d.type !== "delta") { resync(); break; }
+    const r = onDelta(d, true);
+    if (r === null) break;
+    if (r) applied = true;
+  }
+  if (applied) render();
+  else changed = before;
 }
 
 // showRestored marks a live restored cart "Updating…" and hides its figures
