@@ -39,11 +39,16 @@ func TestWebDisplayAppliesBatch(t *testing.T) {
 	gap := []byte(`{"type":"batch","deltas":[{"type":"delta","epoch":"01JD3XK5Q8R2M7","seq":45,"ops":[]},{"type":"delta","epoch":"01JD3XK5Q8R2M7","seq":47,"ops":[]}]}`)
 
 	resyncs := make(chan struct{}, 4)
+	announced := make(chan string, 4) // the features each upgrade asked for
 	up := websocket.Upgrader{Subprotocols: []string{protocol.DisplaySubprotocol}}
 	mux := http.NewServeMux()
 	mux.Handle("/display", web.DisplayHandler())
 	mux.Handle("/display/", web.DisplayHandler())
 	mux.HandleFunc("/v1/display", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case announced <- r.URL.Query().Get("features"):
+		default:
+		}
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -93,6 +98,15 @@ func TestWebDisplayAppliesBatch(t *testing.T) {
 
 	tab := newBrowser(t)
 	run(t, tab, chromedp.Navigate(fmt.Sprintf("%s/display#register=lane-1&token=%s", srv.URL, displayToken)))
+	// The page announces batches, or a real agent would never send one.
+	select {
+	case got := <-announced:
+		if got != "returns,batch" {
+			t.Errorf("upgrade features: got %q, want returns,batch", got)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("the page never opened its socket")
+	}
 	select {
 	case <-resyncs:
 	case <-time.After(waitLong):

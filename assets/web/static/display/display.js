@@ -65,8 +65,9 @@ import { openSocket } from "/display/transport.js";
 function wsURL() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   // features=returns: this page shows return lines (protocol revision
-  // 1.1); without it the agent sends the version 1 view.
-  return `${proto}//${location.host}/v1/display?register=${encodeURIComponent(register)}&features=returns`;
+  // 1.1); without it the agent sends the version 1 view. features=batch:
+  // it applies a batch of queued deltas in one message (revision 1.2).
+  return `${proto}//${location.host}/v1/display?register=${encodeURIComponent(register)}&features=returns,batch`;
 }
 
 // The token also goes in the upgrade request, as a subprotocol entry
