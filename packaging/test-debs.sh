@@ -250,11 +250,7 @@ note "$out"
 # too: the file documents only keys the agent knows, with values it accepts.
 # The sections after the scanners (Redis, pole displays) stay commented: they
 # name files and ports of a real store; register/agent tests parse them.
-awk '/^# --- / && sc {sc = 0; rest = 1}
-	/^# --- Barcode scanners/ {sc = 1}
-	!sc && !rest && /^# [a-z_]+ = / {sub(/^# /, "")}
-	sc && /^#( |   )(\[\[scanner\]\]|\[scanner\.|[a-z_]+ = )/ {sub(/^# ?/, "")}
-	{print}' /etc/posdisplay/agent.toml >"$work/agent-defaults.toml"
+awk -f "$here/uncomment-defaults.awk" /etc/posdisplay/agent.toml >"$work/agent-defaults.toml"
 grep -q '^\[\[scanner\]\]' "$work/agent-defaults.toml" || fail "test: scanner examples not found in agent.toml"
 out=$(posdisplay-agent selfcheck --config "$work/agent-defaults.toml" --state-dir "$work/state-defaults" 2>&1) ||
 	{ echo "$out" >&2; fail "agent.toml with every documented default uncommented does not load"; }
