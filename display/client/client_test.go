@@ -389,7 +389,9 @@ func TestSilentAgentGoesStale(t *testing.T) {
 	srv := clienttest.NewServer(t)
 	srv.IgnorePings(true)
 	c := start(t, srv.URL, func(o *client.Options) {
-		o.ReadTimeout = 300 * time.Millisecond
+		// The read timeout is 20 ping intervals: a loaded machine (load
+		// 30 on 2 cores) delayed one pong past a 300 ms timeout.
+		o.ReadTimeout = time.Second
 		o.PingInterval = 50 * time.Millisecond
 	})
 	conn := accept(t, srv)
@@ -408,18 +410,20 @@ func TestPingsKeepStreamLive(t *testing.T) {
 	noLeaks(t)
 	srv := clienttest.NewServer(t)
 	c := start(t, srv.URL, func(o *client.Options) {
-		o.ReadTimeout = 300 * time.Millisecond
+		// The read timeout is 20 ping intervals: a loaded machine (load
+		// 30 on 2 cores) delayed one pong past a 300 ms timeout.
+		o.ReadTimeout = time.Second
 		o.PingInterval = 50 * time.Millisecond
 	})
 	conn := accept(t, srv)
 	k := clienttest.Cart(reg, 1)
 	serveSnapshot(t, conn, pos("e1", 1), k)
 	waitView(t, c, "live", liveAt(1, k))
-	// Several read timeouts pass with no message, only pongs: 24 pings
-	// 50 ms apart span more than three 300 ms read timeouts.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Several read timeouts pass with no message, only pongs: 70 pings
+	// 50 ms apart span more than three 1 s read timeouts.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	must(t, conn.WaitPings(ctx, 24))
+	must(t, conn.WaitPings(ctx, 70))
 	must(t, conn.Send(protocol.Cue{Type: protocol.TypeCue, Register: reg, Cue: protocol.CueScanning}))
 	waitView(t, c, "the cue", func(v client.View) bool { return v.Cue == protocol.CueScanning })
 	select {
