@@ -266,13 +266,20 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
-	entries, err := os.ReadDir(goldenDir)
+	checkNoOrphanGoldens(t, goldenDir, seen)
+}
+
+// checkNoOrphanGoldens fails for every file in dir that no case produced
+// (seen), so a removed case cannot leave a contract file behind.
+func checkNoOrphanGoldens(t *testing.T, dir string, seen map[string]bool) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
 		if !seen[e.Name()] {
-			t.Errorf("%s/%s is not produced by any golden case: delete it or add a case", goldenDir, e.Name())
+			t.Errorf("%s/%s is not produced by any golden case: delete it or add a case", dir, e.Name())
 		}
 	}
 }

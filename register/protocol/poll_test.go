@@ -140,15 +140,7 @@ func TestGoldenPoll(t *testing.T) {
 			}
 		})
 	}
-	entries, err := os.ReadDir(pollGoldenDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !seen[e.Name()] {
-			t.Errorf("%s/%s is not produced by any case: delete it or add one", pollGoldenDir, e.Name())
-		}
-	}
+	checkNoOrphanGoldens(t, pollGoldenDir, seen)
 }
 
 // FuzzDecodePoll: any query and body either decode to a poll the hub can
