@@ -10,7 +10,8 @@
 #    system user and its groups, the conffile statoverride, the service's
 #    enablement, and runs the agent's selfcheck with the shipped conffile.
 # 4. systemd-analyze verify on the system and user units (offline: PID 1
-#    need not be systemd) and the sandbox's exposure score.
+#    need not be systemd) and the sandbox's exposure score; then store IT's
+#    walkthrough (packaging/walkthrough) on the installed programs.
 # 5. Edits the conffiles, upgrades to a copy of the packages with a bumped
 #    version and a changed conffile (dpkg --force-confdef --force-confold)
 #    and checks that the edits survived and the state was kept.
@@ -285,6 +286,22 @@ if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
 	score=$(systemd-analyze security --offline=yes /usr/lib/systemd/system/posdisplay-agent.service 2>/dev/null |
 		awk '/Overall exposure level/ {print $(NF-2), $(NF-1)}')
 	note "agent sandbox exposure (systemd-analyze security): ${score:-unknown}"
+fi
+
+# ---- 4b. store IT's first hour on the installed programs ---------------------
+
+phase "store-IT walkthrough (installed binaries, agent as posdisplay)"
+# The walkthrough test of packaging/walkthrough, on what dpkg installed: the
+# agent as the service user, the screen on Xvfb in a second network
+# namespace; pair, REST cart, the register moves, the screen restarts
+# without mDNS, revoke, pair again.
+if command -v go >/dev/null && command -v Xvfb >/dev/null && command -v ip >/dev/null; then
+	(cd "$root" && PD_WALKTHROUGH_BINDIR=/usr/bin go test -count=1 -run '^TestStoreITWalkthrough$' ./packaging/walkthrough/) >"$work/walk.log" 2>&1 ||
+		{ cat "$work/walk.log" >&2; fail "store-IT walkthrough on the installed packages"; }
+elif [ "${CI:-}" = true ]; then
+	fail "store-IT walkthrough needs go, Xvfb and ip"
+else
+	note "no go, Xvfb or ip: store-IT walkthrough on the installed packages skipped"
 fi
 
 # ---- 5. upgrade over edited conffiles ---------------------------------------

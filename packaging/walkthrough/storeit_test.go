@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -44,7 +45,7 @@ func TestStoreITWalkthrough(t *testing.T) {
 			testenv.Missing(t, tool, "%v (apt: iproute2, xvfb)", err)
 		}
 	}
-	bins := build(t)
+	bins := binariesUnderTest(t)
 
 	// The two hosts.
 	id := os.Getpid() % 10000
@@ -62,7 +63,7 @@ func TestStoreITWalkthrough(t *testing.T) {
 	ip(t, "-n", ns, "link", "set", "lo", "up")
 	display := startXvfb(t, ns)
 
-	dir := t.TempDir()
+	dir := bins.workDir(t)
 	posAddr := freePort(t)
 	agentCfg := filepath.Join(dir, "agent.toml")
 	writeAgentConfig := func(displayListen string, advertise bool) {
@@ -87,6 +88,7 @@ dir = %q
 		if err := os.WriteFile(agentCfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		bins.own(t, agentCfg)
 	}
 	screenCfg := filepath.Join(dir, "screen.toml")
 	screenState := filepath.Join(dir, "screen-state")
@@ -120,7 +122,7 @@ dir = %q
 	}
 
 	writeAgentConfig(ip1+":7422", true)
-	agent := startProc(t, "agent", exec.Command(bins.agent, "serve", "-config", agentCfg))
+	agent := startProc(t, "agent", bins.serve(agentCfg))
 	var screen *proc
 	startScreen := func() {
 		cmd := exec.Command("ip", "netns", "exec", ns, bins.screen, "-config", screenCfg, "-windowed", "-log-level", "debug")
@@ -159,7 +161,7 @@ dir = %q
 		ip(t, "addr", "del", ip1+"/24", "dev", regIf)
 		ip(t, "addr", "add", ip9+"/24", "dev", regIf)
 		writeAgentConfig(ip9+":7522", true)
-		agent = startProc(t, "agent", exec.Command(bins.agent, "serve", "-config", agentCfg))
+		agent = startProc(t, "agent", bins.serve(agentCfg))
 		screen.wait(t, "a connection to "+ip9+":7522", connectedTo(ip9+":7522"))
 		screen.wait(t, "live", isLive)
 		screen.wait(t, "the cart again (restored by the agent)", shows("walk-1"))
@@ -167,7 +169,7 @@ dir = %q
 	step("5. screen restarts where mDNS does not reach it", func() {
 		agent.stop(t)
 		writeAgentConfig(ip9+":7522", false)
-		agent = startProc(t, "agent", exec.Command(bins.agent, "serve", "-config", agentCfg))
+		agent = startProc(t, "agent", bins.serve(agentCfg))
 		screen.wait(t, "live with the silent agent", isLive)
 		screen.stop(t)
 		startScreen()
@@ -193,7 +195,7 @@ dir = %q
 	step("7. mDNS back on: new code, pair it, live, one entry", func() {
 		agent.stop(t)
 		writeAgentConfig(ip9+":7522", true)
-		agent = startProc(t, "agent", exec.Command(bins.agent, "serve", "-config", agentCfg))
+		agent = startProc(t, "agent", bins.serve(agentCfg))
 		kv := screen.wait(t, "a new pairing code from "+ip9+":7522", func(kv map[string]string) bool {
 			return kv["msg"] == "pairing code" && kv["addr"] == ip9+":7522"
 		})
@@ -210,7 +212,7 @@ dir = %q
 			t.Errorf("displays list after pairing again:\n%s\nwant one connected lane-1-screen, not %s", list, displayID)
 		}
 	})
-	t.Logf("walkthrough: %.2f s in all (binaries built in %.2f s)", total.Seconds(), bins.took.Seconds())
+	t.Logf("walkthrough (%s): %.2f s in all (binaries ready in %.2f s)", bins.origin, total.Seconds(), bins.took.Seconds())
 }
 
 func isLive(kv map[string]string) bool { return kv["msg"] == "status" && kv["status"] == "live" }
@@ -271,6 +273,80 @@ func freePort(t *testing.T) string {
 type binaries struct {
 	agent, screen string
 	took          time.Duration
+	origin        string // "built" or the directory the packages installed to
+	// service runs the agent as the packaged unit does (user posdisplay),
+	// when the binaries are the installed ones; nil: as this test's user.
+	service *syscall.Credential
+}
+
+// binariesUnderTest: the programs the Debian packages installed when
+// PD_WALKTHROUGH_BINDIR names their directory (packaging/test-debs.sh sets
+// /usr/bin after dpkg -i; the agent then runs as the service user, as its
+// unit runs it), else both built from this tree.
+func binariesUnderTest(t *testing.T) binaries {
+	t.Helper()
+	bindir := os.Getenv("PD_WALKTHROUGH_BINDIR")
+	if bindir == "" {
+		return build(t)
+	}
+	b := binaries{agent: filepath.Join(bindir, "posdisplay-agent"), screen: filepath.Join(bindir, "posdisplay-screen"), origin: bindir}
+	for _, p := range []string{b.agent, b.screen} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("PD_WALKTHROUGH_BINDIR: %v (are the packages installed?)", err)
+		}
+	}
+	u, err := user.Lookup("posdisplay")
+	if err != nil {
+		t.Fatalf("the agent package's service user: %v", err)
+	}
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	b.service = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	return b
+}
+
+// workDir is the walkthrough's directory: a test temp dir, which the
+// service user can enter when the agent runs as it.
+func (b binaries) workDir(t *testing.T) string {
+	t.Helper()
+	if b.service == nil {
+		return t.TempDir()
+	}
+	dir, err := os.MkdirTemp("", "pdwalk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "agent-state")
+	if err := os.Mkdir(state, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	b.own(t, state)
+	return dir
+}
+
+// own gives path to the service user (a no-op when the agent runs as this
+// test's user): the config and state dir, as the package installs them.
+func (b binaries) own(t *testing.T, path string) {
+	t.Helper()
+	if b.service == nil {
+		return
+	}
+	if err := os.Chown(path, int(b.service.Uid), int(b.service.Gid)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serve is the agent's service command line.
+func (b binaries) serve(config string) *exec.Cmd {
+	cmd := exec.Command(b.agent, "serve", "-config", config)
+	if b.service != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: b.service}
+	}
+	return cmd
 }
 
 // build compiles both programs as the packages ship them: the agent pure
@@ -281,7 +357,7 @@ func build(t *testing.T) binaries {
 	start := time.Now()
 	dir := t.TempDir()
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	b := binaries{agent: filepath.Join(dir, "posdisplay-agent"), screen: filepath.Join(dir, "posdisplay-screen")}
+	b := binaries{agent: filepath.Join(dir, "posdisplay-agent"), screen: filepath.Join(dir, "posdisplay-screen"), origin: "built"}
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, args := range [][]string{
@@ -350,7 +426,10 @@ type proc struct {
 func startProc(t *testing.T, name string, cmd *exec.Cmd) *proc {
 	t.Helper()
 	p := &proc{name: name, cmd: cmd, kvs: make(chan map[string]string, 4096), done: make(chan struct{})}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	out, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
