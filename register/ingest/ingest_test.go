@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func TestBucket(t *testing.T) {
+func TestLimiter(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	type step struct {
 		at   time.Duration // since t0
@@ -48,9 +48,9 @@ func TestBucket(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBucket(tc.rate, tc.burst, t0)
+			l := newLimiter(tc.rate, tc.burst)
 			for i, s := range tc.steps {
-				if got := b.allow(t0.Add(s.at)); got != s.want {
+				if got := l.AllowN(t0.Add(s.at), 1); got != s.want {
 					t.Fatalf("step %d (at %v): got %v, want %v", i, s.at, got, s.want)
 				}
 			}
