@@ -10,14 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/testlog"
 	"github.com/posdisplay/posdisplay/scanner"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -137,16 +136,7 @@ func (f *fixture) count(t *testing.T, outcome string) float64 {
 // countReason is posdisplay_scans_total{outcome, reason}.
 func (f *fixture) countReason(t *testing.T, outcome, reason string) float64 {
 	t.Helper()
-	return counterValue(t, f.metrics.Scans.WithLabelValues(outcome, reason))
-}
-
-func counterValue(t *testing.T, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetCounter().GetValue()
+	return testutil.ToFloat64(f.metrics.Scans.WithLabelValues(outcome, reason))
 }
 
 func eq(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
