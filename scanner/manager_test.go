@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/testenv"
 	"github.com/posdisplay/posdisplay/scanner/scannertest"
 	"go.bug.st/serial"
@@ -274,7 +275,7 @@ func TestIdleGapPTY(t *testing.T) {
 		testenv.Missing(t, "a pty", "cannot open one here: %v", err)
 	}
 	defer p.Close()
-	cfg := Config{Name: "s", Kind: KindSerial, Serial: SerialConfig{Path: p.Slave, Terminator: TerminatorIdle, IdleGap: Duration(20 * time.Millisecond)}}
+	cfg := Config{Name: "s", Kind: KindSerial, Serial: SerialConfig{Path: p.Slave, Terminator: TerminatorIdle, IdleGap: configfile.Duration(20 * time.Millisecond)}}
 	m, err := NewManager([]Config{cfg}, fastOpts(t, nil))
 	if err != nil {
 		t.Fatal(err)

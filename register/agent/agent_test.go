@@ -585,9 +585,9 @@ func TestConfigValidation(t *testing.T) {
 		{"listen", func(c *Config) { c.POS.Listen = "7421" }},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }},
 		{"POS on the network without a bridge token", func(c *Config) { c.POS.Listen = ":7421" }},
-		{"ping interval", func(c *Config) { c.Display.PingInterval = Duration{time.Nanosecond} }},
-		{"scan ttl", func(c *Config) { c.ScanTTL = Duration{-time.Second} }},
-		{"demo pace", func(c *Config) { c.Demo.Pace = Duration{time.Microsecond} }},
+		{"ping interval", func(c *Config) { c.Display.PingInterval = configfile.Duration(time.Nanosecond) }},
+		{"scan ttl", func(c *Config) { c.ScanTTL = configfile.Duration(-time.Second) }},
+		{"demo pace", func(c *Config) { c.Demo.Pace = configfile.Duration(time.Microsecond) }},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
@@ -617,7 +617,7 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := LoadConfig(p)
-	if err != nil || cfg.Currency != "EUR" || len(cfg.Registers) != 2 || cfg.Display.PingInterval.Duration != 5*time.Second || cfg.POS.Listen != "127.0.0.1:7421" {
+	if err != nil || cfg.Currency != "EUR" || len(cfg.Registers) != 2 || time.Duration(cfg.Display.PingInterval) != 5*time.Second || cfg.POS.Listen != "127.0.0.1:7421" {
 		t.Fatalf("got %+v %v", cfg, err)
 	}
 	if err := writeFile(p, "[display]\nping_interval = \"soon\"\n"); err != nil {

@@ -36,7 +36,7 @@ type Config struct {
 	Scanners []ScannerConfig `toml:"scanner"`
 	// ScanTTL bounds how long a scan waits for the POS page's ack before it
 	// is dropped and reported.
-	ScanTTL Duration `toml:"scan_ttl"`
+	ScanTTL configfile.Duration `toml:"scan_ttl"`
 	// Poles are the pole displays (2×20 VFDs on serial ports), as [[pole]]
 	// tables; each follows one register (see poles.go).
 	Poles []PoleConfig `toml:"pole"`
@@ -76,10 +76,10 @@ type POSConfig struct {
 type DisplayConfig struct {
 	Listen string `toml:"listen"`
 	// Tokens are static display tokens (each may follow any register).
-	Tokens       []string `toml:"tokens"`
-	QueueFrames  int      `toml:"queue_frames"`
-	History      int      `toml:"history"`
-	PingInterval Duration `toml:"ping_interval"`
+	Tokens       []string            `toml:"tokens"`
+	QueueFrames  int                 `toml:"queue_frames"`
+	History      int                 `toml:"history"`
+	PingInterval configfile.Duration `toml:"ping_interval"`
 	// MaxConnections bounds the connections the display listener holds;
 	// 0 (the default) takes what the descriptor limit leaves after the
 	// POS listener's budget, at most 2048.
@@ -108,28 +108,12 @@ type StateConfig struct {
 // DemoConfig runs the demo helpers. Never enable them on a real till.
 type DemoConfig struct {
 	// Cashier rings up a simulated basket on the first register, forever.
-	Cashier bool     `toml:"cashier"`
-	Pace    Duration `toml:"pace"`
+	Cashier bool                `toml:"cashier"`
+	Pace    configfile.Duration `toml:"pace"`
 	// Page serves the demo cashier page at /demo/ on the POS listener and
 	// allows that page's own origin.
 	Page bool `toml:"page"`
 }
-
-// Duration is a time.Duration written as "20s" in the config file.
-type Duration struct{ time.Duration }
-
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: want a value such as 20s or 500ms", string(b))
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalText writes the duration as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // queueHeadroom is the room a display's queue keeps beyond a full POS
 // burst (pos.rate_burst changes at once): the writer's wake marks (resync,
@@ -177,11 +161,11 @@ func DefaultConfig() Config {
 		// TLS and mDNS are on in the packaged config file
 		// (packaging/agent/agent.toml); the bare binary, as used by
 		// developers, demos and tests, announces nothing on the network.
-		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 128, History: 256, PingInterval: Duration{2 * time.Second}},
+		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 128, History: 256, PingInterval: configfile.Duration(2 * time.Second)},
 		Discovery: DiscoveryConfig{},
 		State:     StateConfig{Dir: "/var/lib/posdisplay"},
-		Demo:      DemoConfig{Pace: Duration{700 * time.Millisecond}},
-		ScanTTL:   Duration{2 * time.Minute},
+		Demo:      DemoConfig{Pace: configfile.Duration(700 * time.Millisecond)},
+		ScanTTL:   configfile.Duration(2 * time.Minute),
 	}
 }
 
@@ -315,9 +299,9 @@ func (c *Config) Validate() error {
 		v        time.Duration
 		min, max time.Duration
 	}{
-		{"scan_ttl", c.ScanTTL.Duration, 100 * time.Millisecond, time.Hour},
-		{"display.ping_interval", c.Display.PingInterval.Duration, time.Second, 5 * time.Minute},
-		{"demo.pace", c.Demo.Pace.Duration, 50 * time.Millisecond, time.Minute},
+		{"scan_ttl", time.Duration(c.ScanTTL), 100 * time.Millisecond, time.Hour},
+		{"display.ping_interval", time.Duration(c.Display.PingInterval), time.Second, 5 * time.Minute},
+		{"demo.pace", time.Duration(c.Demo.Pace), 50 * time.Millisecond, time.Minute},
 	} {
 		if d.v != 0 && (d.v < d.min || d.v > d.max) {
 			errs = append(errs, fmt.Errorf("%s: %v must be between %v and %v", d.key, d.v, d.min, d.max))

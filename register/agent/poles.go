@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/pole"
 )
 
@@ -21,7 +23,7 @@ type PoleConfig struct {
 	CodePage        string              `toml:"code_page"`
 	Locale          string              `toml:"locale"`
 	Brightness      int                 `toml:"brightness"`
-	Marquee         Duration            `toml:"marquee"`
+	Marquee         configfile.Duration `toml:"marquee"`
 	Templates       map[string][]string `toml:"templates"`
 }
 
@@ -36,7 +38,7 @@ func (c PoleConfig) poleConfig(i int, registers []string) (register string, pc p
 		name = fmt.Sprintf("pole%d", i+1)
 	}
 	return register, pole.Config{Name: name, Port: c.PortConfig, CommandSet: c.CommandSet, CodePage: c.CodePage,
-		Locale: c.Locale, Brightness: c.Brightness, Marquee: c.Marquee.Duration, Templates: c.Templates}
+		Locale: c.Locale, Brightness: c.Brightness, Marquee: time.Duration(c.Marquee), Templates: c.Templates}
 }
 
 // validatePoles checks every [[pole]] table; registers are the configured

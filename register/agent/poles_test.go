@@ -48,7 +48,7 @@ welcome = ["Bonjour !", "Pain frais"]
 		t.Fatalf("poles: got %d, want 1", len(cfg.Poles))
 	}
 	p := cfg.Poles[0]
-	if p.ByID != "usb-Logic_Controls_PD3000-if00-port0" || p.Baud != 9600 || p.CommandSet != "cd5220" || p.Brightness != 3 || p.Marquee.Duration != 250*time.Millisecond ||
+	if p.ByID != "usb-Logic_Controls_PD3000-if00-port0" || p.Baud != 9600 || p.CommandSet != "cd5220" || p.Brightness != 3 || time.Duration(p.Marquee) != 250*time.Millisecond ||
 		strings.Join(p.Templates["welcome"], "/") != "Bonjour !/Pain frais" {
 		t.Errorf("pole config: got %+v", p)
 	}
