@@ -575,25 +575,29 @@ func TestConfigValidation(t *testing.T) {
 	cases := []struct {
 		name string
 		edit func(c *Config)
+		key  string // the *ConfigError's key
 	}{
-		{"no registers", func(c *Config) { c.Registers = nil }},
-		{"bad register", func(c *Config) { c.Registers = []string{"lane 1"} }},
-		{"dup register", func(c *Config) { c.Registers = []string{"a", "a"} }},
-		{"currency", func(c *Config) { c.Currency = "usd" }},
-		{"origin with path", func(c *Config) { c.POS.AllowedOrigins = []string{"http://x/pos"} }},
-		{"short token", func(c *Config) { c.Display.Tokens = []string{"abc"} }},
-		{"listen", func(c *Config) { c.POS.Listen = "7421" }},
-		{"log level", func(c *Config) { c.LogLevel = "loud" }},
-		{"POS on the network without a bridge token", func(c *Config) { c.POS.Listen = ":7421" }},
-		{"ping interval", func(c *Config) { c.Display.PingInterval = configfile.Duration(time.Nanosecond) }},
-		{"scan ttl", func(c *Config) { c.ScanTTL = configfile.Duration(-time.Second) }},
-		{"demo pace", func(c *Config) { c.Demo.Pace = configfile.Duration(time.Microsecond) }},
+		{"no registers", func(c *Config) { c.Registers = nil }, "registers"},
+		{"bad register", func(c *Config) { c.Registers = []string{"lane 1"} }, "registers"},
+		{"dup register", func(c *Config) { c.Registers = []string{"a", "a"} }, "registers"},
+		{"currency", func(c *Config) { c.Currency = "usd" }, "currency"},
+		{"origin with path", func(c *Config) { c.POS.AllowedOrigins = []string{"http://x/pos"} }, "pos.allowed_origins"},
+		{"short token", func(c *Config) { c.Display.Tokens = []string{"abc"} }, "display.tokens[0]"},
+		{"listen", func(c *Config) { c.POS.Listen = "7421" }, "pos.listen"},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log_level"},
+		{"POS on the network without a bridge token", func(c *Config) { c.POS.Listen = ":7421" }, "pos.listen"},
+		{"ping interval", func(c *Config) { c.Display.PingInterval = configfile.Duration(time.Nanosecond) }, "display.ping_interval"},
+		{"scan ttl", func(c *Config) { c.ScanTTL = configfile.Duration(-time.Second) }, "scan_ttl"},
+		{"demo pace", func(c *Config) { c.Demo.Pace = configfile.Duration(time.Microsecond) }, "demo.pace"},
+		{"negative connections", func(c *Config) { c.Display.MaxConnections = -1 }, "display.max_connections"},
+		{"advertise without TLS", func(c *Config) { c.Discovery.Advertise = true }, "discovery.advertise"},
+		{"no state dir", func(c *Config) { c.State.Dir = "" }, "state.dir"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
 		tc.edit(&c)
-		if err := c.Validate(); err == nil {
-			t.Errorf("%s: got nil error", tc.name)
+		if got := configErrorKeys(c.Validate()); !slices.Equal(got, []string{tc.key}) {
+			t.Errorf("%s: got errors for %q, want one for %q", tc.name, got, tc.key)
 		}
 	}
 	c := DefaultConfig()

@@ -194,102 +194,138 @@ func LoadConfig(path string) (Config, error) {
 	return cfg, err
 }
 
-// Validate checks the configuration and says what to fix.
+// ConfigError is one problem with one key of the agent's configuration.
+// Validate returns every problem it finds, joined; errors.As finds them.
+type ConfigError struct {
+	// Key is the key as written in the file, dotted and indexed:
+	// "pos.listen", "display.tokens[1]", "pole[0].register".
+	Key string
+	// Problem says what is wrong and how to fix it, for people.
+	Problem string
+	// Err is the cause another package reported, or nil.
+	Err error
+}
+
+// Error is "key: problem", then ": cause" when there is one.
+func (e *ConfigError) Error() string {
+	s := e.Key + ": " + e.Problem
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause, if any.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configErrors collects Validate's problems.
+type configErrors []error
+
+// add records a problem with key.
+func (errs *configErrors) add(key, format string, args ...any) {
+	*errs = append(*errs, &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)})
+}
+
+// wrap records a problem with key that another package's err explains.
+func (errs *configErrors) wrap(key string, err error, format string, args ...any) {
+	*errs = append(*errs, &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...), Err: err})
+}
+
+// Validate checks the configuration and says what to fix: each problem is
+// a *ConfigError naming its key (scanner and Redis problems are those
+// packages' own errors).
 func (c *Config) Validate() error {
-	var errs []error
+	var errs configErrors
 	if len(c.Registers) == 0 {
-		errs = append(errs, errors.New("registers: at least one register is needed"))
+		errs.add("registers", "at least one register is needed")
 	}
 	seen := map[string]bool{}
 	for _, r := range c.Registers {
 		if !cart.ValidID(r) {
-			errs = append(errs, fmt.Errorf("registers: %q must be 1-64 characters of A-Z a-z 0-9 . _ -", r))
+			errs.add("registers", "%q must be 1-64 characters of A-Z a-z 0-9 . _ -", r)
 		}
 		if seen[r] {
-			errs = append(errs, fmt.Errorf("registers: %q listed twice", r))
+			errs.add("registers", "%q listed twice", r)
 		}
 		seen[r] = true
 	}
 	if !cart.ValidCurrency(c.Currency) {
-		errs = append(errs, fmt.Errorf("currency: %q is not an ISO 4217 code", c.Currency))
+		errs.add("currency", "%q is not an ISO 4217 code", c.Currency)
 	}
 	if err := discovery.ValidateID(c.AgentID); err != nil {
-		errs = append(errs, fmt.Errorf("agent_id: %q: %w", c.AgentID, err))
+		errs.wrap("agent_id", err, "%q", c.AgentID)
 	}
 	if c.Discovery.Advertise {
 		if !c.Display.TLS {
-			errs = append(errs, errors.New("discovery.advertise needs display.tls: screens pin the announced certificate"))
+			errs.add("discovery.advertise", "needs display.tls: screens pin the announced certificate")
 		}
 		for _, r := range c.Registers {
 			if err := discovery.ValidateID(r); err != nil {
-				errs = append(errs, fmt.Errorf("registers: %q cannot be announced over mDNS: %w", r, err))
+				errs.wrap("registers", err, "%q cannot be announced over mDNS", r)
 			}
 		}
 	}
 	for r, name := range c.Discovery.Names {
 		if !seen[r] {
-			errs = append(errs, fmt.Errorf("discovery.names: %q is not one of registers", r))
+			errs.add("discovery.names", "%q is not one of registers", r)
 		}
 		if name == "" || len(name) > 64 {
-			errs = append(errs, fmt.Errorf("discovery.names.%s: must be 1-64 bytes", r))
+			errs.add("discovery.names."+r, "must be 1-64 bytes")
 		}
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fmt.Errorf("log_level: %q must be debug, info, warn or error", c.LogLevel))
+		errs.add("log_level", "%q must be debug, info, warn or error", c.LogLevel)
 	}
 	for _, l := range []struct{ key, v string }{{"pos.listen", c.POS.Listen}, {"display.listen", c.Display.Listen}} {
 		if _, _, err := net.SplitHostPort(l.v); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q must be host:port: %w", l.key, l.v, err))
+			errs.wrap(l.key, err, "%q must be host:port", l.v)
 		}
 	}
 	if host, _, err := net.SplitHostPort(c.POS.Listen); err == nil && c.POS.BridgeToken == "" {
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			errs = append(errs, fmt.Errorf("pos.listen: %q is reachable from the network, where anyone can fake an Origin header: set pos.bridge_token, or listen on 127.0.0.1", c.POS.Listen))
+			errs.add("pos.listen", "%q is reachable from the network, where anyone can fake an Origin header: set pos.bridge_token, or listen on 127.0.0.1", c.POS.Listen)
 		}
 	}
 	for _, o := range c.POS.AllowedOrigins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			errs = append(errs, fmt.Errorf("pos.allowed_origins: %q must be scheme://host[:port], e.g. https://pos.example.com", o))
+			errs.add("pos.allowed_origins", "%q must be scheme://host[:port], e.g. https://pos.example.com", o)
 		}
 	}
 	if c.POS.MaxMessageBytes < 16<<10 || c.POS.MaxMessageBytes > 16<<20 {
-		errs = append(errs, fmt.Errorf("pos.max_message_bytes: %d must be between 16384 and 16777216", c.POS.MaxMessageBytes))
+		errs.add("pos.max_message_bytes", "%d must be between 16384 and 16777216", c.POS.MaxMessageBytes)
 	}
-	if c.POS.RateLimit < 0 || c.POS.RateBurst < 0 {
-		errs = append(errs, errors.New("pos.rate_limit and pos.rate_burst must be >= 0 (0 = default)"))
-	}
-	short := func(key, t string) {
-		if t != "" && len(t) < 16 {
-			errs = append(errs, fmt.Errorf("%s: tokens must be at least 16 characters (use `openssl rand -hex 16`)", key))
+	for _, n := range []struct {
+		key string
+		v   float64
+	}{{"pos.rate_limit", c.POS.RateLimit}, {"pos.rate_burst", c.POS.RateBurst}, {"pos.max_connections", float64(c.POS.MaxConnections)}, {"display.max_connections", float64(c.Display.MaxConnections)}} {
+		if n.v < 0 {
+			errs.add(n.key, "%v must be >= 0 (0 = default)", n.v)
 		}
 	}
 	for i, t := range c.Display.Tokens {
-		short(fmt.Sprintf("display.tokens[%d]", i), t)
+		errs.shortToken(fmt.Sprintf("display.tokens[%d]", i), t)
 	}
-	short("pos.bridge_token", c.POS.BridgeToken)
-	short("pos.backend_token", c.POS.BackendToken)
-	if c.POS.MaxConnections < 0 || c.Display.MaxConnections < 0 {
-		errs = append(errs, errors.New("pos.max_connections and display.max_connections must be >= 0 (0 = default)"))
-	}
+	errs.shortToken("pos.bridge_token", c.POS.BridgeToken)
+	errs.shortToken("pos.backend_token", c.POS.BackendToken)
 	if c.Display.QueueFrames < 1 || c.Display.QueueFrames > maxQueueFrames {
-		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be 1-%d", c.Display.QueueFrames, maxQueueFrames))
+		errs.add("display.queue_frames", "%d must be 1-%d", c.Display.QueueFrames, maxQueueFrames)
 	}
 	if c.Display.History < 1 || c.Display.History > 100000 {
-		errs = append(errs, fmt.Errorf("display.history: %d must be 1-100000", c.Display.History))
+		errs.add("display.history", "%d must be 1-100000", c.Display.History)
 	}
 	var scs []scanner.Config
 	for i, sc := range c.Scanners {
 		if sc.Register != "" && !seen[sc.Register] {
-			errs = append(errs, fmt.Errorf("scanner[%d].register: %q is not one of registers", i, sc.Register))
+			errs.add(fmt.Sprintf("scanner[%d].register", i), "%q is not one of registers", sc.Register)
 		}
 		scs = append(scs, sc.Config)
 	}
 	if len(scs) > 0 {
 		if err := scanner.ValidateConfigs(scs); err != nil {
-			errs = append(errs, fmt.Errorf("scanner: %w", err))
+			errs = append(errs, err) // *scanner.ConfigError, naming scanner and key
 		}
 	}
 	// Durations: 0 takes the default; anything else within sane bounds (a
@@ -304,13 +340,20 @@ func (c *Config) Validate() error {
 		{"demo.pace", time.Duration(c.Demo.Pace), 50 * time.Millisecond, time.Minute},
 	} {
 		if d.v != 0 && (d.v < d.min || d.v > d.max) {
-			errs = append(errs, fmt.Errorf("%s: %v must be between %v and %v", d.key, d.v, d.min, d.max))
+			errs.add(d.key, "%v must be between %v and %v", d.v, d.min, d.max)
 		}
 	}
 	if c.State.Dir == "" {
-		errs = append(errs, errors.New("state.dir: must be set"))
+		errs.add("state.dir", "must be set")
 	}
-	errs = append(errs, c.validatePoles(seen)...)
+	c.validatePoles(&errs, seen)
 	errs = append(errs, c.validateRedis())
 	return errors.Join(errs...)
+}
+
+// shortToken records a token under 16 characters (empty means unset).
+func (errs *configErrors) shortToken(key, t string) {
+	if t != "" && len(t) < 16 {
+		errs.add(key, "tokens must be at least 16 characters (use `openssl rand -hex 16`)")
+	}
 }
