@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posdisplay/posdisplay/clock"
 	"github.com/posdisplay/posdisplay/register/cart"
 )
 
@@ -70,6 +71,9 @@ type Options struct {
 	//	func(err error) bool { return errors.Is(err, tlsid.ErrUntrusted) }
 	// Such errors show StatusUntrusted. Nil: never.
 	IsUntrusted func(error) bool
+	// Clock stamps Views (Since, receive times); nil is the real clock.
+	// Waits (backoff, pings, read timeouts) run on package time.
+	Clock clock.Clock
 
 	MinBackoff       time.Duration // first reconnect delay (jittered); default DefaultMinBackoff
 	MaxBackoff       time.Duration // reconnect delay cap; default DefaultMaxBackoff
@@ -137,7 +141,7 @@ func New(opts Options) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{opts: opts, log: log.With("register", opts.Register), views: make(chan View, 1)}
-	c.latest = View{Status: StatusSearching, Since: time.Now()}
+	c.latest = View{Status: StatusSearching, Since: opts.Clock.Now()}
 	return c, nil
 }
 
@@ -182,7 +186,7 @@ func (c *Client) Run(ctx context.Context) error {
 		defer func() { close(stop); wg.Wait() }()
 	}
 	r := &runner{c: c, mail: mail, rep: replica{register: c.opts.Register}}
-	r.status, r.since = StatusSearching, time.Now()
+	r.status, r.since = StatusSearching, c.opts.Clock.Now()
 	r.publish()
 	return r.loop(ctx)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/posdisplay/posdisplay/clock/clocktest"
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/display/client/clienttest"
 	"github.com/posdisplay/posdisplay/register/cart"
@@ -224,6 +225,27 @@ func TestSnapshotThenEveryOp(t *testing.T) {
 		if !kinds[k] {
 			t.Errorf("the basket never used op %s", k)
 		}
+	}
+}
+
+// Options.Clock stamps what a View says about time: the status change to
+// live and the snapshot's receive time (a fake clock that never moves
+// stamps both with its one instant).
+func TestClockStampsViews(t *testing.T) {
+	noLeaks(t)
+	t0 := time.Date(2026, 11, 22, 14, 30, 0, 0, time.UTC)
+	clk := clocktest.New(t0)
+	srv := clienttest.NewServer(t)
+	c := start(t, srv.URL, func(o *client.Options) { o.Clock = clk.Now })
+	if v := c.View(); !v.Since.Equal(t0) {
+		t.Errorf("first View: Since %v, want %v", v.Since, t0)
+	}
+	conn := accept(t, srv)
+	clk.Advance(time.Minute)
+	serveSnapshot(t, conn, pos("e1", 10), clienttest.Cart(reg, 0))
+	v := waitView(t, c, "the snapshot", liveAt(10, clienttest.Cart(reg, 0)))
+	if want := t0.Add(time.Minute); !v.Since.Equal(want) {
+		t.Errorf("live View: Since %v, want %v", v.Since, want)
 	}
 }
 

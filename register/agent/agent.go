@@ -219,7 +219,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	}
 
 	pairSrv := &pairing.Server{
-		Pairer: pairing.NewPairer(a.registry, nil), Registry: a.registry, AgentID: cfg.AgentID,
+		Pairer: pairing.NewPairer(a.registry, pairing.PairerOptions{}), Registry: a.registry, AgentID: cfg.AgentID,
 		Fingerprint: a.Fingerprint(), AdminToken: adminToken, Log: logger.With("part", "pairing"),
 		Revoked: func(id string) { a.hub.Revoke(id) },
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/posdisplay/posdisplay/clock/clocktest"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
@@ -426,8 +427,7 @@ func TestPOSSizeLimits(t *testing.T) {
 }
 
 func TestPOSRateLimit(t *testing.T) {
-	now := time.Unix(1000, 0)
-	f := newFixture(t, Options{Rate: 1, Burst: 2, Now: func() time.Time { return now }})
+	f := newFixture(t, Options{Rate: 1, Burst: 2, Clock: clocktest.New(time.Unix(1000, 0)).Now})
 	ws := f.dial()
 	for i, want := range []string{protocol.TypeAck, protocol.TypeAck, protocol.TypeError} {
 		id := fmt.Sprintf("m%d", i)

@@ -298,7 +298,7 @@ func (p *posConn) readLoop() error {
 				continue
 			}
 		}
-		if !limiter.AllowN(in.opts.Now(), 1) {
+		if !limiter.AllowN(in.opts.Clock.Now(), 1) {
 			p.answer(protocol.NewError(peekID(data), protocol.CodeRateLimited, "", "too many messages per second"))
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/posdisplay/posdisplay/clock"
 	"github.com/posdisplay/posdisplay/register/pairing/pairwire"
 	"sync"
 	"time"
@@ -82,8 +83,8 @@ type pending struct {
 
 // Pairer runs the pairing flow on top of a Registry.
 type Pairer struct {
-	reg *Registry
-	now func() time.Time
+	reg   *Registry
+	clock clock.Clock
 
 	mu          sync.Mutex
 	reqs        map[string]*pending
@@ -92,12 +93,15 @@ type Pairer struct {
 	lockedUntil time.Time
 }
 
-// NewPairer returns a Pairer; now may be nil (time.Now).
-func NewPairer(reg *Registry, now func() time.Time) *Pairer {
-	if now == nil {
-		now = time.Now
-	}
-	return &Pairer{reg: reg, now: now, reqs: map[string]*pending{}, used: map[string]usedCode{}}
+// PairerOptions configures a Pairer; the zero value is ready to use.
+type PairerOptions struct {
+	// Clock times codes, lockouts and polls; nil is the real clock.
+	Clock clock.Clock
+}
+
+// NewPairer returns a Pairer.
+func NewPairer(reg *Registry, opts PairerOptions) *Pairer {
+	return &Pairer{reg: reg, clock: opts.Clock, reqs: map[string]*pending{}, used: map[string]usedCode{}}
 }
 
 type usedCode struct {
@@ -150,7 +154,7 @@ func (p *Pairer) Open(name, remote string) (Request, error) {
 	if err := ValidName(name); err != nil {
 		return Request{}, err
 	}
-	now := p.now()
+	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
@@ -171,7 +175,7 @@ func (p *Pairer) Open(name, remote string) (Request, error) {
 // Poll returns the result once the request was approved (and then forgets
 // the request), nil while it is pending, or ErrUnknown.
 func (p *Pairer) Poll(id, secret string) (*Result, error) {
-	now := p.now()
+	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
@@ -190,7 +194,7 @@ func (p *Pairer) Poll(id, secret string) (*Result, error) {
 // Approve pairs the screen showing code with register ("" when the agent
 // serves one register). Wrong codes count towards the lockout.
 func (p *Pairer) Approve(code, register string) (Display, error) {
-	now := p.now()
+	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
@@ -265,7 +269,7 @@ type PendingInfo struct {
 
 // Pending lists open requests, without their codes.
 func (p *Pairer) Pending() []PendingInfo {
-	now := p.now()
+	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
