@@ -83,8 +83,8 @@ type pending struct {
 
 // Pairer runs the pairing flow on top of a Registry.
 type Pairer struct {
-	reg   *Registry
-	clock clock.Clock
+	reg *Registry
+	now func() time.Time // opts.Clock.Now
 
 	mu          sync.Mutex
 	reqs        map[string]*pending
@@ -101,7 +101,7 @@ type PairerOptions struct {
 
 // NewPairer returns a Pairer.
 func NewPairer(reg *Registry, opts PairerOptions) *Pairer {
-	return &Pairer{reg: reg, clock: opts.Clock, reqs: map[string]*pending{}, used: map[string]usedCode{}}
+	return &Pairer{reg: reg, now: opts.Clock.Now, reqs: map[string]*pending{}, used: map[string]usedCode{}}
 }
 
 type usedCode struct {
@@ -154,7 +154,7 @@ func (p *Pairer) Open(name, remote string) (Request, error) {
 	if err := ValidName(name); err != nil {
 		return Request{}, err
 	}
-	now := p.clock.Now()
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
@@ -175,7 +175,7 @@ func (p *Pairer) Open(name, remote string) (Request, error) {
 // Poll returns the result once the request was approved (and then forgets
 // the request), nil while it is pending, or ErrUnknown.
 func (p *Pairer) Poll(id, secret string) (*Result, error) {
-	now := p.clock.Now()
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
@@ -194,7 +194,7 @@ func (p *Pairer) Poll(id, secret string) (*Result, error) {
 // Approve pairs the screen showing code with register ("" when the agent
 // serves one register). Wrong codes count towards the lockout.
 func (p *Pairer) Approve(code, register string) (Display, error) {
-	now := p.clock.Now()
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
@@ -269,7 +269,7 @@ type PendingInfo struct {
 
 // Pending lists open requests, without their codes.
 func (p *Pairer) Pending() []PendingInfo {
-	now := p.clock.Now()
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
