@@ -661,6 +661,8 @@ func TestStatusesFromSearchingToLive(t *testing.T) {
 	g := gate{url: make(chan string, 1)}
 	var mu sync.Mutex
 	var statuses []client.Status
+	sawLive := make(chan struct{}) // OnView runs on its own goroutine, after Views
+	heardLive := false
 	c := start(t, srv.URL, func(o *client.Options) {
 		o.Source = g
 		o.OnView = func(v client.View) {
@@ -668,6 +670,10 @@ func TestStatusesFromSearchingToLive(t *testing.T) {
 			defer mu.Unlock()
 			if len(statuses) == 0 || statuses[len(statuses)-1] != v.Status {
 				statuses = append(statuses, v.Status)
+				if v.Status == client.StatusLive && !heardLive {
+					heardLive = true
+					close(sawLive)
+				}
 			}
 		}
 	})
@@ -679,12 +685,17 @@ func TestStatusesFromSearchingToLive(t *testing.T) {
 	k := clienttest.Cart(reg, 1)
 	serveSnapshot(t, conn, pos("e1", 1), k)
 	waitView(t, c, "live", liveAt(1, k))
+	select {
+	case <-sawLive:
+	case <-time.After(waitLimit):
+		t.Fatal("OnView never heard live")
+	}
 	c.stop()
 	mu.Lock()
 	defer mu.Unlock()
 	// OnView coalesces, so intermediate statuses may be skipped, never reordered.
 	want := []client.Status{client.StatusSearching, client.StatusConnecting, client.StatusLive}
-	if !isSubsequence(statuses, want) || statuses[len(statuses)-1] != client.StatusLive {
+	if !isSubsequence(statuses, want) || len(statuses) == 0 || statuses[len(statuses)-1] != client.StatusLive {
 		t.Errorf("statuses: got %v, want an ordered subset of %v ending live", statuses, want)
 	}
 }
