@@ -426,22 +426,31 @@ func TestSilentAgentGoesStale(t *testing.T) {
 	accept(t, srv) // and it tries again
 }
 
+// idleReadTimeout and idlePingInterval are the liveness settings of the
+// tests that keep a quiet stream live on pongs. The gap between them is the
+// longest stall of the test process they survive: 250 ms (300/50) was not
+// enough under -race at a load average of 20-40 on 2 cores.
+const (
+	idleReadTimeout  = time.Second
+	idlePingInterval = 50 * time.Millisecond
+)
+
 func TestPingsKeepStreamLive(t *testing.T) {
 	noLeaks(t)
 	srv := clienttest.NewServer(t)
 	c := start(t, srv.URL, func(o *client.Options) {
-		o.ReadTimeout = 300 * time.Millisecond
-		o.PingInterval = 50 * time.Millisecond
+		o.ReadTimeout = idleReadTimeout
+		o.PingInterval = idlePingInterval
 	})
 	conn := accept(t, srv)
 	k := clienttest.Cart(reg, 1)
 	serveSnapshot(t, conn, pos("e1", 1), k)
 	waitView(t, c, "live", liveAt(1, k))
-	// Several read timeouts pass with no message, only pongs: 24 pings
-	// 50 ms apart span more than three 300 ms read timeouts.
+	// Read timeouts pass with no message, only pongs: the client's own
+	// ticker sends pings 50 ms apart, so 50 of them span 2.5 read timeouts.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	must(t, conn.WaitPings(ctx, 24))
+	must(t, conn.WaitPings(ctx, 50))
 	must(t, conn.Send(protocol.Cue{Type: protocol.TypeCue, Register: reg, Cue: protocol.CueScanning}))
 	waitView(t, c, "the cue", func(v client.View) bool { return v.Cue == protocol.CueScanning })
 	select {
