@@ -2,8 +2,11 @@
 # make bench: the speed and memory targets, as benchmarks.
 #  1. agent fan-out table (POS accepted -> delta at every display, p50/p99/max,
 #     1/10/100/1000 displays, 50 changes/s and a burst of 500, agent CPU and
-#     peak RSS) against a bare relay and AJAX polling, measured in one run;
-#     then the same through Redis (XADD) beside REST, 1 and 200 registers;
+#     peak RSS) against a bare relay and AJAX polling, measured in one run,
+#     with the agent's polling transport beside its WebSocket rows (up to
+#     100 displays);
+#     then the same through Redis (XADD) beside REST, 1 and 200 registers,
+#     over redis:// and rediss:// (TLS: latency and agent CPU per change);
 #  2. discovery: agent start -> paired screen live (real mDNS in a private
 #     network namespace);
 #  3. the screen idle in a real window under Xvfb: CPU, memory, first frame;

@@ -2,7 +2,8 @@
 # Installs what building and testing posdisplay needs on Debian 12 / Ubuntu
 # 24.04: the C libraries Fyne links, Xvfb for a real window, Chromium for
 # browser tests, iproute2 for network namespaces, redis-server for the Redis
-# feed tests, and the Go modules.
+# feed tests, NSS tools (certutil) to make a browser trust a test CA, and the Go
+# modules.
 # Idempotent and quiet: it only calls apt when something is missing, and
 # prints apt's full reason when that fails (packaging/apt.sh).
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 pkgs=(gcc make pkg-config git ca-certificates
   libgl1-mesa-dev libgles-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
   xvfb xauth imagemagick fonts-dejavu-core locales
-  chromium
+  chromium libnss3-tools
   iproute2 procps curl
   redis-server)
 . packaging/apt.sh

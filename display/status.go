@@ -59,7 +59,9 @@ func statusText(st client.Status) (headline, help string, imp widget.Importance)
 	case client.StatusRejected:
 		return "Display not accepted by the register", "Please ask staff for help.", widget.DangerImportance
 	case client.StatusPairing:
-		return "This display is not paired yet", "Staff: on the register, run  posdisplay-agent pair CODE", widget.MediumImportance
+		// No code yet: no register in reach. Without mDNS across the
+		// network, store IT sets the fallback address.
+		return "This display is not paired yet", "Staff: a pairing code appears here once a register is found (none? set fallback in /etc/posdisplay/screen.toml)", widget.MediumImportance
 	case client.StatusLive:
 		return "Waiting for the register…", "", widget.MediumImportance
 	}

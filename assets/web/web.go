@@ -30,8 +30,9 @@ const (
 
 // pagePolicy keeps pages to their own origin: scripts, styles and sockets
 // come only from the agent that served them, and nothing may frame them.
-// 'self' covers ws:// to the same host in CSP level 3 browsers.
-const pagePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// 'self' covers ws:// to the same host in CSP level 3 browsers;
+// manifest-src lets a tablet add the web display to its home screen.
+const pagePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; manifest-src 'self'; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // POSHandler serves the bridge scripts under /bridge/ and, when demo is true,

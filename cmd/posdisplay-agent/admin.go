@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +31,10 @@ type adminClient struct {
 // client for that agent's admin endpoint.
 func newAdminClient(cf *configFlags) (*adminClient, agent.Config, error) {
 	cfg, err := cf.load()
+	if errors.Is(err, fs.ErrPermission) {
+		// The packaged config is root:posdisplay 0640 (it may hold tokens).
+		return nil, cfg, fmt.Errorf("%w\nfix: run the command with sudo (the config is readable by root and the posdisplay group only; or add yourself to that group: sudo adduser $USER posdisplay, then log in again)", err)
+	}
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -40,8 +45,13 @@ func newAdminClient(cf *configFlags) (*adminClient, agent.Config, error) {
 func adminClientFor(cfg agent.Config) (*adminClient, error) {
 	tokPath := filepath.Join(cfg.State.Dir, pairing.AdminTokenFile)
 	tok, err := os.ReadFile(tokPath)
-	if err != nil {
-		return nil, fmt.Errorf("reading the admin token %s (run as root or as the posdisplay user; is the agent running?): %w", tokPath, err)
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("reading the admin token: %w\nfix: run the command with sudo (the token is readable by root and the posdisplay user only)", err)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("reading the admin token: %w\n(the agent creates it on its first start: is the agent running with state dir %s?)", err, cfg.State.Dir)
+	case err != nil:
+		return nil, fmt.Errorf("reading the admin token: %w", err)
 	}
 	host, port, err := net.SplitHostPort(cfg.POS.Listen)
 	if err != nil {
@@ -101,17 +111,24 @@ func pairCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var d pairing.Display
+	var d pairing.ApproveResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/admin/pair", pairing.ApproveRequest{Code: cf.fs.Arg(0), Register: *register}, &d); err != nil {
 		return fmt.Errorf("pair: %w", err)
 	}
 	fmt.Fprintf(stdout, "paired %q as %s on register %s; the screen connects within a few seconds\n", d.Name, d.ID, d.Register)
+	for _, old := range d.Replaced {
+		fmt.Fprintf(stdout, "replaced %s (%q, register %s, paired %s): the same screen's earlier pairing\n", old.ID, old.Name, old.Register, old.PairedAt.Local().Format(time.DateTime))
+	}
 	return nil
 }
 
-// displaysCmd lists, revokes and provisions displays.
+// displaysUsage names every displays subcommand (docs/install.md is
+// checked against it).
+const displaysUsage = "usage: posdisplay-agent displays list | revoke ID | forget ID... | add [-register ID] NAME"
+
+// displaysCmd lists, revokes, forgets and provisions displays.
 func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: posdisplay-agent displays list | revoke ID | add [-register ID] NAME")
+	usage := errors.New(displaysUsage)
 	if len(args) == 0 {
 		return usage
 	}
@@ -127,7 +144,7 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch {
 	case sub == "list" && cf.fs.NArg() == 0:
-		var ds []pairing.Display
+		var ds []displayWire
 		if err := c.do(ctx, http.MethodGet, "/v1/admin/displays", nil, &ds); err != nil {
 			return err
 		}
@@ -136,21 +153,45 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tREGISTER\tPAIRED\tVIA")
+		fmt.Fprintln(tw, "ID\tNAME\tREGISTER\tSTATUS\tPAIRED\tADDRESS")
 		for _, d := range ds {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Register, d.PairedAt.Local().Format(time.DateTime), d.Via)
+			addr := d.Addr
+			if addr == "" {
+				addr = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Register, presence(d), d.PairedAt.Local().Format(time.DateTime), addr)
 		}
 		tw.Flush()
+		if len(ds) > 0 {
+			fmt.Fprintln(stdout, "(a screen that is gone: `posdisplay-agent displays forget ID`)")
+		}
 		for _, p := range pend {
 			fmt.Fprintf(stdout, "waiting for approval: %q from %s (%s ago): run `posdisplay-agent pair CODE` with the code on that screen\n", p.Name, p.Remote, p.Age.Round(time.Second))
 		}
 		return nil
 	case sub == "revoke" && cf.fs.NArg() == 1:
-		var d pairing.Display
+		var d displayWire
 		if err := c.do(ctx, http.MethodDelete, "/v1/admin/displays/"+cf.fs.Arg(0), nil, &d); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		fmt.Fprintf(stdout, "revoked %s (%q, register %s); a connection it had is closed now\n", d.ID, d.Name, d.Register)
+		switch {
+		case d.Connected == nil:
+			fmt.Fprintf(stdout, "revoked %s (%q, register %s); a connection it had is closed now\n", d.ID, d.Name, d.Register)
+		case *d.Connected:
+			fmt.Fprintf(stdout, "revoked %s (%q, register %s); it was connected: its connection is closed now and it shows a new pairing code\n", d.ID, d.Name, d.Register)
+		default:
+			fmt.Fprintf(stdout, "revoked %s (%q, register %s); it was offline (%s): when it comes back it is refused and shows a new pairing code\n", d.ID, d.Name, d.Register, presence(d))
+		}
+		return nil
+	case sub == "forget" && cf.fs.NArg() >= 1:
+		for _, id := range cf.fs.Args() {
+			var d displayWire
+			if err := c.do(ctx, http.MethodPost, "/v1/admin/displays/"+id+"/forget", nil, &d); err != nil {
+				return fmt.Errorf("forget %s: %w", id, err)
+			}
+			d.Connected = new(false) // it was not: forget refuses connected displays
+			fmt.Fprintf(stdout, "forgot %s (%q, register %s, %s)\n", d.ID, d.Name, d.Register, presence(d))
+		}
 		return nil
 	case sub == "add" && cf.fs.NArg() == 1:
 		reg := *register
@@ -173,6 +214,28 @@ func displaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	}
 	return usage
+}
+
+// displayWire is a display as the admin endpoints answer; Connected is nil
+// from agents older than the connected/last-seen fields (an agent still
+// running after the package was upgraded under it).
+type displayWire struct {
+	pairing.DisplayStatus
+	Connected *bool `json:"connected"`
+}
+
+// presence says whether d is connected now or when it was last seen.
+func presence(d displayWire) string {
+	switch {
+	case d.Connected == nil:
+		return "unknown (restart the agent: it is older than this command)"
+	case *d.Connected:
+		return "connected since " + d.ConnectedSince.Local().Format(time.DateTime)
+	case d.LastSeen.IsZero():
+		return "never connected"
+	default:
+		return "offline, last seen " + d.LastSeen.Local().Format(time.DateTime)
+	}
 }
 
 func portOf(listen string) string {

@@ -18,8 +18,10 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/posdisplay/posdisplay/register/agent"
+	"github.com/posdisplay/posdisplay/register/storecert"
 	"github.com/posdisplay/posdisplay/register/tlsid"
 )
 
@@ -54,7 +56,7 @@ var commands = []command{
 	}},
 	{"watch", "[flags]", "show a register's cart as a display sees it", watch},
 	{"pair", "[-register ID] CODE", "approve the pairing code a screen shows", pairCmd},
-	{"displays", "list | revoke ID | add NAME", "list, revoke or provision displays", displaysCmd},
+	{"displays", "list|revoke|forget|add ...", "list; revoke ID; forget ID (gone); add NAME (web display)", displaysCmd},
 	{"scanners", "", "list serial ports and input devices that look like barcode scanners", listScanners},
 	{"scan-test", "[flags]", "print what the configured scanners read", scanTest},
 	{"pole-test", "[flags] PORT", "write a test pattern, then the live cart, to a pole display", poleTest},
@@ -242,9 +244,25 @@ func selfcheck(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("selfcheck: display TLS certificate: %w", err)
 		}
 	}
+	storeLine := ""
+	if cfg.Display.CertFile != "" {
+		sc, err := storecert.Load(cfg.Display.CertFile, cfg.Display.KeyFile, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return fmt.Errorf("selfcheck: display.cert_file: %w", err)
+		}
+		leaf := sc.Certificate().Leaf
+		names := append([]string{}, leaf.DNSNames...)
+		for _, ip := range leaf.IPAddresses {
+			names = append(names, ip.String())
+		}
+		storeLine = fmt.Sprintf("store certificate for browsers: %s, issued by %s, for %s, expires %s",
+			leaf.Subject, leaf.Issuer, strings.Join(names, " "), leaf.NotAfter.UTC().Format(time.DateOnly))
+	}
 	fmt.Fprintf(stdout, "ok: posdisplay-agent %s, config valid, registers %s, state dir %s writable\n", agent.Version, strings.Join(cfg.Registers, ","), cfg.State.Dir)
-	if tlsLine != "" {
-		fmt.Fprintln(stdout, tlsLine)
+	for _, l := range []string{tlsLine, storeLine} {
+		if l != "" {
+			fmt.Fprintln(stdout, l)
+		}
 	}
 	return nil
 }

@@ -148,9 +148,16 @@ func (c *connector) pair(ctx context.Context, tracker *discovery.Tracker, credPa
 		}
 		fallback = fb
 	}
+	// The screen's own key: the agent replaces this screen's earlier
+	// entries when it pairs again. Without it pairing still works.
+	key, err := enroll.LoadOrCreateKey(filepath.Join(filepath.Dir(credPath), enroll.KeyFile))
+	if err != nil {
+		c.log.Warn("no screen key: store IT will see this screen's earlier pairings listed too", "err", err)
+	}
 	logged := map[string]bool{} // codes already logged: each once, not on every refresh
 	creds, err := enroll.Pair(ctx, tracker, enroll.PairOptions{
 		Name:     c.o.cfg.Connection.Name,
+		Key:      key,
 		Fallback: fallback,
 		Logger:   c.log,
 		OnOffers: func(offers []enroll.Offer) {

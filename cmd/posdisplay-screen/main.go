@@ -133,7 +133,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	// off the UI thread.
 	var fyneStopped atomic.Bool
 	a.Lifecycle().SetOnStopped(func() { fyneStopped.Store(true); cancel() })
-	conn, err := newConnector(o, log, d.Update)
+	conn, err := newConnector(o, log, logCarts(log, d.Update))
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,14 @@ type Options struct {
 	// Waits (backoff, pings, read timeouts) run on package time.
 	Clock clock.Clock
 
+	// Transport says how to reach the agent: the display socket (the
+	// default), the polling transport, or the socket with a fallback to
+	// polling where no WebSocket gets through (poll.go).
+	Transport Transport
+	// ProbeInterval is how often a TransportAuto client that polls tries a
+	// WebSocket again; default DefaultProbeInterval.
+	ProbeInterval time.Duration
+
 	MinBackoff       time.Duration // first reconnect delay (jittered); default DefaultMinBackoff
 	MaxBackoff       time.Duration // reconnect delay cap; default DefaultMaxBackoff
 	RejectedBackoff  time.Duration // delay after rejected or untrusted; default DefaultRejectedBackoff
@@ -130,6 +138,7 @@ func New(opts Options) (*Client, error) {
 	def(&opts.HandshakeTimeout, DefaultHandshakeTimeout)
 	def(&opts.ConnectTimeout, DefaultConnectTimeout)
 	def(&opts.ResyncTimeout, DefaultResyncTimeout)
+	def(&opts.ProbeInterval, DefaultProbeInterval)
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = opts.MinBackoff
 	}
@@ -177,6 +186,14 @@ func (c *Client) Run(ctx context.Context) error {
 			for {
 				select {
 				case <-stop:
+					// The last View offered before Run ended is still
+					// delivered (select picks among ready cases at
+					// random, and a screen must end on Run's last state).
+					select {
+					case v := <-mail:
+						c.opts.OnView(v)
+					default:
+					}
 					return
 				case v := <-mail:
 					c.opts.OnView(v)

@@ -30,6 +30,14 @@
 // hide money figures after a few seconds. The client then asks for a
 // snapshot (resync) or reconnects and resumes from its last good position.
 //
+// # Transports
+//
+// By default the client follows the stream over the display socket.
+// Options.Transport can make it poll instead (TransportPoll), or poll only
+// where no WebSocket gets through, as behind a proxy that strips Upgrade
+// (TransportAuto): the same messages and positions over held HTTP
+// requests (docs/protocol.md, "Polling transport"), with the same Views.
+//
 // # Ownership
 //
 // The package owns the display's connection, its replica and its status.

@@ -40,6 +40,9 @@ type runner struct {
 	errText    string
 	rejectCode string // protocol error code while status is StatusRejected
 	bo         backoff
+	// wsFailures counts attempts in a row that got no WebSocket
+	// (TransportAuto; poll.go).
+	wsFailures int
 }
 
 func (r *runner) loop(ctx context.Context) error {
@@ -64,7 +67,7 @@ func (r *runner) loop(ctx context.Context) error {
 		if r.status == StatusSearching {
 			r.setStatus(StatusConnecting, "")
 		}
-		live, err := r.session(ctx, t)
+		live, err := r.connect(ctx, t)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -85,6 +88,9 @@ func (r *runner) failed(t Target, live bool, err error) time.Duration {
 	log := r.c.log.With("url", t.URL, "err", err)
 	var pe *protocol.Error
 	switch {
+	case errors.Is(err, errBackToWebSocket):
+		log.Info("leaving polling: a WebSocket opens again")
+		return 0
 	case o.IsUntrusted != nil && o.IsUntrusted(err):
 		log.Warn("agent identity does not match the pairing")
 		r.setStatus(StatusUntrusted, "untrusted register: "+err.Error())
@@ -156,7 +162,7 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 			return false, &protocol.Error{Code: protocol.CodeUnauthorized, Message: "HTTP " + resp.Status}
 		}
 		if resp != nil {
-			return false, fmt.Errorf("dial: %w (HTTP %s)", err, resp.Status)
+			return false, fmt.Errorf("dial: %w", &upgradeError{status: resp.StatusCode, err: err})
 		}
 		return false, fmt.Errorf("dial: %w", err)
 	}
@@ -220,6 +226,7 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 		<-readerDone
 	}()
 
+	heard := false // a message came: this is a WebSocket to the agent
 	ping := time.NewTicker(o.PingInterval)
 	defer ping.Stop()
 	resync := time.NewTimer(0)
@@ -233,6 +240,9 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 			return live, ctx.Err()
 		case err := <-errc:
 			closeCode = 0
+			if !heard {
+				err = fmt.Errorf("%w: %w", errNoWelcome, err)
+			}
 			if errors.Is(err, websocket.ErrReadLimit) {
 				// The agent would replay the same oversized message on
 				// resume: ask for a snapshot next time instead.
@@ -247,6 +257,7 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 			closeCode = websocket.ClosePolicyViolation
 			return live, errResyncTimeout
 		case data := <-msgs:
+			heard = true
 			v, err := r.rep.handleData(data, r.c.opts.Clock.Now())
 			switch v {
 			case wentLive:

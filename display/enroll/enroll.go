@@ -9,7 +9,9 @@ package enroll
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -161,23 +163,31 @@ func firstContact(expect string, seen *string) *http.Client {
 	}}}
 }
 
+// Screen is who asks to pair.
+type Screen struct {
+	Name string // how store IT sees the screen
+	// Key is the screen's own key (see LoadOrCreateKey), so that the
+	// agent replaces this screen's earlier entries; "" sends none.
+	Key string
+}
+
 // Request opens a pairing request at the agent's display listener addr
-// ("host:port") for a screen called name. expectFP is the announced
-// certificate fingerprint, or "" when the address was configured by hand.
-func Request(ctx context.Context, addr, name, expectFP string) (*Pending, error) {
+// ("host:port") for screen s. expectFP is the announced certificate
+// fingerprint, or "" when the address was configured by hand. An agent
+// older than pairing version 2 refuses the key (bad_json): the request is
+// then sent again without it.
+func Request(ctx context.Context, addr string, s Screen, expectFP string) (*Pending, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("enroll: agent address %q: %w", addr, err)
 	}
 	var seen string
 	c := firstContact(expectFP, &seen)
-	body, _ := json.Marshal(pairwire.OpenRequest{Name: name})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+pairwire.PathOpen, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
 	var o pairwire.OpenResponse
-	if err := do(c, req, http.StatusCreated, &o); err != nil {
+	err := open(ctx, c, addr, pairwire.OpenRequest{Name: s.Name, Key: s.Key}, &o)
+	if se, ok := errors.AsType[*StatusError](err); ok && s.Key != "" && se.Status == http.StatusBadRequest && se.Code == pairwire.CodeBadJSON {
+		err = open(ctx, c, addr, pairwire.OpenRequest{Name: s.Name}, &o)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if !strings.EqualFold(o.Fingerprint, seen) {
@@ -190,6 +200,44 @@ func Request(ctx context.Context, addr, name, expectFP string) (*Pending, error)
 	// of years (or a negative one).
 	ttl := time.Duration(min(max(o.ExpiresIn, 0), 3600)) * time.Second
 	return &Pending{Code: o.Code, Agent: o.Agent, Expires: time.Now().Add(ttl), Fingerprint: strings.ToLower(seen), Addr: addr, client: c, id: o.Request, secret: o.Secret}, nil
+}
+
+// open POSTs one pairing request.
+func open(ctx context.Context, c *http.Client, addr string, body pairwire.OpenRequest, o *pairwire.OpenResponse) error {
+	data, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+pairwire.PathOpen, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return do(c, req, http.StatusCreated, o)
+}
+
+// KeyFile is the screen key's file name in a screen's state directory.
+const KeyFile = "screen.key"
+
+// LoadOrCreateKey returns the screen key kept in path, making one (32 hex
+// digits, mode 0600) on first use. Unpairing keeps it: the key names the
+// screen, not its pairing. A file that does not hold a valid key is
+// replaced.
+func LoadOrCreateKey(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if k := strings.TrimSpace(string(data)); pairwire.ValidKey(k) {
+			return k, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("enroll: screen key: %w", err)
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	k := hex.EncodeToString(b[:])
+	if err := atomicfile.Write(path, []byte(k+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("enroll: screen key: %w", err)
+	}
+	return k, nil
 }
 
 // Wait polls every interval until the request is approved (returning the

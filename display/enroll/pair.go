@@ -27,6 +27,8 @@ type Offer struct {
 type PairOptions struct {
 	// Name is how this screen is listed to store IT.
 	Name string
+	// Key is the screen's own key (LoadOrCreateKey); "" sends none.
+	Key string
 	// Fallback is a configured agent address ("host:port") to offer a code
 	// for even when nothing is announced (multicast blocked).
 	Fallback string
@@ -87,7 +89,7 @@ func Pair(ctx context.Context, t *discovery.Tracker, opts PairOptions) (Credenti
 		go func() {
 			defer wg.Done()
 			for actx.Err() == nil {
-				p, err := Request(actx, addr, opts.Name, fp)
+				p, err := Request(actx, addr, Screen{Name: opts.Name, Key: opts.Key}, fp)
 				if err != nil {
 					log.Info("pairing request failed; retrying", "addr", addr, "err", err)
 					if !sleepCtx(actx, 5*time.Second) {

@@ -21,10 +21,10 @@ func TestRequestChecksTheAnnouncedCertificate(t *testing.T) {
 	addr := a.DisplayAddr().String()
 	ctx := context.Background()
 	wrong := strings.Repeat("ab", 32)
-	if _, err := enroll.Request(ctx, addr, "Screen", wrong); !errors.Is(err, enroll.ErrFingerprintMismatch) {
+	if _, err := enroll.Request(ctx, addr, enroll.Screen{Name: "Screen"}, wrong); !errors.Is(err, enroll.ErrFingerprintMismatch) {
 		t.Fatalf("announced another certificate: got %v, want ErrFingerprintMismatch", err)
 	}
-	p, err := enroll.Request(ctx, addr, "Screen", a.Fingerprint())
+	p, err := enroll.Request(ctx, addr, enroll.Screen{Name: "Screen"}, a.Fingerprint())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +33,11 @@ func TestRequestChecksTheAnnouncedCertificate(t *testing.T) {
 	}
 	// Configured by hand (no announcement): the pin is learned from the
 	// handshake and must match what the agent says about itself.
-	p, err = enroll.Request(ctx, addr, "Screen", "")
+	p, err = enroll.Request(ctx, addr, enroll.Screen{Name: "Screen"}, "")
 	if err != nil || p.Fingerprint != a.Fingerprint() {
 		t.Fatalf("no announcement: %+v %v", p, err)
 	}
-	if _, err := enroll.Request(ctx, "no-port", "Screen", ""); err == nil {
+	if _, err := enroll.Request(ctx, "no-port", enroll.Screen{Name: "Screen"}, ""); err == nil {
 		t.Fatal("bad address accepted")
 	}
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/posdisplay/posdisplay/register/redisfeed"
 	"github.com/posdisplay/posdisplay/register/scanroute"
 	"github.com/posdisplay/posdisplay/register/store"
+	"github.com/posdisplay/posdisplay/register/storecert"
 	"github.com/posdisplay/posdisplay/register/stream"
 	"github.com/posdisplay/posdisplay/register/tlsid"
 	"github.com/posdisplay/posdisplay/scanner"
@@ -66,6 +67,7 @@ type Agent struct {
 	scanReg    map[string]string // scanner name to register
 	poles      []poleRun
 	identity   *tlsid.Identity
+	storeCert  *storecert.Files // display.cert_file, or nil
 	registry   *pairing.Registry
 	advertiser discovery.Advertiser
 	feed       *redisfeed.Feed // nil unless [redis] is set
@@ -123,6 +125,11 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 			return nil, err
 		}
 	}
+	if cfg.Display.CertFile != "" {
+		if a.storeCert, err = storecert.Load(cfg.Display.CertFile, cfg.Display.KeyFile, logger.With("part", "tls")); err != nil {
+			return nil, fmt.Errorf("display.cert_file: %w", err)
+		}
+	}
 	if a.registry, err = pairing.OpenRegistry(cfg.State.Dir, cfg.Registers); err != nil {
 		return nil, err
 	}
@@ -140,6 +147,10 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 		PingInterval: time.Duration(cfg.Display.PingInterval),
 		PongWait:     hub.DisplayPongWait,
 		AgentID:      cfg.AgentID,
+		Presence: func(s hub.Session, _ bool) {
+			host, _, _ := net.SplitHostPort(s.Remote)
+			a.registry.Seen(s.DisplayID, host, time.Now())
+		},
 	})
 	// The POS listener first: the demo page's origin is the address it
 	// really listens on (a ":0" in the config is a port chosen now).
@@ -221,7 +232,15 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	pairSrv := &pairing.Server{
 		Pairer: pairing.NewPairer(a.registry, pairing.PairerOptions{}), Registry: a.registry, AgentID: cfg.AgentID,
 		Fingerprint: a.Fingerprint(), AdminToken: adminToken, Log: logger.With("part", "pairing"),
-		Revoked: func(id string) { a.hub.Revoke(id) },
+		Revoked: func(id string) int { return a.hub.Revoke(id) },
+		Connections: func() []pairing.Connection {
+			var out []pairing.Connection
+			for _, s := range a.hub.Sessions() {
+				host, _, _ := net.SplitHostPort(s.Remote)
+				out = append(out, pairing.Connection{DisplayID: s.DisplayID, Addr: host, Since: s.Since})
+			}
+			return out
+		},
 	}
 	if cfg.Discovery.Advertise {
 		a.advertiser = discovery.NewMDNSAdvertiser(discovery.AdvertiserConfig{Interfaces: cfg.Discovery.Interfaces, Logger: logger.With("part", "mdns")})
@@ -238,6 +257,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	posMux.Handle(web.DemoPath, posStatic)
 	dispMux := http.NewServeMux()
 	dispMux.Handle("GET /v1/display", a.hub)
+	dispMux.HandleFunc("POST "+protocol.PollPath, a.hub.ServePoll) // the polling transport
 	pairSrv.MountPublic(dispMux)
 	dispMux.HandleFunc("GET /healthz", displayHealth)
 	dispMux.Handle(web.DisplayPath, web.DisplayHandler())
@@ -258,7 +278,10 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	a.dispLimit.MaxIdlePerHost = displayIdlePerHost
 	a.dispSrv.ConnState = a.dispLimit.ConnState
 	a.dispLn = a.dispLimit
-	if a.identity != nil {
+	switch {
+	case a.storeCert != nil:
+		a.dispLn = tls.NewListener(a.dispLn, a.storeCert.ServerConfig(a.identity.Certificate))
+	case a.identity != nil:
 		a.dispLn = tls.NewListener(a.dispLn, a.identity.ServerConfig())
 	}
 	for name, l := range map[string]*connlimit.Listener{"pos": a.posLimit, "display": a.dispLimit} {
@@ -356,6 +379,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	a.runPoles(runCtx, &aux)
+	aux.Add(1)
+	go func() {
+		defer aux.Done()
+		a.saveSeen(runCtx)
+	}()
 	if a.advertiser != nil {
 		aux.Add(1)
 		go func() {
@@ -415,7 +443,34 @@ func (a *Agent) shutdown() {
 		_ = a.posSrv.Shutdown(ctx)
 		_ = a.dispSrv.Shutdown(ctx)
 		_ = a.store.Close()
+		// Every display connection has ended: their last-seen times are
+		// the time of this shutdown.
+		if err := a.registry.SaveSeen(); err != nil {
+			a.log.Warn("could not save when displays were last seen", "err", err)
+		}
 	})
+}
+
+// seenSaveInterval is how often last-seen times reach displays.json: a
+// crash loses at most this much of them, and a thousand displays
+// reconnecting after a restart cost one write instead of a thousand.
+const seenSaveInterval = 10 * time.Second
+
+// saveSeen writes the displays' last-seen times every seenSaveInterval
+// until ctx ends.
+func (a *Agent) saveSeen(ctx context.Context) {
+	t := time.NewTicker(seenSaveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.registry.SaveSeen(); err != nil {
+				a.log.Warn("could not save when displays were last seen", "err", err)
+			}
+		}
+	}
 }
 
 // Router is the scan router (tests inject scans through it).

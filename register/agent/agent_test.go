@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -18,6 +19,8 @@ import (
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/protocol"
+	"github.com/posdisplay/posdisplay/register/storecert"
+	"github.com/posdisplay/posdisplay/register/storecert/storecerttest"
 )
 
 func TestIngestToDisplay(t *testing.T) {
@@ -138,6 +141,11 @@ func TestSlowDisplayDoesNotDelayOthers(t *testing.T) {
 	// burst must fit in it (a burst of one at a high rate).
 	cfg.POS.RateBurst, cfg.POS.RateLimit = 1, 1e6
 	cfg.Display.QueueFrames = 1 + queueHeadroom
+	// The slow display reads nothing, so it answers no ping either: with
+	// the default interval the liveness check cuts it when the 60 changes
+	// take longer than a few pings (a loaded machine), which is not what
+	// this test is about. The longest interval keeps it connected.
+	cfg.Display.PingInterval = configfile.Duration(5 * time.Minute)
 	r := start(t, cfg)
 	pos := dialPOS(t, r, "1")
 
@@ -592,6 +600,11 @@ func TestConfigValidation(t *testing.T) {
 		{"negative connections", func(c *Config) { c.Display.MaxConnections = -1 }, "display.max_connections"},
 		{"advertise without TLS", func(c *Config) { c.Discovery.Advertise = true }, "discovery.advertise"},
 		{"no state dir", func(c *Config) { c.State.Dir = "" }, "state.dir"},
+		{"cert_file without key_file", func(c *Config) { c.Display.TLS, c.Display.CertFile = true, "/etc/posdisplay/tls/display.crt" }, "display.key_file"},
+		{"key_file without cert_file", func(c *Config) { c.Display.TLS, c.Display.KeyFile = true, "/etc/posdisplay/tls/display.key" }, "display.cert_file"},
+		{"cert_file without tls", func(c *Config) {
+			c.Display.CertFile, c.Display.KeyFile = "/etc/posdisplay/tls/display.crt", "/etc/posdisplay/tls/display.key"
+		}, "display.cert_file"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
@@ -638,5 +651,23 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 func TestBareDefaultsAnnounceNothing(t *testing.T) {
 	if c := DefaultConfig(); c.Discovery.Advertise || c.Demo.Cashier || c.Demo.Page {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// TestStoreCertUnusableStopsStart: a display.cert_file that cannot serve
+// (here: the key of another certificate) stops the agent at start, with
+// an error saying which key, rather than a listener no tablet can use.
+func TestStoreCertUnusableStopsStart(t *testing.T) {
+	ca := storecerttest.NewCA(t, "Test Store CA")
+	dir := t.TempDir()
+	cert, _ := ca.Issue(t, "lane1", "lane1.store.test")
+	_, otherKey := ca.Issue(t, "other", "lane1.store.test")
+	cfg := testConfig(t)
+	cfg.Display.TLS = true
+	cfg.Display.CertFile, cfg.Display.KeyFile = filepath.Join(dir, "display.crt"), filepath.Join(dir, "display.key")
+	storecerttest.Replace(t, cfg.Display.CertFile, cert)
+	storecerttest.Replace(t, cfg.Display.KeyFile, otherKey)
+	if _, err := New(cfg, testLogger(t), Options{}); !errors.Is(err, storecert.ErrUnusable) {
+		t.Fatalf("New with the key of another certificate: got %v, want storecert.ErrUnusable", err)
 	}
 }

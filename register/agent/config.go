@@ -87,6 +87,12 @@ type DisplayConfig struct {
 	// TLS serves the display listener over TLS with the agent's own
 	// self-signed certificate (state dir tls/), pinned by paired screens.
 	TLS bool `toml:"tls"`
+	// CertFile and KeyFile are a certificate from the store's own CA and
+	// its key (PEM), served to browsers (web displays on tablets that
+	// trust that CA) while screens keep their pinned certificate; re-read
+	// when they change. Both or neither; they need TLS.
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
 }
 
 // DiscoveryConfig controls the mDNS announcement of the registers.
@@ -194,6 +200,17 @@ func LoadConfig(path string) (Config, error) {
 	return cfg, err
 }
 
+// Register id rules, worded as packaging/agent/agent.toml states them (a
+// test holds the file's comment to these words).
+const (
+	// RegisterIDRule is what POS pages and displays accept (cart.ValidID).
+	RegisterIDRule = "1-64 characters of A-Z a-z 0-9 . _ -"
+	// AnnouncedRegisterIDRule is the stricter rule while mDNS announces
+	// the registers (discovery.ValidateID): a "." would split the DNS-SD
+	// name, and "<agent>-<register>" must fit a 63-byte DNS label.
+	AnnouncedRegisterIDRule = `1-31 characters of A-Z a-z 0-9 _ - (no ".") while discovery.advertise is on`
+)
+
 // ConfigError is one problem with one key of the agent's configuration.
 // Validate returns every problem it finds, joined; errors.As finds them.
 type ConfigError struct {
@@ -241,8 +258,11 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, r := range c.Registers {
-		if !cart.ValidID(r) {
-			errs.add("registers", "%q must be 1-64 characters of A-Z a-z 0-9 . _ -", r)
+		switch {
+		case !cart.ValidID(r):
+			errs.add("registers", "%q must be %s", r, RegisterIDRule)
+		case c.Discovery.Advertise && discovery.ValidateID(r) != nil:
+			errs.add("registers", "%q must be %s (or set discovery.advertise = false)", r, AnnouncedRegisterIDRule)
 		}
 		if seen[r] {
 			errs.add("registers", "%q listed twice", r)
@@ -259,11 +279,16 @@ func (c *Config) Validate() error {
 		if !c.Display.TLS {
 			errs.add("discovery.advertise", "needs display.tls: screens pin the announced certificate")
 		}
-		for _, r := range c.Registers {
-			if err := discovery.ValidateID(r); err != nil {
-				errs.wrap("registers", err, "%q cannot be announced over mDNS", r)
-			}
+	}
+	if (c.Display.CertFile == "") != (c.Display.KeyFile == "") {
+		missing := "display.key_file"
+		if c.Display.CertFile == "" {
+			missing = "display.cert_file"
 		}
+		errs.add(missing, "set both display.cert_file and display.key_file, or neither")
+	}
+	if c.Display.CertFile != "" && !c.Display.TLS {
+		errs.add("display.cert_file", "needs display.tls = true")
 	}
 	for r, name := range c.Discovery.Names {
 		if !seen[r] {

@@ -26,6 +26,8 @@ type RedisConfig struct {
 	Publish      bool                `toml:"publish"`
 	PresenceTTL  configfile.Duration `toml:"presence_ttl"`
 	MaxLen       int64               `toml:"maxlen"`
+	Cluster      bool                `toml:"cluster"`
+	ClusterSeeds []string            `toml:"cluster_seeds"`
 }
 
 // Enabled reports whether the agent dials out to Redis.
@@ -38,6 +40,7 @@ func (c *Config) redisFeedConfig() redisfeed.Config {
 		Prefix: r.Prefix, Store: r.Store, Registers: r.Registers,
 		Scans: r.Scans, ScanGroup: r.ScanGroup, ScanTTL: time.Duration(c.ScanTTL),
 		Publish: r.Publish, PresenceTTL: time.Duration(r.PresenceTTL), MaxLen: r.MaxLen,
+		Cluster: r.Cluster, ClusterSeeds: r.ClusterSeeds,
 	}
 }
 

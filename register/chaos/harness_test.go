@@ -104,6 +104,8 @@ type agentConfig struct {
 	posAddr     string
 	displayAddr string
 	tls         bool
+	// extra is appended to the config file (a [redis] section).
+	extra string
 }
 
 // agentProc is one run of the real agent binary.
@@ -145,7 +147,7 @@ tls = %v
 advertise = false
 [state]
 dir = %q
-`, register, cfg.posAddr, backendToken, cfg.displayAddr, displayToken, cfg.tls, cfg.stateDir)
+%s`, register, cfg.posAddr, backendToken, cfg.displayAddr, displayToken, cfg.tls, cfg.stateDir, cfg.extra)
 	path := filepath.Join(dir, "agent.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

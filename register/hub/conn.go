@@ -54,6 +54,8 @@ type conn struct {
 	mu   sync.Mutex
 	id   string
 	live bool // the writer owns the close; before that, shutdown unblocks the hello read
+	// sess is set once the display is subscribed (Hub.Sessions).
+	sess *Session
 
 	// sub is the display's queue once it is live (guarded by mu). Its
 	// writer blocks on sub.C alone; shutdown, a resync request and the ping
@@ -95,6 +97,15 @@ func (c *conn) wake() {
 	if c.sub != nil {
 		c.sub.Wake(wakeFrame)
 	}
+}
+
+func (c *conn) session() (Session, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess == nil {
+		return Session{}, false
+	}
+	return *c.sess, true
 }
 
 func (c *conn) displayID() string {
@@ -257,6 +268,13 @@ func (c *conn) serve() bool {
 	}
 	gauge := c.h.metrics.DisplaysConnected.WithLabelValues(hello.Register)
 	gauge.Inc()
+	sess := Session{DisplayID: id, Register: hello.Register, Remote: c.remote, Since: time.Now()}
+	c.mu.Lock()
+	c.sess = &sess
+	c.mu.Unlock()
+	if c.h.opts.Presence != nil {
+		c.h.opts.Presence(sess, true)
+	}
 	c.h.log.Info("display connected", "remote", c.remote, "display", id, "register", hello.Register, "resumed", len(catchup) > 0 && catchup[0].Kind == protocol.TypeResumed)
 
 	writerDone := make(chan struct{})
@@ -279,6 +297,12 @@ func (c *conn) serve() bool {
 		_ = ws.Close()
 		st.Unsubscribe(sub)
 		gauge.Dec()
+		c.mu.Lock()
+		c.sess = nil
+		c.mu.Unlock()
+		if c.h.opts.Presence != nil {
+			c.h.opts.Presence(sess, false)
+		}
 		c.h.log.Info("display disconnected", "remote", c.remote, "display", id, "register", hello.Register, "err", err)
 	}()
 	return true

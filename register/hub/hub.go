@@ -54,6 +54,18 @@ type Options struct {
 	SendBuffer int
 	// AgentID is announced in welcome messages.
 	AgentID string
+	// Presence, if set, is called when a display's connection goes live
+	// (up) and when it ends, from that connection's goroutine; it must
+	// return quickly. The agent records last-seen times with it.
+	Presence func(s Session, up bool)
+}
+
+// Session is one live display connection.
+type Session struct {
+	DisplayID string
+	Register  string
+	Remote    string // host:port of the display
+	Since     time.Time
 }
 
 func (o *Options) defaults() {
@@ -100,6 +112,7 @@ type Hub struct {
 	maxPending, maxPendingPerAddr int
 	closed                        bool
 	wg                            sync.WaitGroup
+	polls                         pollSet // poll.go
 
 	refused  *prometheus.CounterVec
 	upgrades *prometheus.CounterVec
@@ -242,11 +255,33 @@ func (h *Hub) closeDisplay(displayID string, code int, text string, farewell *pr
 			victims = append(victims, c)
 		}
 	}
+	polls := h.heldPollsLocked(displayID)
 	h.mu.Unlock()
 	for _, c := range victims {
 		c.shutdownWith(code, text, farewell)
 	}
-	return len(victims)
+	for _, p := range polls {
+		p.end(pollStatus(farewell), farewell)
+	}
+	return len(victims) + len(polls)
+}
+
+// Sessions lists the connections whose hello was accepted and that have
+// not ended: who is connected now.
+func (h *Hub) Sessions() []Session {
+	h.mu.Lock()
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	var out []Session
+	for _, c := range conns {
+		if s, ok := c.session(); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Count returns the number of open display connections.
@@ -268,9 +303,13 @@ func (h *Hub) Close(ctx context.Context) error {
 	for c := range h.conns {
 		all = append(all, c)
 	}
+	polls := h.heldPollsLocked("")
 	h.mu.Unlock()
 	for _, c := range all {
 		c.shutdown(websocket.CloseGoingAway, "agent shutting down")
+	}
+	for _, p := range polls {
+		p.end(http.StatusServiceUnavailable, protocol.NewError(nil, protocol.CodeShuttingDown, "", "the agent is shutting down"))
 	}
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()

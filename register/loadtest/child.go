@@ -135,6 +135,7 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 			}
 			cfg.Display.QueueFrames = n
 		}
+		feed := childRedis(&cfg)
 		a, err := agent.New(cfg, logger, agent.Options{})
 		if err != nil {
 			return err
@@ -145,6 +146,13 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 		}
 		done := make(chan error, 1)
 		go func() { done <- a.Run(ctx) }()
+		if feed {
+			if err := awaitFeed(a.Feed(), 15*time.Second); err != nil {
+				cancel()
+				<-done
+				return err
+			}
+		}
 		wait = func() error {
 			select {
 			case err := <-done:

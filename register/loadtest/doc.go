@@ -9,6 +9,14 @@
 // POS sender, N displays or pollers) run in the parent and stamp send and
 // receipt times on the same monotonic clock.
 //
+// The agent is measured a third way, ImplAgentPoll: the same agent, its
+// displays on the polling transport (POST /v1/display/poll, held for 1 s,
+// as the web display falls back to), each from its own loopback address.
+// The agent's rows also come fed through Redis (Scenario.Feed: the sender
+// is a backend XADDing to the register's pos stream on a redis-server the
+// caller runs, over redis:// or rediss://), beside the POS-socket rows:
+// the same workload, latency from the XADD to the display.
+//
 // Latency runs from the POS sender's write of a change (a full cart on the
 // agent's real POS WebSocket, /v1/pos, with an allowed Origin) to a
 // display's receipt of the delta that carries it, so it includes the

@@ -32,7 +32,7 @@ const dialWorkers = 32
 // Scenario is one measured run: one server process, one POS sender and
 // Displays clients.
 type Scenario struct {
-	Impl     string // ImplAgent, ImplRelay or ImplPoll
+	Impl     string // ImplAgent, ImplAgentPoll, ImplRelay or ImplPoll
 	Shape    string // label for the table, e.g. "steady" or "burst"
 	Displays int    // display (or poller) clients
 	// TLS serves displays over TLS (the agent's shipped default), pinned
@@ -50,14 +50,35 @@ type Scenario struct {
 	PollInterval time.Duration
 	// Stderr receives the child's log (warnings and errors); nil discards.
 	Stderr io.Writer
+	// Feed, with ImplAgent, sends the changes through Redis instead of the
+	// POS socket, as a chain's backend does (docs/redis.md): FeedRedis or
+	// FeedRediss (TLS). The sender XADDs each change to the register's pos
+	// stream on RedisAddr, the agent child follows it; latency still runs
+	// from the sender's write (now the XADD) to the display.
+	Feed      string
+	RedisAddr string
+	// RedisCAFile verifies the server's certificate with FeedRediss.
+	RedisCAFile string
 }
 
-// Server is the server's label: Impl, with "+tls" when TLS is on.
-func (s Scenario) Server() string {
-	if s.TLS {
-		return s.Impl + "+tls"
+// Feeds a Scenario can send through.
+const (
+	FeedRedis  = "redis"  // XADD on redis://
+	FeedRediss = "rediss" // XADD on rediss:// (TLS on the agent's and the sender's link)
+)
+
+// Server is the server's label: Impl, with "+redis" or "+rediss" for a
+// Redis feed and "+tls" when the displays use TLS.
+func (s Scenario) Server() string { return serverLabel(s.Impl, s.Feed, s.TLS) }
+
+func serverLabel(impl, feed string, tls bool) string {
+	if feed != "" {
+		impl += "+" + feed
 	}
-	return s.Impl
+	if tls {
+		impl += "+tls"
+	}
+	return impl
 }
 
 // Name is a unique, file-name-safe label of the scenario.
@@ -69,6 +90,7 @@ func (s Scenario) Name() string {
 // write of a change to a display's receipt of the frame that carries it.
 type Result struct {
 	Impl, Shape       string
+	Feed              string // Scenario.Feed
 	TLS               bool
 	Displays, Changes int
 	P50, P99, Max     time.Duration // over every (display, change) delivery
@@ -94,12 +116,15 @@ type Result struct {
 // sender and the displays, sends the workload, waits until every display
 // has every change (or Settle), and stops everything it started.
 func Run(ctx context.Context, s Scenario) (Result, error) {
-	res := Result{Impl: s.Impl, Shape: s.Shape, TLS: s.TLS, Displays: s.Displays, Changes: len(s.Changes)}
+	res := Result{Impl: s.Impl, Shape: s.Shape, Feed: s.Feed, TLS: s.TLS, Displays: s.Displays, Changes: len(s.Changes)}
 	if s.Displays < 1 || len(s.Changes) == 0 {
 		return res, errors.New("scenario needs displays and changes")
 	}
-	if s.TLS && s.Impl == ImplPoll {
-		return res, errors.New("the polling baseline has no TLS variant")
+	if s.Feed != "" && (s.Impl != ImplAgent || s.RedisAddr == "") {
+		return res, errors.New("a Redis feed needs the agent and RedisAddr")
+	}
+	if s.TLS && (s.Impl == ImplPoll || s.Impl == ImplAgentPoll) {
+		return res, errors.New("the polling scenarios have no TLS variant")
 	}
 	if s.Settle <= 0 {
 		s.Settle = 10 * time.Second
@@ -110,7 +135,8 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	if s.Stderr == nil {
 		s.Stderr = io.Discard
 	}
-	if err := RaiseFileLimit(); err != nil {
+	err := RaiseFileLimit()
+	if err != nil {
 		return res, err
 	}
 	k := len(s.Changes)
@@ -123,7 +149,20 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 
-	ch, err := startChild(s.Impl, s.Name(), s.TLS, s.QueueFrames, s.Stderr)
+	server := s.Impl
+	if server == ImplAgentPoll {
+		server = ImplAgent // the same agent; only its displays differ
+	}
+	var feed *redisFeed
+	var env []string
+	if s.Feed != "" {
+		if feed, err = newRedisFeed(s); err != nil {
+			return res, err
+		}
+		defer feed.close()
+		env = feed.childEnv()
+	}
+	ch, err := startChild(server, s.Name(), s.TLS, s.QueueFrames, s.Stderr, env...)
 	if err != nil {
 		return res, err
 	}
@@ -141,7 +180,7 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 		}
 	}()
 
-	snd, err := dialSender(ctx, s.Impl, ch.pos)
+	snd, err := dialSender(ctx, server, ch.pos)
 	if err != nil {
 		return res, err
 	}
@@ -150,11 +189,27 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	// Connect every display before the clock starts.
 	connectStart := time.Now()
 	var (
-		displays []*wsDisplay
-		pollers  []*poller
-		tr       *http.Transport
+		displays    []*wsDisplay
+		pollers     []*poller
+		longPollers []*longPoller
+		tr          *http.Transport
 	)
-	if s.Impl == ImplPoll {
+	switch s.Impl {
+	case ImplAgentPoll:
+		longPollers = make([]*longPoller, s.Displays)
+		err = parallel(s.Displays, func(i int) error {
+			p := newLongPoller(i, ch.disp, k)
+			seq, err := p.connect(ctx)
+			if err != nil {
+				return err
+			}
+			if seq != snd.seqBase {
+				return fmt.Errorf("display snapshot at seq %d, POS welcome at %d", seq, snd.seqBase)
+			}
+			longPollers[i] = p
+			return nil
+		})
+	case ImplPoll:
 		tr = &http.Transport{MaxIdleConnsPerHost: s.Displays + 8, IdleConnTimeout: time.Minute, DisableCompression: true}
 		defer tr.CloseIdleConnections()
 		hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -163,7 +218,7 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 			pollers[i] = &poller{client: hc, url: "http://" + ch.disp + "/v1/cart", rec: newRecord(k)}
 		}
 		err = parallel(s.Displays, func(i int) error { return pollers[i].poll(ctx) })
-	} else {
+	default:
 		displays = make([]*wsDisplay, s.Displays)
 		defer func() {
 			for _, d := range displays {
@@ -199,13 +254,16 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	for _, d := range displays {
 		wg.Go(func() { d.read(clk, snd.seqBase, readDeadline, pr) })
 	}
+	for _, p := range longPollers {
+		wg.Go(func() { p.run(pollCtx, clk, snd.seqBase, pr) })
+	}
 	for i, p := range pollers {
 		// Spread the pollers' phases evenly over one interval, as browsers
 		// opened at random times would be.
 		start := clk.base.Add(time.Duration(int64(s.PollInterval) * int64(i) / int64(len(pollers))))
 		wg.Go(func() { p.run(pollCtx, clk, start, s.PollInterval, pr) })
 	}
-	if s.Impl == ImplAgent {
+	if server == ImplAgent {
 		go snd.readAcks(readDeadline, s.Stderr)
 	}
 
@@ -222,13 +280,18 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 		}
 		payload := c.Delta
 		switch s.Impl {
-		case ImplAgent:
+		case ImplAgent, ImplAgentPoll:
 			payload = c.POS
 		case ImplPoll:
 			payload = c.Cart
 		}
 		sent[i] = clk.now()
-		if sendErr = snd.ws.WriteMessage(websocket.TextMessage, payload); sendErr != nil {
+		if feed != nil {
+			sendErr = feed.add(ctx, payload)
+		} else {
+			sendErr = snd.ws.WriteMessage(websocket.TextMessage, payload)
+		}
+		if sendErr != nil {
 			break
 		}
 	}
@@ -266,6 +329,13 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 		fmt.Fprintf(s.Stderr, "loadtest: %s: stopping the server: %v\n", s.Name(), stopErr)
 	}
 	res.Rejected = int(snd.rejected.Load())
+	if feed != nil {
+		n, err := feed.refused(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Rejected += n
+	}
 
 	var recs []*record
 	for _, d := range displays {
@@ -273,6 +343,11 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	}
 	for _, p := range pollers {
 		recs = append(recs, p.rec)
+	}
+	for _, p := range longPollers {
+		if p != nil {
+			recs = append(recs, p.rec)
+		}
 	}
 	summarize(&res, sent, recs)
 	return res, nil
@@ -392,7 +467,7 @@ func Merge(rs ...Result) (Result, error) {
 	out.CPU, out.Elapsed, out.ConnectTime, out.PeakRSS, out.Rounds = 0, 0, 0, 0, 0
 	var all, per []int64
 	for _, r := range rs {
-		if r.Impl != out.Impl || r.TLS != out.TLS || r.Shape != out.Shape || r.Displays != out.Displays {
+		if r.Impl != out.Impl || r.Feed != out.Feed || r.TLS != out.TLS || r.Shape != out.Shape || r.Displays != out.Displays {
 			return Result{}, fmt.Errorf("merging %s-%s-%d with %s-%s-%d", r.Server(), r.Shape, r.Displays, out.Server(), out.Shape, out.Displays)
 		}
 		all = append(all, r.lat...)

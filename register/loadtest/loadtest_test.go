@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/posdisplay/posdisplay/register/loadtest"
+	"github.com/posdisplay/posdisplay/register/redisfeed/redistest"
 	"github.com/posdisplay/posdisplay/register/testlog"
 )
 
@@ -36,20 +38,26 @@ func TestScenarios(t *testing.T) {
 		tls         bool
 		changes     []loadtest.Change
 		rate        float64
+		feed        string
 	}{
-		{loadtest.ImplAgent, "steady", false, steady, 50},
-		{loadtest.ImplAgent, "burst", false, burst, 0},
-		{loadtest.ImplAgent, "burst", true, burst, 0},
-		{loadtest.ImplRelay, "steady", false, steady, 50},
-		{loadtest.ImplRelay, "burst", false, burst, 0},
-		{loadtest.ImplRelay, "burst", true, burst, 0},
-		{loadtest.ImplPoll, "burst", false, burst, 0},
+		{loadtest.ImplAgent, "steady", false, steady, 50, ""},
+		{loadtest.ImplAgent, "burst", false, burst, 0, ""},
+		{loadtest.ImplAgent, "burst", true, burst, 0, ""},
+		{loadtest.ImplAgent, "steady", false, steady, 50, loadtest.FeedRedis},
+		{loadtest.ImplAgent, "burst", false, burst, 0, loadtest.FeedRediss},
+		{loadtest.ImplRelay, "steady", false, steady, 50, ""},
+		{loadtest.ImplRelay, "burst", false, burst, 0, ""},
+		{loadtest.ImplRelay, "burst", true, burst, 0, ""},
+		{loadtest.ImplPoll, "burst", false, burst, 0, ""},
+		{loadtest.ImplAgentPoll, "steady", false, steady, 50, ""},
+		{loadtest.ImplAgentPoll, "burst", false, burst, 0, ""},
 	}
 	for _, tt := range tests {
 		sc := loadtest.Scenario{Impl: tt.impl, Shape: tt.shape, TLS: tt.tls, Displays: 3, Changes: tt.changes, Rate: tt.rate,
-			Settle: 20 * time.Second, Stderr: testlog.Writer(t)}
+			Settle: 20 * time.Second, Stderr: testlog.Writer(t), Feed: tt.feed}
 		t.Run(sc.Server()+"/"+tt.shape, func(t *testing.T) {
 			const displays = 3
+			sc.RedisAddr, sc.RedisCAFile = startRedis(t, tt.feed)
 			res, err := loadtest.Run(t.Context(), sc)
 			if err != nil {
 				t.Fatal(err)
@@ -73,7 +81,7 @@ func TestScenarios(t *testing.T) {
 var rounds = flag.Int("rounds", 3, "BenchmarkFanout: runs of each scenario, alternating servers, pooled into one row")
 
 // BenchmarkFanout measures POS change → delta at every display for the agent
-// (plain and TLS) and both baselines (the relay also plain and TLS), in a
+// (plain, TLS, and up to 100 displays on its polling transport) and both baselines (the relay also plain and TLS), in a
 // steady 50 changes/s and a burst of 500, with 1, 10, 100 and 1000 displays
 // (-short: 1 and 10, a 2 s steady run, one round), reports each server's
 // figures as metrics of its shape and display count, and prints them all as
@@ -107,25 +115,50 @@ func BenchmarkFanout(b *testing.B) {
 	// Each relay runs just before the agent it is compared with. The
 	// agent's display listener is TLS in the packaged configuration, so it
 	// is measured both ways, each against a relay with the same transport.
+	// The Redis rows are the agent fed by a backend's XADDs (plain and
+	// TLS link, displays plain), against the same plain relay.
 	servers := []struct {
 		impl string
 		tls  bool
+		feed string
 	}{
-		{loadtest.ImplRelay, false}, {loadtest.ImplAgent, false},
-		{loadtest.ImplRelay, true}, {loadtest.ImplAgent, true},
-		{loadtest.ImplPoll, false},
+		{loadtest.ImplRelay, false, ""}, {loadtest.ImplAgent, false, ""},
+		{loadtest.ImplAgent, false, loadtest.FeedRedis}, {loadtest.ImplAgent, false, loadtest.FeedRediss},
+		{loadtest.ImplRelay, true, ""}, {loadtest.ImplAgent, true, ""},
+		{loadtest.ImplPoll, false, ""},
 	}
+	// The agent's polling transport, beside its WebSocket rows, up to 100
+	// displays (polling is the fallback of a few old tablets, not a way to
+	// run a thousand screens).
+	const maxPollDisplays = 100
+	agentPoll := struct {
+		impl string
+		tls  bool
+		feed string
+	}{loadtest.ImplAgentPoll, false, ""}
+	redisAddr, _ := startRedis(b, loadtest.FeedRedis)
+	redissAddr, redissCA := startRedis(b, loadtest.FeedRediss)
 
 	loadBefore := loadtest.LoadAvg()
 	var rs []loadtest.Result
 	for _, sh := range shapes {
 		for _, n := range counts {
+			servers := servers
+			if n <= maxPollDisplays {
+				servers = append(slices.Clone(servers), agentPoll)
+			}
 			b.Run(fmt.Sprintf("shape=%s/displays=%d", sh.name, n), func(b *testing.B) {
 				runs := make([][]loadtest.Result, len(servers))
 				for range nRounds {
 					for i, srv := range servers {
 						sc := loadtest.Scenario{Impl: srv.impl, TLS: srv.tls, Shape: sh.name, Displays: n, Changes: sh.changes, Rate: sh.rate,
-							Stderr: os.Stderr, QueueFrames: queueFrames(b)}
+							Stderr: os.Stderr, QueueFrames: queueFrames(b), Feed: srv.feed}
+						switch srv.feed {
+						case loadtest.FeedRedis:
+							sc.RedisAddr = redisAddr
+						case loadtest.FeedRediss:
+							sc.RedisAddr, sc.RedisCAFile = redissAddr, redissCA
+						}
 						res, err := loadtest.Run(context.Background(), sc)
 						if err != nil {
 							b.Fatalf("%s: %v", sc.Name(), err)
@@ -166,6 +199,20 @@ func BenchmarkFanout(b *testing.B) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// startRedis runs the redis-server a feed needs (none without a feed):
+// TLS-only for rediss, AOF fsynced every second as in production.
+func startRedis(tb testing.TB, feed string) (addr, caFile string) {
+	o := redistest.Options{Args: []string{"--appendfsync", "everysec"}}
+	switch feed {
+	case loadtest.FeedRedis:
+		return redistest.Start(tb, o).Addr, ""
+	case loadtest.FeedRediss:
+		srv, _, ca := redistest.StartTLS(tb, o)
+		return srv.Addr, ca
+	}
+	return "", ""
+}
 
 // queueFrames lets a run try another agent display queue size:
 // POSDISPLAY_LOADTEST_QUEUE=512 go test -bench ...

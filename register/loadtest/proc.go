@@ -25,11 +25,12 @@ type child struct {
 	waitDone chan error
 }
 
-// startChild re-executes the test binary as a server of kind and waits
-// until it has bound its listeners.
-func startChild(kind, name string, useTLS bool, queueFrames int, stderr io.Writer) (*child, error) {
+// startChild re-executes the test binary as a server of kind, with env
+// added to its environment, and waits until it has bound its listeners.
+func startChild(kind, name string, useTLS bool, queueFrames int, stderr io.Writer, env ...string) (*child, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), EnvChild+"="+kind, envName+"="+name)
+	cmd.Env = append(cmd.Env, env...)
 	if kind == ImplAgent {
 		cmd.Env = append(cmd.Env, strings.Fields(os.Getenv(EnvAgentEnv))...)
 	}

@@ -11,22 +11,23 @@ import (
 	"time"
 )
 
-var implOrder = map[string]int{ImplAgent: 0, ImplRelay: 2, ImplPoll: 4}
+// implOrder sorts a slice's rows: the agent (plain, TLS, through Redis,
+// polling transport), then the relay (plain, TLS), then AJAX polling.
+var implOrder = map[string]int{ImplAgent: 0, ImplAgentPoll: 6, ImplRelay: 10, ImplPoll: 20}
+
+// feedOrder puts the Redis rows right after the agent's plain and TLS rows.
+var feedOrder = map[string]int{"": 0, FeedRedis: 2, FeedRediss: 4}
 
 func serverRank(r Result) int {
+	rank := implOrder[r.Impl] + feedOrder[r.Feed]
 	if r.TLS {
-		return implOrder[r.Impl] + 1
+		rank++
 	}
-	return implOrder[r.Impl]
+	return rank
 }
 
-// Server is the result's server label: Impl, with "+tls" when TLS was on.
-func (r Result) Server() string {
-	if r.TLS {
-		return r.Impl + "+tls"
-	}
-	return r.Impl
-}
+// Server is the result's server label, as Scenario.Server.
+func (r Result) Server() string { return serverLabel(r.Impl, r.Feed, r.TLS) }
 
 // RelayRatio returns r's p99 divided by the p99 of the relay with the same
 // TLS setting, shape and display count among rs (the plain relay for

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Wire types of the screen-facing pairing endpoints live in pairwire,
@@ -40,7 +41,28 @@ type (
 		Display Display `json:"display"`
 		Token   string  `json:"token"`
 	}
+	// ApproveResponse is the answer to /v1/admin/pair: the new display,
+	// and the earlier entries of the same screen it replaced.
+	ApproveResponse struct {
+		Display
+		Replaced []Display `json:"replaced,omitempty"`
+	}
+	// DisplayStatus is a display as the admin endpoints list, revoke or
+	// forget it: its registry entry, and whether it is connected now (the
+	// hub's view, not a saved one).
+	DisplayStatus struct {
+		Display
+		Connected      bool      `json:"connected"`
+		ConnectedSince time.Time `json:"connected_since,omitzero"`
+	}
 )
+
+// Connection is one live display connection, as the hub reports it.
+type Connection struct {
+	DisplayID string
+	Addr      string // the display's IP address
+	Since     time.Time
+}
 
 // Server serves the pairing endpoints.
 type Server struct {
@@ -49,9 +71,13 @@ type Server struct {
 	AgentID     string
 	Fingerprint string
 	AdminToken  string
-	// Revoked is called after a display was revoked (disconnect it).
-	Revoked func(displayID string)
-	Log     *slog.Logger
+	// Revoked is called after a display was revoked or replaced: it
+	// disconnects it and returns how many connections it closed.
+	Revoked func(displayID string) int
+	// Connections lists the live display connections (the hub's); nil
+	// means none.
+	Connections func() []Connection
+	Log         *slog.Logger
 }
 
 const maxBody = 4096
@@ -100,6 +126,7 @@ func (s *Server) MountAdmin(mux *http.ServeMux) {
 	mux.Handle("GET /v1/admin/displays", s.admin(s.list))
 	mux.Handle("POST /v1/admin/displays", s.admin(s.add))
 	mux.Handle("DELETE /v1/admin/displays/{id}", s.admin(s.revoke))
+	mux.Handle("POST /v1/admin/displays/{id}/forget", s.admin(s.forget))
 }
 
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
@@ -129,7 +156,7 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	p, err := s.Pairer.Open(req.Name, remoteIP(r))
+	p, err := s.Pairer.Open(Screen{Name: req.Name, Key: req.Key}, remoteIP(r))
 	switch {
 	case errors.Is(err, ErrTooMany):
 		fail(w, http.StatusTooManyRequests, pairwire.CodeTooMany, err.Error())
@@ -138,7 +165,7 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, pairwire.CodeBadRequest, err.Error())
 		return
 	}
-	s.Log.Info("pairing requested", "name", req.Name, "remote", remoteIP(r))
+	s.Log.Info("pairing requested", "name", req.Name, "remote", remoteIP(r), "keyed", req.Key != "")
 	reply(w, http.StatusCreated, OpenResponse{Request: p.ID, Secret: p.Secret, Code: p.Code,
 		ExpiresIn: int(p.Expires.Sub(s.Pairer.now()).Seconds()), Agent: s.AgentID, Fingerprint: s.Fingerprint, Pairing: pairwire.Version})
 }
@@ -178,9 +205,49 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		fail(w, http.StatusBadRequest, pairwire.CodeBadRequest, err.Error())
 	default:
+		for _, old := range d.Replaced {
+			s.revoked(old.ID)
+			s.Log.Info("display replaced: the same screen paired again", "display", old.ID, "by", d.ID, "name", old.Name, "register", old.Register)
+		}
 		s.Log.Info("display paired", "display", d.ID, "name", d.Name, "register", d.Register)
-		reply(w, http.StatusOK, d)
+		reply(w, http.StatusOK, ApproveResponse(d))
 	}
+}
+
+// revoked disconnects a display that is no longer paired; it returns how
+// many connections were closed.
+func (s *Server) revoked(id string) int {
+	if s.Revoked == nil {
+		return 0
+	}
+	return s.Revoked(id)
+}
+
+// connections returns the live connections by display id (the latest
+// one when a display has several).
+func (s *Server) connections() map[string]Connection {
+	out := map[string]Connection{}
+	if s.Connections == nil {
+		return out
+	}
+	for _, c := range s.Connections() {
+		if old, ok := out[c.DisplayID]; !ok || c.Since.After(old.Since) {
+			out[c.DisplayID] = c
+		}
+	}
+	return out
+}
+
+// status is d with its live state.
+func status(d Display, live map[string]Connection) DisplayStatus {
+	st := DisplayStatus{Display: d}
+	if c, ok := live[d.ID]; ok {
+		st.Connected, st.ConnectedSince = true, c.Since.UTC().Truncate(time.Second)
+		if c.Addr != "" {
+			st.Addr = c.Addr
+		}
+	}
+	return st
 }
 
 func (s *Server) pending(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +255,12 @@ func (s *Server) pending(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	reply(w, http.StatusOK, s.Registry.List())
+	live := s.connections()
+	out := []DisplayStatus{}
+	for _, d := range s.Registry.List() {
+		out = append(out, status(d, live))
+	}
+	reply(w, http.StatusOK, out)
 }
 
 func (s *Server) add(w http.ResponseWriter, r *http.Request) {
@@ -215,9 +287,33 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, pairwire.CodeInternal, err.Error())
 		return
 	}
-	if s.Revoked != nil {
-		s.Revoked(d.ID)
+	closed := s.revoked(d.ID)
+	s.Log.Info("display revoked", "display", d.ID, "name", d.Name, "register", d.Register, "connections_closed", closed)
+	st := DisplayStatus{Display: d, Connected: closed > 0}
+	reply(w, http.StatusOK, st)
+}
+
+// forget removes the entry of a display that is gone (not connected):
+// the same as revoking it, but refused for a connected display, so that
+// cleaning up the list never cuts a screen off by a mistyped id.
+func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if c, ok := s.connections()[id]; ok {
+		fail(w, http.StatusConflict, pairwire.CodeConnected, "this display is connected now (from "+c.Addr+"): use `posdisplay-agent displays revoke "+id+"` to cut it off")
+		return
 	}
-	s.Log.Info("display revoked", "display", d.ID, "name", d.Name, "register", d.Register)
-	reply(w, http.StatusOK, d)
+	d, err := s.Registry.Revoke(id)
+	if errors.Is(err, ErrNotFound) {
+		fail(w, http.StatusNotFound, pairwire.CodeNotFound, "no display with this id (see `posdisplay-agent displays list`)")
+		return
+	}
+	if err != nil {
+		fail(w, http.StatusInternalServerError, pairwire.CodeInternal, err.Error())
+		return
+	}
+	// It may have connected between the check and the removal: its token
+	// no longer works, so cut that connection too.
+	closed := s.revoked(d.ID)
+	s.Log.Info("display forgotten", "display", d.ID, "name", d.Name, "register", d.Register, "last_seen", d.LastSeen, "connections_closed", closed)
+	reply(w, http.StatusOK, DisplayStatus{Display: d, Connected: closed > 0})
 }

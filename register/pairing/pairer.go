@@ -72,13 +72,27 @@ type Result struct {
 	Token     string
 }
 
+// Screen is who asks to pair: the fields of pairwire.OpenRequest.
+type Screen struct {
+	Name string
+	Key  string // optional; see pairwire.OpenRequest.Key
+}
+
+// Approval is an approved pairing: the new display, and the entries it
+// replaced (earlier pairings of the same screen, by its key).
+type Approval struct {
+	Display
+	Replaced []Display
+}
+
 type pending struct {
 	Request
-	name, remote string
-	created      time.Time
-	lastPoll     time.Time // the screen is still waiting for this code
-	result       *Result
-	display      Display // set with result
+	screen   Screen
+	remote   string
+	created  time.Time
+	lastPoll time.Time // the screen is still waiting for this code
+	result   *Result
+	display  Display // set with result
 }
 
 // Pairer runs the pairing flow on top of a Registry.
@@ -149,10 +163,16 @@ func (p *Pairer) expire(now time.Time) {
 	}
 }
 
-// Open starts a pairing request for a screen called name at remote.
-func (p *Pairer) Open(name, remote string) (Request, error) {
-	if err := ValidName(name); err != nil {
+// ErrBadKey is returned by Open for a malformed screen key.
+var ErrBadKey = fmt.Errorf("pairing: a screen key must be %d-%d characters of A-Z a-z 0-9 - _", pairwire.MinKeyLen, pairwire.MaxKeyLen)
+
+// Open starts a pairing request for screen s at remote (its IP address).
+func (p *Pairer) Open(s Screen, remote string) (Request, error) {
+	if err := ValidName(s.Name); err != nil {
 		return Request{}, err
+	}
+	if s.Key != "" && !pairwire.ValidKey(s.Key) {
+		return Request{}, ErrBadKey
 	}
 	now := p.now()
 	p.mu.Lock()
@@ -167,7 +187,7 @@ func (p *Pairer) Open(name, remote string) (Request, error) {
 	if len(p.reqs) >= MaxPending || perIP >= MaxPendingPerIP {
 		return Request{}, ErrTooMany
 	}
-	r := &pending{Request: Request{ID: randomHex(8), Secret: randomHex(16), Code: newCode(), Expires: now.Add(CodeTTL)}, name: name, remote: remote, created: now, lastPoll: now}
+	r := &pending{Request: Request{ID: randomHex(8), Secret: randomHex(16), Code: newCode(), Expires: now.Add(CodeTTL)}, screen: s, remote: remote, created: now, lastPoll: now}
 	p.reqs[r.ID] = r
 	return r.Request, nil
 }
@@ -192,29 +212,30 @@ func (p *Pairer) Poll(id, secret string) (*Result, error) {
 }
 
 // Approve pairs the screen showing code with register ("" when the agent
-// serves one register). Wrong codes count towards the lockout.
-func (p *Pairer) Approve(code, register string) (Display, error) {
+// serves one register). Wrong codes count towards the lockout. Entries
+// of the same screen (same key) are replaced: the caller disconnects them.
+func (p *Pairer) Approve(code, register string) (Approval, error) {
 	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire(now)
 	if now.Before(p.lockedUntil) {
-		return Display{}, lockedOut(p.lockedUntil)
+		return Approval{}, lockedOut(p.lockedUntil)
 	}
 	want := NormalizeCode(code)
 	if u, ok := p.used[want]; ok && want != "" {
-		return Display{}, &AlreadyPairedError{Display: u.display}
+		return Approval{}, &AlreadyPairedError{Display: u.display}
 	}
 	if register == "" {
 		if len(p.reg.registers) != 1 {
-			return Display{}, ErrNeedRegister
+			return Approval{}, ErrNeedRegister
 		}
 		for reg := range p.reg.registers {
 			register = reg
 		}
 	}
 	if !p.reg.validRegister(register) {
-		return Display{}, fmt.Errorf("pairing: this agent has no register %q", register)
+		return Approval{}, fmt.Errorf("pairing: this agent has no register %q", register)
 	}
 	var match *pending
 	for _, r := range p.reqs {
@@ -234,24 +255,24 @@ func (p *Pairer) Approve(code, register string) (Display, error) {
 		if len(recent) >= MaxFailures {
 			p.lockedUntil = now.Add(Lockout)
 			p.failures = nil
-			return Display{}, lockedOut(p.lockedUntil)
+			return Approval{}, lockedOut(p.lockedUntil)
 		}
-		return Display{}, ErrBadCode
+		return Approval{}, ErrBadCode
 	}
 	if now.Sub(match.lastPoll) > StaleAfter {
 		delete(p.reqs, match.ID) // its screen shows a new code by now
-		return Display{}, ErrStaleCode
+		return Approval{}, ErrStaleCode
 	}
-	d, token, err := p.reg.Add(match.name, register, "code")
+	d, token, replaced, err := p.reg.add(Display{Name: match.screen.Name, Register: register, Via: "code", ScreenKey: match.screen.Key, Addr: match.remote})
 	if err != nil {
-		return Display{}, err
+		return Approval{}, err
 	}
 	match.result = &Result{DisplayID: d.ID, Register: register, Token: token}
 	p.used[want] = usedCode{display: d, at: now}
 	// The screen polls every second or so; give it a fresh window to
 	// collect the token.
 	match.Expires = now.Add(CodeTTL)
-	return d, nil
+	return Approval{Display: d, Replaced: replaced}, nil
 }
 
 // lockedOut says until when, in the agent's local time with its zone:
@@ -276,7 +297,7 @@ func (p *Pairer) Pending() []PendingInfo {
 	var out []PendingInfo
 	for _, r := range p.reqs {
 		if r.result == nil {
-			out = append(out, PendingInfo{Name: r.name, Remote: r.remote, Age: now.Sub(r.created)})
+			out = append(out, PendingInfo{Name: r.screen.Name, Remote: r.remote, Age: now.Sub(r.created)})
 		}
 	}
 	return out

@@ -52,6 +52,17 @@ type Display struct {
 	TokenHash string    `json:"token_sha256"`
 	PairedAt  time.Time `json:"paired_at"`
 	Via       string    `json:"via"` // "code" or "provisioned"
+	// ScreenKey is the key the screen sent when it asked to pair
+	// (pairwire.OpenRequest.Key): pairing the same screen again replaces
+	// this entry. Empty for provisioned displays and older screens.
+	ScreenKey string `json:"screen_key,omitempty"`
+	// Addr is the screen's IP address: where it asked to pair from, then
+	// where its last connection came from.
+	Addr string `json:"addr,omitempty"`
+	// LastSeen is when a connection of this display last started or
+	// ended, as the agent last saved it (see Registry.Seen); zero: never
+	// connected.
+	LastSeen time.Time `json:"last_seen,omitzero"`
 }
 
 // Registry holds the paired displays of one agent.
@@ -61,6 +72,8 @@ type Registry struct {
 
 	mu       sync.Mutex
 	displays []Display
+	// seenDirty: Seen changed LastSeen/Addr since the last save.
+	seenDirty bool
 }
 
 // OpenRegistry loads dir/displays.json (missing means none paired).
@@ -118,22 +131,38 @@ func ValidName(name string) error {
 // Add pairs a new display for register and returns it with its token (the
 // only time the token is visible).
 func (r *Registry) Add(name, register, via string) (Display, string, error) {
-	if err := ValidName(name); err != nil {
-		return Display{}, "", err
+	d, token, _, err := r.add(Display{Name: name, Register: register, Via: via})
+	return d, token, err
+}
+
+// add saves d as a new display with a new id and token. When d has a
+// ScreenKey, the entries with the same key (earlier pairings of the same
+// screen) are removed in the same save and returned as replaced.
+func (r *Registry) add(d Display) (Display, string, []Display, error) {
+	if err := ValidName(d.Name); err != nil {
+		return Display{}, "", nil, err
 	}
-	if !r.registers[register] {
-		return Display{}, "", fmt.Errorf("pairing: this agent has no register %q", register)
+	if !r.registers[d.Register] {
+		return Display{}, "", nil, fmt.Errorf("pairing: this agent has no register %q", d.Register)
 	}
 	token := NewToken()
-	d := Display{ID: newID(), Name: name, Register: register, TokenHash: hashToken(token), PairedAt: time.Now().UTC().Truncate(time.Second), Via: via}
+	d.ID, d.TokenHash, d.PairedAt = newID(), hashToken(token), time.Now().UTC().Truncate(time.Second)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := append(append([]Display{}, r.displays...), d)
+	var next, replaced []Display
+	for _, old := range r.displays {
+		if d.ScreenKey != "" && old.ScreenKey == d.ScreenKey {
+			replaced = append(replaced, old)
+			continue
+		}
+		next = append(next, old)
+	}
+	next = append(next, d)
 	if err := r.save(next); err != nil {
-		return Display{}, "", err
+		return Display{}, "", nil, err
 	}
 	r.displays = next
-	return d, token, nil
+	return d, token, replaced, nil
 }
 
 // Revoke removes a display; its token stops working at once.
@@ -151,6 +180,36 @@ func (r *Registry) Revoke(id string) (Display, error) {
 		}
 	}
 	return Display{}, ErrNotFound
+}
+
+// Seen records that a connection of display id started or ended at at,
+// from addr (an IP address, or "" to keep the one known). It changes
+// memory only; SaveSeen writes it, so that a thousand displays
+// reconnecting after a restart cost one write, not a thousand. Unknown
+// ids (static tokens) are ignored.
+func (r *Registry) Seen(id, addr string, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.displays {
+		if d := &r.displays[i]; d.ID == id {
+			d.LastSeen = at.UTC().Truncate(time.Second)
+			if addr != "" {
+				d.Addr = addr
+			}
+			r.seenDirty = true
+			return
+		}
+	}
+}
+
+// SaveSeen writes what Seen recorded since the last save, if anything.
+func (r *Registry) SaveSeen() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.seenDirty {
+		return nil
+	}
+	return r.save(r.displays)
 }
 
 // List returns the paired displays sorted by register, then name.
@@ -189,6 +248,8 @@ func (r *Registry) Authorize(token, register string) (string, error) {
 	return id, nil
 }
 
+// save writes ds, which becomes r.displays: what Seen recorded is in it
+// too. Callers hold r.mu.
 func (r *Registry) save(ds []Display) error {
 	if ds == nil {
 		ds = []Display{}
@@ -200,6 +261,7 @@ func (r *Registry) save(ds []Display) error {
 	if err := atomicfile.Write(r.path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("pairing: saving %s: %w", r.path, err)
 	}
+	r.seenDirty = false
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -51,6 +52,12 @@ type Config struct {
 	PresenceTTL time.Duration
 	// MaxLen trims the results and scans streams (MAXLEN ~, default 1000).
 	MaxLen int64
+	// Cluster follows the registers on a Redis Cluster: URL's host is one
+	// seed node, ClusterSeeds (host:port) are more; the client learns the
+	// slots from them and follows MOVED and ASK redirects. A store's keys
+	// share the {Store} hash tag, hence one slot and one node.
+	Cluster      bool
+	ClusterSeeds []string
 }
 
 // Defaults used for zero values.
@@ -126,6 +133,17 @@ func (c Config) Validate(agentRegisters []string) error {
 	if c.PresenceTTL < 3*time.Second || c.PresenceTTL > time.Hour {
 		errs = append(errs, fmt.Errorf("redis.presence_ttl: %v must be between 3s and 1h", c.PresenceTTL))
 	}
+	if len(c.ClusterSeeds) > 0 && !c.Cluster {
+		errs = append(errs, errors.New("redis.cluster_seeds: needs redis.cluster = true"))
+	}
+	for _, a := range c.ClusterSeeds {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("redis.cluster_seeds: %q must be host:port", a))
+		}
+	}
+	if c.Cluster && err == nil && strings.Trim(u.Path, "/") != "" && strings.Trim(u.Path, "/") != "0" {
+		errs = append(errs, fmt.Errorf("redis.url: a Redis Cluster has database 0 only, not %q", strings.Trim(u.Path, "/")))
+	}
 	if c.MaxLen < 10 || c.MaxLen > 1_000_000 {
 		errs = append(errs, fmt.Errorf("redis.maxlen: %d must be between 10 and 1000000", c.MaxLen))
 	}
@@ -174,4 +192,33 @@ func (c Config) options() (*redis.Options, error) {
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	return opt, nil
+}
+
+// newClient builds the client: one node, or a Redis Cluster.
+func (c Config) newClient(opt *redis.Options) redis.UniversalClient {
+	if !c.Cluster {
+		return redis.NewClient(opt)
+	}
+	return redis.NewClusterClient(c.clusterOptions(opt))
+}
+
+// clusterOptions carries opt to a cluster client: the same timeouts,
+// credentials and TLS for every node, and the pool size per node. The
+// cluster client follows MOVED and ASK (MaxRedirects); it also resends a
+// command after a network error, which is why a scan's XADD goes to its
+// node's own client instead (exactOnce). It reads the slot map with
+// CLUSTER SLOTS (ACL: +cluster|slots).
+func (c Config) clusterOptions(opt *redis.Options) *redis.ClusterOptions {
+	return &redis.ClusterOptions{
+		Addrs:    append([]string{opt.Addr}, c.ClusterSeeds...),
+		Username: opt.Username, Password: opt.Password, TLSConfig: opt.TLSConfig,
+		MaxRedirects: 3, MaxRetries: -1, DialerRetries: opt.DialerRetries,
+		DialTimeout: opt.DialTimeout, ReadTimeout: opt.ReadTimeout, WriteTimeout: opt.WriteTimeout,
+		PoolSize: opt.PoolSize, DisableIdentity: true,
+		// Every command of the feed names keys of one slot; routing
+		// policies (for commands that span nodes) would fetch COMMAND,
+		// which the store's ACL user need not have.
+		DisableRoutingPolicies:   true,
+		MaintNotificationsConfig: opt.MaintNotificationsConfig,
+	}
 }

@@ -107,7 +107,7 @@ type Feed struct {
 	cfg    Config
 	opts   Options
 	log    *slog.Logger
-	client *redis.Client
+	client redis.UniversalClient
 	ro     *redis.Options
 	order  []*following
 	byName map[string]*following
@@ -155,7 +155,7 @@ func New(cfg Config, opts Options) (*Feed, error) {
 		opts.Limit = 2 << 20
 	}
 	f := &Feed{
-		cfg: cfg, opts: opts, log: opts.Logger, client: redis.NewClient(ro), ro: ro,
+		cfg: cfg, opts: opts, log: opts.Logger, client: cfg.newClient(ro), ro: ro,
 		byName: map[string]*following{}, byKey: map[string]*following{},
 		m: newMetrics(opts.Registry), changed: make(chan struct{}), resultsWake: make(chan struct{}, 1),
 	}
@@ -330,13 +330,38 @@ func (f *Feed) finalFlush() {
 	if n == 0 {
 		return
 	}
-	c := redis.NewClient(f.ro)
+	c := f.cfg.newClient(f.ro)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := f.flushResults(ctx, c); err != nil {
 		f.log.Warn("results not written at stop", "results", n, "err", err)
 	}
+}
+
+// exactOnce returns where to send a command that must not run twice (a
+// scan's XADD: a second one would deliver the scan twice). On one node
+// that is the feed's client, which never resends. A cluster client
+// resends after a network error, so on a cluster the command goes to the
+// key's node through that node's own client, which does not; a MOVED or
+// ASK it gets back reloads the slots (redirected).
+func (f *Feed) exactOnce(ctx context.Context, key string) (redis.Cmdable, error) {
+	cc, ok := f.client.(*redis.ClusterClient)
+	if !ok {
+		return f.client, nil
+	}
+	return cc.MasterForKey(ctx, key)
+}
+
+// redirected reports whether err is a cluster's MOVED or ASK (the command
+// was not run) and, if so, has the client reload the slot map.
+func (f *Feed) redirected(ctx context.Context, err error) bool {
+	cc, ok := f.client.(*redis.ClusterClient)
+	if !ok || !(redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")) {
+		return false
+	}
+	cc.ReloadState(ctx)
+	return true
 }
 
 // errorf wraps err with the command that failed.

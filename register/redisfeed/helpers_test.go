@@ -122,7 +122,7 @@ func basket(register, order string, n int) cart.Cart {
 // backend is the POS backend's side: an administrator's client.
 type backend struct {
 	t testing.TB
-	c *redis.Client
+	c redis.UniversalClient
 }
 
 func newBackend(t testing.TB, srv *redistest.Server) *backend {
@@ -201,11 +201,22 @@ func (r *results) until(entry string) []redisfeed.Result {
 }
 
 // display is a display socket with a replica of the register's cart.
+// Like a real display it reads all the time (one read loop, which also
+// answers the agent's pings): a test that left it unread for longer than
+// the agent's pong wait (8 s) while it cut links or restarted Redis would
+// find it dropped.
 type display struct {
 	t    testing.TB
 	ws   *websocket.Conn
+	msgs chan frame
 	pos  protocol.Position
 	cart cart.Cart
+}
+
+// frame is one message the read loop got, or the error that ended it.
+type frame struct {
+	data []byte
+	err  error
 }
 
 func dialDisplay(t testing.TB, r *running, register string) *display {
@@ -214,11 +225,31 @@ func dialDisplay(t testing.TB, r *running, register string) *display {
 	if err != nil {
 		t.Fatalf("dial display: %v", err)
 	}
-	t.Cleanup(func() { ws.Close() })
 	if err := ws.WriteJSON(protocol.Hello{Type: protocol.TypeHello, Register: register, Token: testToken}); err != nil {
+		ws.Close()
 		t.Fatal(err)
 	}
-	d := &display{t: t, ws: ws}
+	d := &display{t: t, ws: ws, msgs: make(chan frame, 4096)}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			_, data, err := ws.ReadMessage()
+			select {
+			case d.msgs <- frame{data, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		ws.Close()
+		<-stopped
+	})
 	m := d.read()
 	if m.Welcome == nil || m.Welcome.Register != register {
 		t.Fatalf("display welcome: got %+v", m)
@@ -228,14 +259,18 @@ func dialDisplay(t testing.TB, r *running, register string) *display {
 
 func (d *display) read() protocol.ServerMessage {
 	d.t.Helper()
-	_ = d.ws.SetReadDeadline(time.Now().Add(wait))
-	_, data, err := d.ws.ReadMessage()
-	if err != nil {
-		d.t.Fatalf("display read: %v", err)
+	var f frame
+	select {
+	case f = <-d.msgs:
+	case <-time.After(wait):
+		d.t.Fatalf("display read: nothing within %v", wait)
 	}
-	m, err := protocol.DecodeServer(data)
+	if f.err != nil {
+		d.t.Fatalf("display read: %v", f.err)
+	}
+	m, err := protocol.DecodeServer(f.data)
 	if err != nil {
-		d.t.Fatalf("display decode %s: %v", data, err)
+		d.t.Fatalf("display decode %s: %v", f.data, err)
 	}
 	return m
 }

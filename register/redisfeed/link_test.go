@@ -1,14 +1,6 @@
 package redisfeed_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,11 +17,10 @@ import (
 // and /healthz saying so.
 func TestLinkErrors(t *testing.T) {
 	dir := t.TempDir()
-	ca, caKey := newCA(t, "posdisplay test CA")
-	other, _ := newCA(t, "someone else's CA")
-	certFile, keyFile := serverCert(t, dir, ca, caKey)
-	caFile := writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Raw)
-	otherFile := writePEM(t, filepath.Join(dir, "other.pem"), "CERTIFICATE", other.Raw)
+	ca := redistest.NewCA(t, "posdisplay test CA")
+	certFile, keyFile := ca.ServerCert(t, dir)
+	caFile := ca.WriteCert(t, dir, "ca.pem")
+	otherFile := redistest.NewCA(t, "someone else's CA").WriteCert(t, dir, "other.pem")
 	pwFile := filepath.Join(dir, "password")
 	if err := os.WriteFile(pwFile, []byte("right-password\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -99,54 +90,4 @@ func aclRule(user, password, store string) []any {
 	return []any{"ACL", "SETUSER", user, "reset", "on", ">" + password, keys, "&" + prefix + ":{" + store + "}:*",
 		"+ping", "+exists", "+xinfo|stream", "+xrevrange", "+xread", "+xadd", "+xgroup|create", "+xack", "+xdel",
 		"+set", "+del", "+subscribe"}
-}
-
-func newCA(t testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, key
-}
-
-func serverCert(t testing.TB, dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (certFile, keyFile string) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "redis"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writePEM(t, filepath.Join(dir, "server.pem"), "CERTIFICATE", der), writePEM(t, filepath.Join(dir, "server.key"), "EC PRIVATE KEY", kder)
-}
-
-func writePEM(t testing.TB, path, kind string, der []byte) string {
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -259,7 +259,7 @@ func (f *Feed) resultsLoop(ctx context.Context) {
 
 // flushResults writes the queued results in one pipeline. On failure they
 // stay queued, in order, until the reader reconnects.
-func (f *Feed) flushResults(ctx context.Context, c *redis.Client) error {
+func (f *Feed) flushResults(ctx context.Context, c redis.UniversalClient) error {
 	f.mu.Lock()
 	batch := f.pending
 	f.pending = nil

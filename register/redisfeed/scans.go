@@ -156,6 +156,11 @@ func (q *scanQueue) withdrawLocked(match func(*sentScan) bool, reason string) {
 	q.out = out
 }
 
+// redirectRetry is how soon a scan refused with MOVED or ASK is sent
+// again: go-redis reloads a cluster's slot map in the background, with a
+// 200 ms cooldown between reloads.
+const redirectRetry = 250 * time.Millisecond
+
 // findWindow is how far back find looks: scans are XADDed one at a time,
 // in order, so a scan whose XADD lost its answer is among the newest.
 const findWindow = 16
@@ -256,12 +261,20 @@ func (q *scanQueue) send(ctx context.Context) error {
 			}
 		}
 		if id == "" {
-			id, err = q.f.client.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: q.f.cfg.MaxLen, Approx: true, Values: []string{FieldMsg, string(data)}}).Result()
+			var c redis.Cmdable
+			if c, err = q.f.exactOnce(ctx, key); err == nil {
+				id, err = c.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: q.f.cfg.MaxLen, Approx: true, Values: []string{FieldMsg, string(data)}}).Result()
+			}
 		}
 		if err != nil {
 			var rerr redis.Error
 			if !errors.As(err, &rerr) {
 				e.uncertain = true
+			}
+			if q.f.redirected(ctx, err) {
+				// The slot moved (a cluster resharded): try again once the
+				// client has reloaded the slot map (in the background).
+				time.AfterFunc(redirectRetry, q.poke)
 			}
 			return errorf("xadd scans", err)
 		}

@@ -17,7 +17,7 @@ import (
 // consumer is a backend-driven POS reading scans with the consumer group.
 type consumer struct {
 	t   testing.TB
-	c   *redis.Client
+	c   redis.UniversalClient
 	key string
 }
 

@@ -21,7 +21,8 @@ const goldenDir = "testdata/golden"
 // screen encode them; docs/protocol.md quotes them.
 func goldenCases() map[string]any {
 	return map[string]any{
-		"open_request": pairwire.OpenRequest{Name: "Lane 1 customer screen"},
+		"open_request":    pairwire.OpenRequest{Name: "Lane 1 customer screen", Key: "5d41402abc4b2a76b9719d911017c592"},
+		"open_request_v1": pairwire.OpenRequest{Name: "Lane 1 customer screen"},
 		"open_response": pairwire.OpenResponse{Request: "9f2c4e1a7b3d5e60", Secret: "5b0e8c1d2f3a4b5c6d7e8f9a0b1c2d3e",
 			Code: "7K3M-Q9TX", ExpiresIn: 600, Agent: "store12-till1", Pairing: pairwire.Version,
 			Fingerprint: "3b1f0c4e5d6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e"},

@@ -13,8 +13,11 @@ package pairwire
 import "strings"
 
 // Version is the pairing protocol version, announced in OpenResponse.
-// Additions of optional fields do not change it.
-const Version = 1
+// Additions of optional fields do not change it. Version 2 agents accept
+// OpenRequest.Key; version 1 agents refuse it as bad_json (they decode
+// strictly), so a screen that gets bad_json for a keyed request asks again
+// without the key (docs/protocol.md, "Screen key").
+const Version = 2
 
 // Paths of the screen-facing endpoints, on the display listener.
 const (
@@ -41,6 +44,7 @@ const (
 	CodeUnauthorized    = "unauthorized"     // 401 (admin): admin token missing or wrong
 	CodeForbiddenOrigin = "forbidden_origin" // 403 (admin): a request from a web page
 	CodeNotFound        = "not_found"        // 404 (admin): no display with this id
+	CodeConnected       = "connected"        // 409 (admin): forget refused: the display is connected now (revoke it instead)
 	CodeInternal        = "internal"         // 500: an agent-side failure
 )
 
@@ -48,6 +52,34 @@ const (
 type OpenRequest struct {
 	// Name is how store IT will see the screen ("Lane 1 customer screen").
 	Name string `json:"name"`
+	// Key identifies the screen itself across pairings (pairing version
+	// 2; optional): random, made once and kept when the screen is
+	// unpaired or revoked. An approved request replaces the agent's
+	// entries with the same key, so re-pairing a screen never leaves a
+	// stale entry behind. See ValidKey.
+	Key string `json:"key,omitempty"`
+}
+
+// Key lengths: a screen makes 32 hex digits (128 random bits); anything
+// shorter than 16 characters could collide between screens by accident.
+const (
+	MinKeyLen = 16
+	MaxKeyLen = 64
+)
+
+// ValidKey reports whether k is a well-formed screen key: MinKeyLen to
+// MaxKeyLen characters of A-Z a-z 0-9 - _.
+func ValidKey(k string) bool {
+	if len(k) < MinKeyLen || len(k) > MaxKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // OpenResponse answers it: the screen shows Code and polls

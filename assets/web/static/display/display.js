@@ -5,9 +5,12 @@
 // epoch change or a delta that does not fit asks for a resync.
 //
 // Register and display token come from the URL fragment
-// (#register=lane1&token=...), which browsers never send to the server.
+// (#register=lane1&token=...), which browsers never send to the server, or,
+// without a token there, from pairing by code (pairing.js).
 // Every text from the POS is set with textContent, never as HTML.
 import { applyOps, checkCart, formatMoney } from "/display/replica.js";
+import { credentialsRefused, pairByCode, storedCredentials } from "/display/pairing.js";
+import { startKiosk } from "/display/kiosk.js";
 
 // Backoff between reconnects, jittered so a room of tablets spreads out.
 const BACKOFF_MIN_MS = 250;
@@ -29,8 +32,10 @@ const RESTORED_HIDE_MS = (Number(params().get("restored_hide")) || 5) * 1000;
 const CUE_MS = 1500;
 
 function params() { return new URLSearchParams(location.hash.replace(/^#/, "")); }
-const register = params().get("register") || "";
-const token = params().get("token") || "";
+// A token in the URL was provisioned by hand (`displays add`); otherwise
+// the credentials come from pairing by code, and are dropped when refused.
+const provisioned = params().get("token") ? { register: params().get("register") || "", token: params().get("token") } : null;
+let { register, token } = provisioned || storedCredentials() || { register: "", token: "" };
 
 let ws = null;
 let attempt = 0;
@@ -52,6 +57,10 @@ const $ = (id) => document.getElementById(id);
 function text(el, s) { el.textContent = s == null ? "" : String(s); }
 
 // ---- connection ----
+
+// openSocket: a WebSocket, or the agent's polling transport where none
+// opens (transport.js). Imported here, by the code that uses it.
+import { openSocket } from "/display/transport.js";
 
 function wsURL() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -79,7 +88,7 @@ function connect() {
   }
   let sock;
   try {
-    sock = new WebSocket(wsURL(), subprotocols());
+    sock = openSocket(wsURL(), subprotocols());
   } catch (e) {
     scheduleReconnect();
     return;
@@ -273,6 +282,7 @@ function live() {
 }
 
 function setStatus(s, detail) {
+  if (s === "rejected" && token && !provisioned) { credentialsRefused(); return; } // revoked: pair again
   const wasLive = status === "live";
   status = s;
   document.body.dataset.status = s;
@@ -414,5 +424,10 @@ function renderLines(c, cur) {
   if (last) requestAnimationFrame(() => { if (last.isConnected) last.scrollIntoView({ block: "nearest" }); });
 }
 
+startKiosk();
 render();
-connect();
+if (token) {
+  connect();
+} else {
+  pairByCode(params().get("name") || "Web display").then((c) => { ({ register, token } = c); connect(); });
+}
