@@ -3,7 +3,7 @@
 // A part that stamps, ages or expires things (scan times, pairing codes, a
 // socket's message rate, "reconnecting for 10 s" on a screen) reads the time
 // through a [Clock] that it takes as the Clock field of its Options, nil
-// meaning the real clock. Tests pass a fake ([clocktest.Clock]) to pick the
+// meaning the real clock. Tests pass a fake (package clock/clocktest) to pick the
 // time a golden screen shows or to step past an expiry without waiting.
 //
 // Waiting is not the clock's job: timers, tickers and socket deadlines use
