@@ -16,6 +16,7 @@ import (
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/display/money"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/clock"
 )
 
 // TickInterval is how often Run re-evaluates time-based state (clock, stale
@@ -47,8 +48,9 @@ type Display struct {
 	app fyne.App
 	win fyne.Window
 	e   *env
-	// now is the display's clock; tests replace it.
-	now func() time.Time
+	// clock times everything the screens show and the pacing of the UI
+	// thread; tests give a fake one.
+	clock clock.Clock
 
 	idle    *idleScreen
 	cart    *cartScreen
@@ -86,12 +88,13 @@ type Display struct {
 // New builds the screens, applies the store theme to app and sets the
 // window's content. It must run on the UI thread (or before the app runs).
 func New(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger) (*Display, error) {
-	return newDisplay(app, win, cfg, log, time.Now)
+	return newDisplay(app, win, cfg, log, nil)
 }
 
-// newDisplay is New with the display's clock (tests give a fake one, which
-// must time even the first frame).
-func newDisplay(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger, now func() time.Time) (*Display, error) {
+// newDisplay is New with the display's clock, nil for the real one. Only
+// tests set it (a fake that must time even the first frame), so New has no
+// Options to carry it.
+func newDisplay(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger, clk clock.Clock) (*Display, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -117,7 +120,7 @@ func newDisplay(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger, now
 		return nil, err
 	}
 	e := &env{landscape: true, cfg: cfg, th: th, log: log, logo: logo, formatters: map[string]*money.Formatter{}, badCodes: map[string]bool{}}
-	d := &Display{app: app, win: win, e: e, now: now, wake: make(chan struct{}, 1), lastUpdate: time.Now(),
+	d := &Display{app: app, win: win, e: e, clock: clk, wake: make(chan struct{}, 1), lastUpdate: clk.Now(),
 		quietAfter: QuietAfter, restSlice: RestSlice}
 	app.Settings().SetTheme(th)
 
@@ -135,14 +138,14 @@ func newDisplay(app fyne.App, win fyne.Window, cfg Config, log *slog.Logger, now
 	win.SetContent(container.NewStack(append([]fyne.CanvasObject{bg}, d.screens...)...))
 	d.v = client.View{Status: client.StatusSearching}
 	d.fresh = true
-	d.render(d.now())
+	d.render(d.clock.Now())
 	return d, nil
 }
 
 // Show draws v. It must be called on the UI thread; from any other goroutine
 // use Update.
 func (d *Display) Show(v client.View) {
-	now := d.now()
+	now := d.clock.Now()
 	if v.HasCart && v.Cart.State == cart.StateComplete {
 		// "Thank you" runs from the first View of this completed sale.
 		if d.completeAt.IsZero() || v.Cart.Order != d.completeOrder {
@@ -166,7 +169,7 @@ func (d *Display) Update(v client.View) {
 	d.pending = v
 	schedule := !d.scheduled
 	d.scheduled = true
-	d.lastUpdate = time.Now()
+	d.lastUpdate = d.clock.Now()
 	d.mu.Unlock()
 	if schedule {
 		fyne.Do(d.flush)
@@ -241,13 +244,13 @@ func (d *Display) Run(ctx context.Context) error {
 func (d *Display) quiet() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return time.Since(d.lastUpdate) >= d.quietAfter
+	return d.clock.Since(d.lastUpdate) >= d.quietAfter
 }
 
 // rest runs on the UI thread: it ticks when a tick is due, then holds the
 // thread for up to RestSlice, until an Update or the end of ctx.
 func (d *Display) rest(ctx context.Context) {
-	if ctx.Err() == nil && time.Since(d.lastTick) >= TickInterval {
+	if ctx.Err() == nil && d.clock.Since(d.lastTick) >= TickInterval {
 		d.Tick()
 	}
 	t := time.NewTimer(d.restSlice)
@@ -262,8 +265,8 @@ func (d *Display) rest(ctx context.Context) {
 // Tick re-evaluates time-based state now. Run calls it on the UI thread;
 // it must run there.
 func (d *Display) Tick() {
-	d.lastTick = time.Now()
-	now := d.now()
+	now := d.clock.Now()
+	d.lastTick = now
 	scr, f := d.decide(now)
 	if d.rescaled() || scr != d.current || f.hideMoney != d.last.hideMoney {
 		d.render(now)

@@ -414,7 +414,7 @@ func TestRunStopsWithContext(t *testing.T) {
 func TestRestEndsOnUpdate(t *testing.T) {
 	d, _, _ := newTestDisplay(t, fyne.NewSize(800, 480), testConfig())
 	d.restSlice = time.Hour
-	d.lastTick = time.Now() // no tick inside the rest: this test is about waking
+	d.lastTick = d.clock.Now() // no tick inside the rest: this test is about waking
 	rested := make(chan struct{})
 	go func() { defer close(rested); d.rest(context.Background()) }()
 	d.Update(live(sampleCart(), "l1"))
@@ -431,7 +431,7 @@ func TestRestEndsOnUpdate(t *testing.T) {
 func TestRestEndsWithContext(t *testing.T) {
 	d, _, _ := newTestDisplay(t, fyne.NewSize(800, 480), testConfig())
 	d.restSlice = time.Hour
-	d.lastTick = time.Now()
+	d.lastTick = d.clock.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	rested := make(chan struct{})
 	go func() { defer close(rested); d.rest(ctx) }()

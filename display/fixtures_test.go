@@ -14,6 +14,7 @@ import (
 
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/clock/clocktest"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/testlog"
 )
@@ -23,19 +24,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // t0 is the fake clock's start: a Sunday afternoon.
 var t0 = time.Date(2026, 11, 22, 14, 30, 0, 0, time.UTC)
 
-// fakeClock is the display's injectable clock.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
-
 // newTestDisplay builds a Display in a headless test window of the given size.
-func newTestDisplay(tb testing.TB, size fyne.Size, cfg Config) (*Display, fyne.Window, *fakeClock) {
+func newTestDisplay(tb testing.TB, size fyne.Size, cfg Config) (*Display, fyne.Window, *clocktest.Clock) {
 	tb.Helper()
 	a := test.NewTempApp(tb)
 	w := test.NewTempWindow(tb, widget.NewLabel(""))
 	w.Resize(size)
-	clock := &fakeClock{t: t0}
+	clock := clocktest.New(t0)
 	d, err := newDisplay(a, w, cfg, testLogger(tb), clock.Now)
 	if err != nil {
 		tb.Fatalf("New: %v", err)

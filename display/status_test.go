@@ -67,7 +67,7 @@ func TestPairingCodeIsTheBiggestText(t *testing.T) {
 				t.Errorf("%v: shown:\n%s\nwant it to contain %q", size, all, want)
 			}
 		}
-		clock.t = clock.t.Add(5*time.Minute + 30*time.Second)
+		clock.Advance(5*time.Minute + 30*time.Second)
 		d.Tick()
 		if all := texts2(w); !strings.Contains(all, "5 more min") {
 			t.Errorf("%v: after 5.5 min shown:\n%s\nwant 5 more min", size, all)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"go.bug.st/serial"
 )
 
@@ -74,22 +75,6 @@ func (e *ConfigError) Error() string {
 // Unwrap lets errors.Is(err, ErrInvalidConfig) match.
 func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
 
-// Duration is a time.Duration written as "50ms" in TOML and JSON.
-type Duration time.Duration
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", b, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
 // Config describes one scanner. See scanners.example.toml for every key.
 type Config struct {
 	// Name identifies the scanner in scans (Scan.Source), logs and status.
@@ -130,10 +115,10 @@ type SerialConfig struct {
 	// Terminator is one of the Terminator* values; default TerminatorAny.
 	Terminator string `toml:"terminator" json:"terminator,omitempty"`
 	// IdleGap ends a frame with TerminatorIdle; default DefaultIdleGap.
-	IdleGap Duration `toml:"idle_gap" json:"idle_gap,omitempty"`
+	IdleGap configfile.Duration `toml:"idle_gap" json:"idle_gap,omitempty"`
 	// StaleTimeout drops a partial frame when the next byte comes this late;
 	// default DefaultStaleTimeout.
-	StaleTimeout Duration `toml:"stale_timeout" json:"stale_timeout,omitempty"`
+	StaleTimeout configfile.Duration `toml:"stale_timeout" json:"stale_timeout,omitempty"`
 	// MaxLength bounds a frame; longer frames are dropped whole. Default
 	// DefaultMaxLength.
 	MaxLength int `toml:"max_length" json:"max_length,omitempty"`
@@ -158,13 +143,13 @@ type HIDConfig struct {
 	// MinKeyGap and MaxKeyGap bound the median gap between key presses of
 	// a scanner burst; input outside them is taken for a person typing and
 	// dropped. Defaults 0 and DefaultMaxKeyGap.
-	MinKeyGap Duration `toml:"min_key_gap" json:"min_key_gap,omitempty"`
-	MaxKeyGap Duration `toml:"max_key_gap" json:"max_key_gap,omitempty"`
+	MinKeyGap configfile.Duration `toml:"min_key_gap" json:"min_key_gap,omitempty"`
+	MaxKeyGap configfile.Duration `toml:"max_key_gap" json:"max_key_gap,omitempty"`
 	// MinLength drops shorter scans (stray Enter presses); default 1.
 	MinLength int `toml:"min_length" json:"min_length,omitempty"`
 	// StaleTimeout drops partial input when the next key comes this late;
 	// default DefaultKeyStaleTimeout.
-	StaleTimeout Duration `toml:"stale_timeout" json:"stale_timeout,omitempty"`
+	StaleTimeout configfile.Duration `toml:"stale_timeout" json:"stale_timeout,omitempty"`
 }
 
 // GrabEnabled reports whether the device is grabbed (default true).
@@ -189,10 +174,10 @@ func (c Config) WithDefaults() Config {
 		s.Terminator = TerminatorAny
 	}
 	if s.IdleGap == 0 {
-		s.IdleGap = Duration(DefaultIdleGap)
+		s.IdleGap = configfile.Duration(DefaultIdleGap)
 	}
 	if s.StaleTimeout == 0 {
-		s.StaleTimeout = Duration(DefaultStaleTimeout)
+		s.StaleTimeout = configfile.Duration(DefaultStaleTimeout)
 	}
 	if s.MaxLength == 0 {
 		s.MaxLength = DefaultMaxLength
@@ -202,13 +187,13 @@ func (c Config) WithDefaults() Config {
 		h.Layout = DefaultLayout
 	}
 	if h.MaxKeyGap == 0 {
-		h.MaxKeyGap = Duration(DefaultMaxKeyGap)
+		h.MaxKeyGap = configfile.Duration(DefaultMaxKeyGap)
 	}
 	if h.MinLength == 0 {
 		h.MinLength = 1
 	}
 	if h.StaleTimeout == 0 {
-		h.StaleTimeout = Duration(DefaultKeyStaleTimeout)
+		h.StaleTimeout = configfile.Duration(DefaultKeyStaleTimeout)
 	}
 	return c
 }
@@ -286,10 +271,10 @@ func (c Config) Validate() error {
 		default:
 			bad("serial.terminator", "%q is not one of any, cr, lf, crlf, idle", s.Terminator)
 		}
-		if s.IdleGap < Duration(time.Millisecond) || s.IdleGap > Duration(5*time.Second) {
+		if s.IdleGap < configfile.Duration(time.Millisecond) || s.IdleGap > configfile.Duration(5*time.Second) {
 			bad("serial.idle_gap", "%v is outside 1ms..5s", time.Duration(s.IdleGap))
 		}
-		if s.StaleTimeout < Duration(10*time.Millisecond) {
+		if s.StaleTimeout < configfile.Duration(10*time.Millisecond) {
 			bad("serial.stale_timeout", "%v is below 10ms", time.Duration(s.StaleTimeout))
 		}
 		if s.MaxLength < 1 || s.MaxLength > 1<<20 {

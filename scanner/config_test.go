@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/posdisplay/posdisplay/register/configfile"
 )
 
 func TestExampleConfig(t *testing.T) {
@@ -100,12 +101,12 @@ func TestConfigValidate(t *testing.T) {
 			cfg:    serial(SerialConfig{Path: "/dev/x", Baud: 12, Parity: "weird", DataBits: 9, StopBits: "3", Terminator: "etx", MaxLength: -1}),
 			fields: []string{"serial.baud", "serial.parity", "serial.data_bits", "serial.stop_bits", "serial.terminator", "serial.max_length"},
 		},
-		{name: "idle gap", cfg: serial(SerialConfig{Path: "/dev/x", IdleGap: Duration(time.Microsecond)}), fields: []string{"serial.idle_gap"}},
+		{name: "idle gap", cfg: serial(SerialConfig{Path: "/dev/x", IdleGap: configfile.Duration(time.Microsecond)}), fields: []string{"serial.idle_gap"}},
 		{name: "no device", cfg: hid(HIDConfig{}), fields: []string{"hid"}},
 		{name: "two devices", cfg: hid(HIDConfig{Path: "/dev/input/event1", NameMatch: "x"}), fields: []string{"hid"}},
 		{name: "layout", cfg: hid(HIDConfig{NameMatch: "x", Layout: "dvorak"}), fields: []string{"hid.layout"}},
-		{name: "gaps", cfg: hid(HIDConfig{NameMatch: "x", MinKeyGap: Duration(time.Second)}), fields: []string{"hid.max_key_gap"}},
-		{name: "stale below gap", cfg: hid(HIDConfig{NameMatch: "x", MaxKeyGap: Duration(time.Second)}), fields: []string{"hid.stale_timeout"}},
+		{name: "gaps", cfg: hid(HIDConfig{NameMatch: "x", MinKeyGap: configfile.Duration(time.Second)}), fields: []string{"hid.max_key_gap"}},
+		{name: "stale below gap", cfg: hid(HIDConfig{NameMatch: "x", MaxKeyGap: configfile.Duration(time.Second)}), fields: []string{"hid.stale_timeout"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,7 +144,7 @@ func TestValidateConfigsDuplicate(t *testing.T) {
 }
 
 func TestConfigJSON(t *testing.T) {
-	c := Config{Name: "a", Kind: KindSerial, Serial: SerialConfig{Path: "/dev/x", IdleGap: Duration(30 * time.Millisecond)}}
+	c := Config{Name: "a", Kind: KindSerial, Serial: SerialConfig{Path: "/dev/x", IdleGap: configfile.Duration(30 * time.Millisecond)}}
 	b, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)

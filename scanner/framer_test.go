@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/posdisplay/posdisplay/register/configfile"
 )
 
 type chunk struct {
@@ -44,7 +46,7 @@ func TestFramer(t *testing.T) {
 		{name: "crlf lone cr is data", cfg: SerialConfig{Terminator: TerminatorCRLF}, chunks: []chunk{{data: "a\rb\r"}, {data: "\nc\r\n", at: ms}}, want: []string{"a\rb", "c"}},
 		{name: "crlf lf alone is data", cfg: SerialConfig{Terminator: TerminatorCRLF}, chunks: []chunk{{data: "a\nb\r\n"}}, want: []string{"a\nb"}},
 		{
-			name: "idle gap", cfg: SerialConfig{Terminator: TerminatorIdle, IdleGap: Duration(20 * ms)},
+			name: "idle gap", cfg: SerialConfig{Terminator: TerminatorIdle, IdleGap: configfile.Duration(20 * ms)},
 			chunks: []chunk{{data: "12\r3"}, {data: "45", at: 5 * ms}, {idle: true, at: 15 * ms}, {idle: true, at: 26 * ms}, {data: "x", at: 40 * ms}, {data: "y", at: 70 * ms}, {idle: true, at: 95 * ms}},
 			want:   []string{"12\r345", "x", "y"},
 		},

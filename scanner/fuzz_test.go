@@ -117,7 +117,7 @@ func FuzzKeyDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, name := range LayoutNames() {
 			h := Config{Kind: KindHID, HID: HIDConfig{Layout: name}}.WithDefaults().HID
-			d := newKeyDecoder(h)
+			d := newKeyDecoder(h, nil)
 			at := time.Unix(1_700_000_000, 0)
 			for i := 0; i+4 <= len(data); i += 4 {
 				at = at.Add(time.Duration(data[i+2]) * time.Millisecond)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/holoplot/go-evdev"
+	"github.com/posdisplay/posdisplay/register/clock"
 )
 
 // Discard reasons reported in [Discard.Reason].
@@ -42,6 +43,7 @@ type keyDecoder struct {
 	minGap, maxGap time.Duration
 	stale          time.Duration
 	minLen         int
+	clock          clock.Clock // for events the kernel did not stamp
 
 	shiftL, shiftR, ctrlL, ctrlR, altgr, alt, caps bool
 
@@ -60,7 +62,7 @@ type keyDecoder struct {
 	last    time.Time // last key press of any kind
 }
 
-func newKeyDecoder(h HIDConfig) *keyDecoder {
+func newKeyDecoder(h HIDConfig, clk clock.Clock) *keyDecoder {
 	lay := layouts[h.Layout]
 	if lay == nil {
 		lay = layouts[DefaultLayout]
@@ -71,12 +73,13 @@ func newKeyDecoder(h HIDConfig) *keyDecoder {
 		maxGap: time.Duration(h.MaxKeyGap),
 		stale:  time.Duration(h.StaleTimeout),
 		minLen: h.MinLength,
+		clock:  clk,
 	}
 }
 
-func eventTime(ev *evdev.InputEvent) time.Time {
+func eventTime(ev *evdev.InputEvent, clk clock.Clock) time.Time {
 	if ev.Time.Sec == 0 && ev.Time.Usec == 0 {
-		return time.Now()
+		return clk.Now()
 	}
 	return time.Unix(int64(ev.Time.Sec), int64(ev.Time.Usec)*1000)
 }
@@ -151,7 +154,7 @@ func (d *keyDecoder) feed(ev *evdev.InputEvent, out func(keyFrame)) {
 	if ev.Value != 1 && ev.Value != 2 {
 		return
 	}
-	t := eventTime(ev)
+	t := eventTime(ev, d.clock)
 	if d.n > 0 && t.Sub(d.last) > d.stale {
 		d.clearSegment()
 	}

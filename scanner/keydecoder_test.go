@@ -21,7 +21,7 @@ func decodeFixture(t *testing.T, file string, h HIDConfig) (scans []keyFrame, di
 	if err != nil {
 		t.Fatalf("ParseEvents(%s): %v", file, err)
 	}
-	d := newKeyDecoder(Config{Kind: KindHID, HID: h}.WithDefaults().HID)
+	d := newKeyDecoder(Config{Kind: KindHID, HID: h}.WithDefaults().HID, nil)
 	for i := range evs {
 		d.feed(&evs[i], func(k keyFrame) {
 			if k.Reason != "" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/holoplot/go-evdev"
+	"github.com/posdisplay/posdisplay/register/clock"
 )
 
 // Port is what a serial scanner is read through. A go.bug.st/serial Port
@@ -92,6 +93,10 @@ type Options struct {
 	// OnDiscard, if set, hears about every discarded input. It is called
 	// from the scanner goroutines, serialised with emit.
 	OnDiscard func(Discard)
+	// Clock stamps scans, discards and states, and times the serial
+	// framer's gaps; nil is the real clock. Waits (backoff, read timeouts)
+	// run on package time.
+	Clock clock.Clock
 }
 
 // Manager runs a set of scanners. Create it with NewManager, start it with
@@ -131,7 +136,7 @@ func NewManager(cfgs []Config, opts Options) (*Manager, error) {
 		opts.MaxBackoff = max(DefaultMaxBackoff, opts.MinBackoff)
 	}
 	m := &Manager{opts: opts, log: opts.Logger}
-	now := time.Now()
+	now := opts.Clock.Now()
 	for _, c := range cfgs {
 		c = c.WithDefaults()
 		m.runners = append(m.runners, &runner{
@@ -245,7 +250,7 @@ func (r *runner) setState(state, device string, err error) {
 		r.st.LastError = err.Error()
 	}
 	if changed {
-		r.st.Since = time.Now()
+		r.st.Since = r.m.opts.Clock.Now()
 	}
 	r.mu.Unlock()
 	if !changed {
@@ -264,7 +269,7 @@ func (r *runner) setState(state, device string, err error) {
 func (r *runner) run(ctx context.Context, emit func(Scan)) {
 	backoff := r.m.opts.MinBackoff
 	for {
-		start := time.Now()
+		start := r.m.opts.Clock.Now()
 		connected, err := r.session(ctx, emit)
 		if ctx.Err() != nil {
 			r.log.Debug("scanner stopped")
@@ -274,7 +279,7 @@ func (r *runner) run(ctx context.Context, emit func(Scan)) {
 			// A device that stayed up a while starts over fast; one that
 			// fails right after every open keeps backing off, so it
 			// cannot flap the log.
-			if time.Since(start) >= r.m.opts.MaxBackoff {
+			if r.m.opts.Clock.Since(start) >= r.m.opts.MaxBackoff {
 				backoff = r.m.opts.MinBackoff
 			}
 			r.setState(StateWaiting, "", fmt.Errorf("disconnected: %w", err))
@@ -364,7 +369,7 @@ func (r *runner) readSerial(p Port, emit func(Scan)) error {
 	f.onDrop = func(reason string, n int) {
 		r.counted(false)
 		r.log.Debug("scanner input discarded", "reason", reason, "len", n)
-		r.m.discard(Discard{Source: r.cfg.Name, Reason: reason, Len: n, At: time.Now()})
+		r.m.discard(Discard{Source: r.cfg.Name, Reason: reason, Len: n, At: r.m.opts.Clock.Now()})
 	}
 	out := func(frame []byte, at time.Time) {
 		s := r.scan(string(frame), at, nil)
@@ -374,7 +379,7 @@ func (r *runner) readSerial(p Port, emit func(Scan)) error {
 	buf := make([]byte, 512)
 	for {
 		n, err := p.Read(buf)
-		now := time.Now()
+		now := r.m.opts.Clock.Now()
 		if n > 0 {
 			f.feed(buf[:n], now, out)
 		} else if err == nil {
@@ -388,7 +393,7 @@ func (r *runner) readSerial(p Port, emit func(Scan)) error {
 }
 
 func (r *runner) readHID(d EventDevice, emit func(Scan)) error {
-	dec := newKeyDecoder(r.cfg.HID)
+	dec := newKeyDecoder(r.cfg.HID, r.m.opts.Clock)
 	out := func(k keyFrame) {
 		if k.Reason != "" {
 			r.counted(false)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posdisplay/posdisplay/register/clock/clocktest"
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/testenv"
 	"github.com/posdisplay/posdisplay/scanner/scannertest"
 	"go.bug.st/serial"
@@ -274,7 +276,7 @@ func TestIdleGapPTY(t *testing.T) {
 		testenv.Missing(t, "a pty", "cannot open one here: %v", err)
 	}
 	defer p.Close()
-	cfg := Config{Name: "s", Kind: KindSerial, Serial: SerialConfig{Path: p.Slave, Terminator: TerminatorIdle, IdleGap: Duration(20 * time.Millisecond)}}
+	cfg := Config{Name: "s", Kind: KindSerial, Serial: SerialConfig{Path: p.Slave, Terminator: TerminatorIdle, IdleGap: configfile.Duration(20 * time.Millisecond)}}
 	m, err := NewManager([]Config{cfg}, fastOpts(t, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -415,6 +417,35 @@ func TestManagerLifecycle(t *testing.T) {
 
 // TestManagerEmitSerialised checks that two scanners never call emit at
 // the same time.
+// Options.Clock stamps the states and the scans: a fake clock standing still
+// stamps everything with its one instant.
+func TestManagerClockStamps(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 14, 30, 0, 0, time.UTC)
+	clk := clocktest.New(t0)
+	port := scannertest.NewPort()
+	opts := fastOpts(t, nil)
+	opts.Clock = clk.Now
+	opts.OpenSerial = func(s SerialConfig) (Port, string, error) { return port, s.Path, nil }
+	m, err := NewManager([]Config{{Name: "a", Kind: KindSerial, Serial: SerialConfig{Path: "/dev/a"}}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := stateOf(m, "a"); !st.Since.Equal(t0) {
+		t.Errorf("new scanner: Since %v, want %v", st.Since, t0)
+	}
+	clk.Advance(time.Minute)
+	scans, stop := started(t, m)
+	port.Feed([]byte("4006381333931\r"))
+	if s := next(t, scans); s.Code != "4006381333931" || !s.At.Equal(t0.Add(time.Minute)) {
+		t.Errorf("scan %q at %v, want 4006381333931 at %v", s.Code, s.At, t0.Add(time.Minute))
+	}
+	if st := stateOf(m, "a"); st.State != StateConnected || !st.Since.Equal(t0.Add(time.Minute)) {
+		t.Errorf("connected scanner: %s since %v, want connected since %v", st.State, st.Since, t0.Add(time.Minute))
+	}
+	stop()
+	noMore(t, scans)
+}
+
 func TestManagerEmitSerialised(t *testing.T) {
 	ports := map[string]*scannertest.Port{"/dev/a": scannertest.NewPort(), "/dev/b": scannertest.NewPort()}
 	opts := fastOpts(t, nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/clock"
 )
 
 // Defaults for Options. The agent sends a message (a heartbeat when idle) at
@@ -70,6 +71,9 @@ type Options struct {
 	//	func(err error) bool { return errors.Is(err, tlsid.ErrUntrusted) }
 	// Such errors show StatusUntrusted. Nil: never.
 	IsUntrusted func(error) bool
+	// Clock stamps Views (Since, receive times); nil is the real clock.
+	// Waits (backoff, pings, read timeouts) run on package time.
+	Clock clock.Clock
 
 	// Transport says how to reach the agent: the display socket (the
 	// default), the polling transport, or the socket with a fallback to
@@ -146,7 +150,7 @@ func New(opts Options) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{opts: opts, log: log.With("register", opts.Register), views: make(chan View, 1)}
-	c.latest = View{Status: StatusSearching, Since: time.Now()}
+	c.latest = View{Status: StatusSearching, Since: opts.Clock.Now()}
 	return c, nil
 }
 
@@ -199,7 +203,7 @@ func (c *Client) Run(ctx context.Context) error {
 		defer func() { close(stop); wg.Wait() }()
 	}
 	r := &runner{c: c, mail: mail, rep: replica{register: c.opts.Register}}
-	r.status, r.since = StatusSearching, time.Now()
+	r.status, r.since = StatusSearching, c.opts.Clock.Now()
 	r.publish()
 	return r.loop(ctx)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/display/client/clienttest"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/clock/clocktest"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/testlog"
 	"github.com/posdisplay/posdisplay/register/tlsid"
@@ -227,6 +228,27 @@ func TestSnapshotThenEveryOp(t *testing.T) {
 	}
 }
 
+// Options.Clock stamps what a View says about time: the status change to
+// live and the snapshot's receive time (a fake clock that never moves
+// stamps both with its one instant).
+func TestClockStampsViews(t *testing.T) {
+	noLeaks(t)
+	t0 := time.Date(2026, 11, 22, 14, 30, 0, 0, time.UTC)
+	clk := clocktest.New(t0)
+	srv := clienttest.NewServer(t)
+	c := start(t, srv.URL, func(o *client.Options) { o.Clock = clk.Now })
+	if v := c.View(); !v.Since.Equal(t0) {
+		t.Errorf("first View: Since %v, want %v", v.Since, t0)
+	}
+	conn := accept(t, srv)
+	clk.Advance(time.Minute)
+	serveSnapshot(t, conn, pos("e1", 10), clienttest.Cart(reg, 0))
+	v := waitView(t, c, "the snapshot", liveAt(10, clienttest.Cart(reg, 0)))
+	if want := t0.Add(time.Minute); !v.Since.Equal(want) {
+		t.Errorf("live View: Since %v, want %v", v.Since, want)
+	}
+}
+
 func TestGapAsksForSnapshot(t *testing.T) {
 	noLeaks(t)
 	srv := clienttest.NewServer(t)
@@ -406,24 +428,31 @@ func TestSilentAgentGoesStale(t *testing.T) {
 	accept(t, srv) // and it tries again
 }
 
+// idleReadTimeout and idlePingInterval are the liveness settings of the
+// tests that keep a quiet stream live on pongs. The gap between them is the
+// longest stall of the test process they survive: 250 ms (300/50) was not
+// enough under -race at a load average of 20-40 on 2 cores.
+const (
+	idleReadTimeout  = time.Second
+	idlePingInterval = 50 * time.Millisecond
+)
+
 func TestPingsKeepStreamLive(t *testing.T) {
 	noLeaks(t)
 	srv := clienttest.NewServer(t)
 	c := start(t, srv.URL, func(o *client.Options) {
-		// The read timeout is 20 ping intervals: a loaded machine (load
-		// 30 on 2 cores) delayed one pong past a 300 ms timeout.
-		o.ReadTimeout = time.Second
-		o.PingInterval = 50 * time.Millisecond
+		o.ReadTimeout = idleReadTimeout
+		o.PingInterval = idlePingInterval
 	})
 	conn := accept(t, srv)
 	k := clienttest.Cart(reg, 1)
 	serveSnapshot(t, conn, pos("e1", 1), k)
 	waitView(t, c, "live", liveAt(1, k))
-	// Several read timeouts pass with no message, only pongs: 70 pings
-	// 50 ms apart span more than three 1 s read timeouts.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Read timeouts pass with no message, only pongs: the client's own
+	// ticker sends pings 50 ms apart, so 50 of them span 2.5 read timeouts.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	must(t, conn.WaitPings(ctx, 70))
+	must(t, conn.WaitPings(ctx, 50))
 	must(t, conn.Send(protocol.Cue{Type: protocol.TypeCue, Register: reg, Cue: protocol.CueScanning}))
 	waitView(t, c, "the cue", func(v client.View) bool { return v.Cue == protocol.CueScanning })
 	select {
@@ -643,6 +672,8 @@ func TestStatusesFromSearchingToLive(t *testing.T) {
 	g := gate{url: make(chan string, 1)}
 	var mu sync.Mutex
 	var statuses []client.Status
+	sawLive := make(chan struct{}) // OnView runs on its own goroutine, after Views
+	heardLive := false
 	c := start(t, srv.URL, func(o *client.Options) {
 		o.Source = g
 		o.OnView = func(v client.View) {
@@ -650,6 +681,10 @@ func TestStatusesFromSearchingToLive(t *testing.T) {
 			defer mu.Unlock()
 			if len(statuses) == 0 || statuses[len(statuses)-1] != v.Status {
 				statuses = append(statuses, v.Status)
+				if v.Status == client.StatusLive && !heardLive {
+					heardLive = true
+					close(sawLive)
+				}
 			}
 		}
 	})
@@ -661,12 +696,17 @@ func TestStatusesFromSearchingToLive(t *testing.T) {
 	k := clienttest.Cart(reg, 1)
 	serveSnapshot(t, conn, pos("e1", 1), k)
 	waitView(t, c, "live", liveAt(1, k))
+	select {
+	case <-sawLive:
+	case <-time.After(waitLimit):
+		t.Fatal("OnView never heard live")
+	}
 	c.stop()
 	mu.Lock()
 	defer mu.Unlock()
 	// OnView coalesces, so intermediate statuses may be skipped, never reordered.
 	want := []client.Status{client.StatusSearching, client.StatusConnecting, client.StatusLive}
-	if !isSubsequence(statuses, want) || statuses[len(statuses)-1] != client.StatusLive {
+	if !isSubsequence(statuses, want) || len(statuses) == 0 || statuses[len(statuses)-1] != client.StatusLive {
 		t.Errorf("statuses: got %v, want an ordered subset of %v ending live", statuses, want)
 	}
 }

@@ -170,12 +170,12 @@ func TestEndToEndIdleStaysLive(t *testing.T) {
 	a := startAgent(t, t.TempDir(), "127.0.0.1:0")
 	c := start(t, "ws://"+a.DisplayAddr().String()+"/v1/display", func(o *client.Options) {
 		o.Token = e2eToken
-		o.ReadTimeout = 300 * time.Millisecond
-		o.PingInterval = 50 * time.Millisecond
+		o.ReadTimeout = idleReadTimeout
+		o.PingInterval = idlePingInterval
 	})
 	v := waitView(t, c, "live", func(v client.View) bool { return v.Status == client.StatusLive })
-	time.Sleep(time.Second)
+	time.Sleep(5 * idleReadTimeout / 2) // time passing: 2.5 read timeouts
 	if now := c.View(); now.Status != client.StatusLive || now.Since != v.Since {
-		t.Errorf("after a quiet second: got %s since %v (%s), want live since %v", now.Status, now.Since, now.Err, v.Since)
+		t.Errorf("after 2.5 quiet read timeouts: got %s since %v (%s), want live since %v", now.Status, now.Since, now.Err, v.Since)
 	}
 }

@@ -203,7 +203,7 @@ func (r *runner) pollSession(ctx context.Context, t Target) (live bool, err erro
 			return live, err
 		}
 		for _, m := range msgs {
-			v, err := r.rep.handleData(m, time.Now())
+			v, err := r.rep.handleData(m, r.c.opts.Clock.Now())
 			switch v {
 			case wentLive:
 				if !live || r.status != StatusLive {

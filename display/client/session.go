@@ -258,7 +258,7 @@ func (r *runner) session(ctx context.Context, t Target) (live bool, err error) {
 			return live, errResyncTimeout
 		case data := <-msgs:
 			heard = true
-			v, err := r.rep.handleData(data, time.Now())
+			v, err := r.rep.handleData(data, r.c.opts.Clock.Now())
 			switch v {
 			case wentLive:
 				live = true
@@ -302,7 +302,7 @@ func (r *runner) setStatus(s Status, errText string) {
 	}
 	if s != r.status {
 		r.c.log.Info("status", "status", s, "from", r.status, "reason", errText)
-		r.status, r.since = s, time.Now()
+		r.status, r.since = s, r.c.opts.Clock.Now()
 	}
 	r.errText = sanitize(errText) // may quote agent-supplied text
 	r.publish()

@@ -144,7 +144,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	}
 	a.hub = hub.New(a.streams, auth, a.metrics, logger.With("part", "hub"), hub.Options{
 		QueueFrames:  queue,
-		PingInterval: cfg.Display.PingInterval.Duration,
+		PingInterval: time.Duration(cfg.Display.PingInterval),
 		PongWait:     hub.DisplayPongWait,
 		AgentID:      cfg.AgentID,
 		Presence: func(s hub.Session, _ bool) {
@@ -191,7 +191,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 			c, seq := st.Current()
 			return seq, c.Order, c.State
 		},
-		TTL: cfg.ScanTTL.Duration,
+		TTL: time.Duration(cfg.ScanTTL),
 		Cue: func(register string) {
 			if st, ok := a.streams[register]; ok {
 				_ = st.Cue(protocol.CueScanning)
@@ -230,7 +230,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (_ *Agent, err error) {
 	}
 
 	pairSrv := &pairing.Server{
-		Pairer: pairing.NewPairer(a.registry, nil), Registry: a.registry, AgentID: cfg.AgentID,
+		Pairer: pairing.NewPairer(a.registry, pairing.PairerOptions{}), Registry: a.registry, AgentID: cfg.AgentID,
 		Fingerprint: a.Fingerprint(), AdminToken: adminToken, Log: logger.With("part", "pairing"),
 		Revoked: func(id string) int { return a.hub.Revoke(id) },
 		Connections: func() []pairing.Connection {
@@ -397,7 +397,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		aux.Add(1)
 		go func() {
 			defer aux.Done()
-			sim := &Cashier{Register: a.cfg.Registers[0], Currency: a.cfg.Currency, Pace: a.cfg.Demo.Pace.Duration, Submit: a.Submit}
+			sim := &Cashier{Register: a.cfg.Registers[0], Currency: a.cfg.Currency, Pace: time.Duration(a.cfg.Demo.Pace), Submit: a.Submit}
 			if err := sim.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("demo cashier stopped", "err", err)
 			}

@@ -145,7 +145,7 @@ func TestSlowDisplayDoesNotDelayOthers(t *testing.T) {
 	// the default interval the liveness check cuts it when the 60 changes
 	// take longer than a few pings (a loaded machine), which is not what
 	// this test is about. The longest interval keeps it connected.
-	cfg.Display.PingInterval.Duration = 5 * time.Minute
+	cfg.Display.PingInterval = configfile.Duration(5 * time.Minute)
 	r := start(t, cfg)
 	pos := dialPOS(t, r, "1")
 
@@ -583,30 +583,34 @@ func TestConfigValidation(t *testing.T) {
 	cases := []struct {
 		name string
 		edit func(c *Config)
+		key  string // the *ConfigError's key
 	}{
-		{"no registers", func(c *Config) { c.Registers = nil }},
-		{"bad register", func(c *Config) { c.Registers = []string{"lane 1"} }},
-		{"dup register", func(c *Config) { c.Registers = []string{"a", "a"} }},
-		{"currency", func(c *Config) { c.Currency = "usd" }},
-		{"origin with path", func(c *Config) { c.POS.AllowedOrigins = []string{"http://x/pos"} }},
-		{"short token", func(c *Config) { c.Display.Tokens = []string{"abc"} }},
-		{"listen", func(c *Config) { c.POS.Listen = "7421" }},
-		{"log level", func(c *Config) { c.LogLevel = "loud" }},
-		{"POS on the network without a bridge token", func(c *Config) { c.POS.Listen = ":7421" }},
-		{"ping interval", func(c *Config) { c.Display.PingInterval = Duration{time.Nanosecond} }},
-		{"scan ttl", func(c *Config) { c.ScanTTL = Duration{-time.Second} }},
-		{"demo pace", func(c *Config) { c.Demo.Pace = Duration{time.Microsecond} }},
-		{"cert_file without key_file", func(c *Config) { c.Display.TLS, c.Display.CertFile = true, "/etc/posdisplay/tls/display.crt" }},
-		{"key_file without cert_file", func(c *Config) { c.Display.TLS, c.Display.KeyFile = true, "/etc/posdisplay/tls/display.key" }},
+		{"no registers", func(c *Config) { c.Registers = nil }, "registers"},
+		{"bad register", func(c *Config) { c.Registers = []string{"lane 1"} }, "registers"},
+		{"dup register", func(c *Config) { c.Registers = []string{"a", "a"} }, "registers"},
+		{"currency", func(c *Config) { c.Currency = "usd" }, "currency"},
+		{"origin with path", func(c *Config) { c.POS.AllowedOrigins = []string{"http://x/pos"} }, "pos.allowed_origins"},
+		{"short token", func(c *Config) { c.Display.Tokens = []string{"abc"} }, "display.tokens[0]"},
+		{"listen", func(c *Config) { c.POS.Listen = "7421" }, "pos.listen"},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log_level"},
+		{"POS on the network without a bridge token", func(c *Config) { c.POS.Listen = ":7421" }, "pos.listen"},
+		{"ping interval", func(c *Config) { c.Display.PingInterval = configfile.Duration(time.Nanosecond) }, "display.ping_interval"},
+		{"scan ttl", func(c *Config) { c.ScanTTL = configfile.Duration(-time.Second) }, "scan_ttl"},
+		{"demo pace", func(c *Config) { c.Demo.Pace = configfile.Duration(time.Microsecond) }, "demo.pace"},
+		{"negative connections", func(c *Config) { c.Display.MaxConnections = -1 }, "display.max_connections"},
+		{"advertise without TLS", func(c *Config) { c.Discovery.Advertise = true }, "discovery.advertise"},
+		{"no state dir", func(c *Config) { c.State.Dir = "" }, "state.dir"},
+		{"cert_file without key_file", func(c *Config) { c.Display.TLS, c.Display.CertFile = true, "/etc/posdisplay/tls/display.crt" }, "display.key_file"},
+		{"key_file without cert_file", func(c *Config) { c.Display.TLS, c.Display.KeyFile = true, "/etc/posdisplay/tls/display.key" }, "display.cert_file"},
 		{"cert_file without tls", func(c *Config) {
 			c.Display.CertFile, c.Display.KeyFile = "/etc/posdisplay/tls/display.crt", "/etc/posdisplay/tls/display.key"
-		}},
+		}, "display.cert_file"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
 		tc.edit(&c)
-		if err := c.Validate(); err == nil {
-			t.Errorf("%s: got nil error", tc.name)
+		if got := configErrorKeys(c.Validate()); !slices.Equal(got, []string{tc.key}) {
+			t.Errorf("%s: got errors for %q, want one for %q", tc.name, got, tc.key)
 		}
 	}
 	c := DefaultConfig()
@@ -630,7 +634,7 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := LoadConfig(p)
-	if err != nil || cfg.Currency != "EUR" || len(cfg.Registers) != 2 || cfg.Display.PingInterval.Duration != 5*time.Second || cfg.POS.Listen != "127.0.0.1:7421" {
+	if err != nil || cfg.Currency != "EUR" || len(cfg.Registers) != 2 || time.Duration(cfg.Display.PingInterval) != 5*time.Second || cfg.POS.Listen != "127.0.0.1:7421" {
 		t.Fatalf("got %+v %v", cfg, err)
 	}
 	if err := writeFile(p, "[display]\nping_interval = \"soon\"\n"); err != nil {

@@ -36,7 +36,7 @@ type Config struct {
 	Scanners []ScannerConfig `toml:"scanner"`
 	// ScanTTL bounds how long a scan waits for the POS page's ack before it
 	// is dropped and reported.
-	ScanTTL Duration `toml:"scan_ttl"`
+	ScanTTL configfile.Duration `toml:"scan_ttl"`
 	// Poles are the pole displays (2×20 VFDs on serial ports), as [[pole]]
 	// tables; each follows one register (see poles.go).
 	Poles []PoleConfig `toml:"pole"`
@@ -76,10 +76,10 @@ type POSConfig struct {
 type DisplayConfig struct {
 	Listen string `toml:"listen"`
 	// Tokens are static display tokens (each may follow any register).
-	Tokens       []string `toml:"tokens"`
-	QueueFrames  int      `toml:"queue_frames"`
-	History      int      `toml:"history"`
-	PingInterval Duration `toml:"ping_interval"`
+	Tokens       []string            `toml:"tokens"`
+	QueueFrames  int                 `toml:"queue_frames"`
+	History      int                 `toml:"history"`
+	PingInterval configfile.Duration `toml:"ping_interval"`
 	// MaxConnections bounds the connections the display listener holds;
 	// 0 (the default) takes what the descriptor limit leaves after the
 	// POS listener's budget, at most 2048.
@@ -114,28 +114,12 @@ type StateConfig struct {
 // DemoConfig runs the demo helpers. Never enable them on a real till.
 type DemoConfig struct {
 	// Cashier rings up a simulated basket on the first register, forever.
-	Cashier bool     `toml:"cashier"`
-	Pace    Duration `toml:"pace"`
+	Cashier bool                `toml:"cashier"`
+	Pace    configfile.Duration `toml:"pace"`
 	// Page serves the demo cashier page at /demo/ on the POS listener and
 	// allows that page's own origin.
 	Page bool `toml:"page"`
 }
-
-// Duration is a time.Duration written as "20s" in the config file.
-type Duration struct{ time.Duration }
-
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: want a value such as 20s or 500ms", string(b))
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalText writes the duration as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // queueHeadroom is the room a display's queue keeps beyond a full POS
 // burst (pos.rate_burst changes at once): the writer's wake marks (resync,
@@ -183,11 +167,11 @@ func DefaultConfig() Config {
 		// TLS and mDNS are on in the packaged config file
 		// (packaging/agent/agent.toml); the bare binary, as used by
 		// developers, demos and tests, announces nothing on the network.
-		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 128, History: 256, PingInterval: Duration{2 * time.Second}},
+		Display:   DisplayConfig{Listen: ":7422", QueueFrames: 128, History: 256, PingInterval: configfile.Duration(2 * time.Second)},
 		Discovery: DiscoveryConfig{},
 		State:     StateConfig{Dir: "/var/lib/posdisplay"},
-		Demo:      DemoConfig{Pace: Duration{700 * time.Millisecond}},
-		ScanTTL:   Duration{2 * time.Minute},
+		Demo:      DemoConfig{Pace: configfile.Duration(700 * time.Millisecond)},
+		ScanTTL:   configfile.Duration(2 * time.Minute),
 	}
 }
 
@@ -227,106 +211,146 @@ const (
 	AnnouncedRegisterIDRule = `1-31 characters of A-Z a-z 0-9 _ - (no ".") while discovery.advertise is on`
 )
 
-// Validate checks the configuration and says what to fix.
+// ConfigError is one problem with one key of the agent's configuration.
+// Validate returns every problem it finds, joined; errors.As finds them.
+type ConfigError struct {
+	// Key is the key as written in the file, dotted and indexed:
+	// "pos.listen", "display.tokens[1]", "pole[0].register".
+	Key string
+	// Problem says what is wrong and how to fix it, for people.
+	Problem string
+	// Err is the cause another package reported, or nil.
+	Err error
+}
+
+// Error is "key: problem", then ": cause" when there is one.
+func (e *ConfigError) Error() string {
+	s := e.Key + ": " + e.Problem
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause, if any.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configErrors collects Validate's problems.
+type configErrors []error
+
+// add records a problem with key.
+func (errs *configErrors) add(key, format string, args ...any) {
+	*errs = append(*errs, &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)})
+}
+
+// wrap records a problem with key that another package's err explains.
+func (errs *configErrors) wrap(key string, err error, format string, args ...any) {
+	*errs = append(*errs, &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...), Err: err})
+}
+
+// Validate checks the configuration and says what to fix: each problem is
+// a *ConfigError naming its key (scanner and Redis problems are those
+// packages' own errors).
 func (c *Config) Validate() error {
-	var errs []error
+	var errs configErrors
 	if len(c.Registers) == 0 {
-		errs = append(errs, errors.New("registers: at least one register is needed"))
+		errs.add("registers", "at least one register is needed")
 	}
 	seen := map[string]bool{}
 	for _, r := range c.Registers {
 		switch {
 		case !cart.ValidID(r):
-			errs = append(errs, fmt.Errorf("registers: %q must be %s", r, RegisterIDRule))
+			errs.add("registers", "%q must be %s", r, RegisterIDRule)
 		case c.Discovery.Advertise && discovery.ValidateID(r) != nil:
-			errs = append(errs, fmt.Errorf("registers: %q must be %s (or set discovery.advertise = false)", r, AnnouncedRegisterIDRule))
+			errs.add("registers", "%q must be %s (or set discovery.advertise = false)", r, AnnouncedRegisterIDRule)
 		}
 		if seen[r] {
-			errs = append(errs, fmt.Errorf("registers: %q listed twice", r))
+			errs.add("registers", "%q listed twice", r)
 		}
 		seen[r] = true
 	}
 	if !cart.ValidCurrency(c.Currency) {
-		errs = append(errs, fmt.Errorf("currency: %q is not an ISO 4217 code", c.Currency))
+		errs.add("currency", "%q is not an ISO 4217 code", c.Currency)
 	}
 	if err := discovery.ValidateID(c.AgentID); err != nil {
-		errs = append(errs, fmt.Errorf("agent_id: %q: %w", c.AgentID, err))
+		errs.wrap("agent_id", err, "%q", c.AgentID)
 	}
 	if c.Discovery.Advertise {
 		if !c.Display.TLS {
-			errs = append(errs, errors.New("discovery.advertise needs display.tls: screens pin the announced certificate"))
+			errs.add("discovery.advertise", "needs display.tls: screens pin the announced certificate")
 		}
 	}
 	if (c.Display.CertFile == "") != (c.Display.KeyFile == "") {
-		errs = append(errs, errors.New("display.cert_file and display.key_file: set both or neither"))
+		missing := "display.key_file"
+		if c.Display.CertFile == "" {
+			missing = "display.cert_file"
+		}
+		errs.add(missing, "set both display.cert_file and display.key_file, or neither")
 	}
 	if c.Display.CertFile != "" && !c.Display.TLS {
-		errs = append(errs, errors.New("display.cert_file needs display.tls = true"))
+		errs.add("display.cert_file", "needs display.tls = true")
 	}
 	for r, name := range c.Discovery.Names {
 		if !seen[r] {
-			errs = append(errs, fmt.Errorf("discovery.names: %q is not one of registers", r))
+			errs.add("discovery.names", "%q is not one of registers", r)
 		}
 		if name == "" || len(name) > 64 {
-			errs = append(errs, fmt.Errorf("discovery.names.%s: must be 1-64 bytes", r))
+			errs.add("discovery.names."+r, "must be 1-64 bytes")
 		}
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fmt.Errorf("log_level: %q must be debug, info, warn or error", c.LogLevel))
+		errs.add("log_level", "%q must be debug, info, warn or error", c.LogLevel)
 	}
 	for _, l := range []struct{ key, v string }{{"pos.listen", c.POS.Listen}, {"display.listen", c.Display.Listen}} {
 		if _, _, err := net.SplitHostPort(l.v); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q must be host:port: %w", l.key, l.v, err))
+			errs.wrap(l.key, err, "%q must be host:port", l.v)
 		}
 	}
 	if host, _, err := net.SplitHostPort(c.POS.Listen); err == nil && c.POS.BridgeToken == "" {
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			errs = append(errs, fmt.Errorf("pos.listen: %q is reachable from the network, where anyone can fake an Origin header: set pos.bridge_token, or listen on 127.0.0.1", c.POS.Listen))
+			errs.add("pos.listen", "%q is reachable from the network, where anyone can fake an Origin header: set pos.bridge_token, or listen on 127.0.0.1", c.POS.Listen)
 		}
 	}
 	for _, o := range c.POS.AllowedOrigins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			errs = append(errs, fmt.Errorf("pos.allowed_origins: %q must be scheme://host[:port], e.g. https://pos.example.com", o))
+			errs.add("pos.allowed_origins", "%q must be scheme://host[:port], e.g. https://pos.example.com", o)
 		}
 	}
 	if c.POS.MaxMessageBytes < 16<<10 || c.POS.MaxMessageBytes > 16<<20 {
-		errs = append(errs, fmt.Errorf("pos.max_message_bytes: %d must be between 16384 and 16777216", c.POS.MaxMessageBytes))
+		errs.add("pos.max_message_bytes", "%d must be between 16384 and 16777216", c.POS.MaxMessageBytes)
 	}
-	if c.POS.RateLimit < 0 || c.POS.RateBurst < 0 {
-		errs = append(errs, errors.New("pos.rate_limit and pos.rate_burst must be >= 0 (0 = default)"))
-	}
-	short := func(key, t string) {
-		if t != "" && len(t) < 16 {
-			errs = append(errs, fmt.Errorf("%s: tokens must be at least 16 characters (use `openssl rand -hex 16`)", key))
+	for _, n := range []struct {
+		key string
+		v   float64
+	}{{"pos.rate_limit", c.POS.RateLimit}, {"pos.rate_burst", c.POS.RateBurst}, {"pos.max_connections", float64(c.POS.MaxConnections)}, {"display.max_connections", float64(c.Display.MaxConnections)}} {
+		if n.v < 0 {
+			errs.add(n.key, "%v must be >= 0 (0 = default)", n.v)
 		}
 	}
 	for i, t := range c.Display.Tokens {
-		short(fmt.Sprintf("display.tokens[%d]", i), t)
+		errs.shortToken(fmt.Sprintf("display.tokens[%d]", i), t)
 	}
-	short("pos.bridge_token", c.POS.BridgeToken)
-	short("pos.backend_token", c.POS.BackendToken)
-	if c.POS.MaxConnections < 0 || c.Display.MaxConnections < 0 {
-		errs = append(errs, errors.New("pos.max_connections and display.max_connections must be >= 0 (0 = default)"))
-	}
+	errs.shortToken("pos.bridge_token", c.POS.BridgeToken)
+	errs.shortToken("pos.backend_token", c.POS.BackendToken)
 	if c.Display.QueueFrames < 1 || c.Display.QueueFrames > maxQueueFrames {
-		errs = append(errs, fmt.Errorf("display.queue_frames: %d must be 1-%d", c.Display.QueueFrames, maxQueueFrames))
+		errs.add("display.queue_frames", "%d must be 1-%d", c.Display.QueueFrames, maxQueueFrames)
 	}
 	if c.Display.History < 1 || c.Display.History > 100000 {
-		errs = append(errs, fmt.Errorf("display.history: %d must be 1-100000", c.Display.History))
+		errs.add("display.history", "%d must be 1-100000", c.Display.History)
 	}
 	var scs []scanner.Config
 	for i, sc := range c.Scanners {
 		if sc.Register != "" && !seen[sc.Register] {
-			errs = append(errs, fmt.Errorf("scanner[%d].register: %q is not one of registers", i, sc.Register))
+			errs.add(fmt.Sprintf("scanner[%d].register", i), "%q is not one of registers", sc.Register)
 		}
 		scs = append(scs, sc.Config)
 	}
 	if len(scs) > 0 {
 		if err := scanner.ValidateConfigs(scs); err != nil {
-			errs = append(errs, fmt.Errorf("scanner: %w", err))
+			errs = append(errs, err) // *scanner.ConfigError, naming scanner and key
 		}
 	}
 	// Durations: 0 takes the default; anything else within sane bounds (a
@@ -336,18 +360,25 @@ func (c *Config) Validate() error {
 		v        time.Duration
 		min, max time.Duration
 	}{
-		{"scan_ttl", c.ScanTTL.Duration, 100 * time.Millisecond, time.Hour},
-		{"display.ping_interval", c.Display.PingInterval.Duration, time.Second, 5 * time.Minute},
-		{"demo.pace", c.Demo.Pace.Duration, 50 * time.Millisecond, time.Minute},
+		{"scan_ttl", time.Duration(c.ScanTTL), 100 * time.Millisecond, time.Hour},
+		{"display.ping_interval", time.Duration(c.Display.PingInterval), time.Second, 5 * time.Minute},
+		{"demo.pace", time.Duration(c.Demo.Pace), 50 * time.Millisecond, time.Minute},
 	} {
 		if d.v != 0 && (d.v < d.min || d.v > d.max) {
-			errs = append(errs, fmt.Errorf("%s: %v must be between %v and %v", d.key, d.v, d.min, d.max))
+			errs.add(d.key, "%v must be between %v and %v", d.v, d.min, d.max)
 		}
 	}
 	if c.State.Dir == "" {
-		errs = append(errs, errors.New("state.dir: must be set"))
+		errs.add("state.dir", "must be set")
 	}
-	errs = append(errs, c.validatePoles(seen)...)
+	c.validatePoles(&errs, seen)
 	errs = append(errs, c.validateRedis())
 	return errors.Join(errs...)
+}
+
+// shortToken records a token under 16 characters (empty means unset).
+func (errs *configErrors) shortToken(key, t string) {
+	if t != "" && len(t) < 16 {
+		errs.add(key, "tokens must be at least 16 characters (use `openssl rand -hex 16`)")
+	}
 }

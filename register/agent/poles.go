@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/pole"
 )
 
@@ -21,7 +23,7 @@ type PoleConfig struct {
 	CodePage        string              `toml:"code_page"`
 	Locale          string              `toml:"locale"`
 	Brightness      int                 `toml:"brightness"`
-	Marquee         Duration            `toml:"marquee"`
+	Marquee         configfile.Duration `toml:"marquee"`
 	Templates       map[string][]string `toml:"templates"`
 }
 
@@ -36,36 +38,34 @@ func (c PoleConfig) poleConfig(i int, registers []string) (register string, pc p
 		name = fmt.Sprintf("pole%d", i+1)
 	}
 	return register, pole.Config{Name: name, Port: c.PortConfig, CommandSet: c.CommandSet, CodePage: c.CodePage,
-		Locale: c.Locale, Brightness: c.Brightness, Marquee: c.Marquee.Duration, Templates: c.Templates}
+		Locale: c.Locale, Brightness: c.Brightness, Marquee: time.Duration(c.Marquee), Templates: c.Templates}
 }
 
 // validatePoles checks every [[pole]] table; registers are the configured
 // register ids.
-func (c *Config) validatePoles(registers map[string]bool) []error {
-	var errs []error
+func (c *Config) validatePoles(errs *configErrors, registers map[string]bool) {
 	names, ports := map[string]bool{}, map[string]bool{}
 	for i, pc := range c.Poles {
 		if port := pc.Path + "\x00" + pc.ByID + "\x00" + pc.USBVendor + ":" + pc.USBProduct + ":" + pc.USBSerial; ports[port] {
-			errs = append(errs, fmt.Errorf("pole[%d]: the same port as an earlier pole: one display, one writer", i))
+			errs.add(fmt.Sprintf("pole[%d]", i), "the same port as an earlier pole: one display, one writer")
 		} else {
 			ports[port] = true
 		}
 		if pc.Register != "" && !registers[pc.Register] {
-			errs = append(errs, fmt.Errorf("pole[%d].register: %q is not one of registers", i, pc.Register))
+			errs.add(fmt.Sprintf("pole[%d].register", i), "%q is not one of registers", pc.Register)
 		}
 		if len(c.Registers) == 0 {
 			continue
 		}
 		_, cfg := pc.poleConfig(i, c.Registers)
 		if names[cfg.Name] {
-			errs = append(errs, fmt.Errorf("pole[%d].name: %q used twice", i, cfg.Name))
+			errs.add(fmt.Sprintf("pole[%d].name", i), "%q used twice", cfg.Name)
 		}
 		names[cfg.Name] = true
 		if _, err := pole.New(cfg, pole.Options{}); err != nil {
-			errs = append(errs, fmt.Errorf("pole[%d] (%s): %w", i, cfg.Name, err))
+			errs.wrap(fmt.Sprintf("pole[%d]", i), err, "%q", cfg.Name)
 		}
 	}
-	return errs
 }
 
 // poleRun is one configured pole and the register it follows.

@@ -2,8 +2,10 @@ package agent
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/redisfeed"
 	"github.com/posdisplay/posdisplay/scanner"
 )
@@ -12,20 +14,20 @@ import (
 // through Redis, the agent dialing out (docs/redis.md). Every key is
 // documented in packaging/agent/agent.toml. An empty url turns it off.
 type RedisConfig struct {
-	URL          string   `toml:"url"`
-	CAFile       string   `toml:"ca_file"`
-	Username     string   `toml:"username"`
-	PasswordFile string   `toml:"password_file"`
-	Prefix       string   `toml:"prefix"`
-	Store        string   `toml:"store"`
-	Registers    []string `toml:"registers"`
-	Scans        bool     `toml:"scans"`
-	ScanGroup    string   `toml:"scan_group"`
-	Publish      bool     `toml:"publish"`
-	PresenceTTL  Duration `toml:"presence_ttl"`
-	MaxLen       int64    `toml:"maxlen"`
-	Cluster      bool     `toml:"cluster"`
-	ClusterSeeds []string `toml:"cluster_seeds"`
+	URL          string              `toml:"url"`
+	CAFile       string              `toml:"ca_file"`
+	Username     string              `toml:"username"`
+	PasswordFile string              `toml:"password_file"`
+	Prefix       string              `toml:"prefix"`
+	Store        string              `toml:"store"`
+	Registers    []string            `toml:"registers"`
+	Scans        bool                `toml:"scans"`
+	ScanGroup    string              `toml:"scan_group"`
+	Publish      bool                `toml:"publish"`
+	PresenceTTL  configfile.Duration `toml:"presence_ttl"`
+	MaxLen       int64               `toml:"maxlen"`
+	Cluster      bool                `toml:"cluster"`
+	ClusterSeeds []string            `toml:"cluster_seeds"`
 }
 
 // Enabled reports whether the agent dials out to Redis.
@@ -36,8 +38,8 @@ func (c *Config) redisFeedConfig() redisfeed.Config {
 	return redisfeed.Config{
 		URL: r.URL, CAFile: r.CAFile, Username: r.Username, PasswordFile: r.PasswordFile,
 		Prefix: r.Prefix, Store: r.Store, Registers: r.Registers,
-		Scans: r.Scans, ScanGroup: r.ScanGroup, ScanTTL: c.ScanTTL.Duration,
-		Publish: r.Publish, PresenceTTL: r.PresenceTTL.Duration, MaxLen: r.MaxLen,
+		Scans: r.Scans, ScanGroup: r.ScanGroup, ScanTTL: time.Duration(c.ScanTTL),
+		Publish: r.Publish, PresenceTTL: time.Duration(r.PresenceTTL), MaxLen: r.MaxLen,
 		Cluster: r.Cluster, ClusterSeeds: r.ClusterSeeds,
 	}
 }

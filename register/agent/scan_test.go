@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/testenv"
 	"github.com/posdisplay/posdisplay/scanner"
@@ -165,7 +166,7 @@ func TestScansSurvivePageReconnect(t *testing.T) {
 
 func TestUnackedScansAreDroppedAndReported(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.ScanTTL = Duration{150 * time.Millisecond}
+	cfg.ScanTTL = configfile.Duration(150 * time.Millisecond)
 	r := start(t, cfg)
 	for i := 0; i < 3; i++ {
 		r.router.Submit("1", scanner.Scan{Code: fmt.Sprint("X", i), Source: "s", At: time.Now()})

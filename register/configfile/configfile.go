@@ -1,8 +1,9 @@
 // Package configfile reads the TOML configuration files of the agent and
 // the screen, one way for both: over the defaults already in the value, and
 // with every key the value does not have reported as an error, so that a
-// misspelt option is never silently ignored. It owns no defaults and no
-// validation; those belong to each binary's config type.
+// misspelt option is never silently ignored; and it owns [Duration], the one
+// way a duration is written in the agent's and the scanners' files. It owns
+// no defaults and no validation; those belong to each binary's config type.
 package configfile
 
 import (

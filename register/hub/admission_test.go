@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/posdisplay/posdisplay/register/protocol"
 )
@@ -167,7 +168,7 @@ func TestRefusalsAreSummarised(t *testing.T) {
 	if got := lines.Load(); got != 1 {
 		t.Errorf("refusal log lines = %d for %d refusals, want 1", got, flood)
 	}
-	if got := counterValue(t, f.hub.refused.WithLabelValues("busy")); got != flood {
+	if got := testutil.ToFloat64(f.hub.refused.WithLabelValues("busy")); got != flood {
 		t.Errorf("refused{busy} = %v, want %d", got, flood)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/metrics"
@@ -134,11 +134,7 @@ func benchBurst(b *testing.B, displays int) {
 	b.StopTimer()
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(float64(elapsed.Microseconds())/float64(b.N*burstLen), "µs/change")
-	var snaps dto.Metric
-	if err := m.Resyncs.WithLabelValues("slow").Write(&snaps); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(snaps.GetCounter().GetValue(), "snapshots")
+	b.ReportMetric(testutil.ToFloat64(m.Resyncs.WithLabelValues("slow")), "snapshots")
 	_ = h.Close(context.Background())
 	wg.Wait()
 }

@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/posdisplay/posdisplay/register/cart"
@@ -263,7 +262,7 @@ func TestOverflowSendsOneSnapshotThenContiguousDeltas(t *testing.T) {
 	for range 5 { // one at a time: a queue of 2 overflows easily
 		check([]frame{{Type: protocol.TypeDelta, Seq: f.publish()}})
 	}
-	if got := counterValue(t, f.metrics.Resyncs.WithLabelValues("slow")); got != 1 {
+	if got := testutil.ToFloat64(f.metrics.Resyncs.WithLabelValues("slow")); got != 1 {
 		t.Errorf("slow resyncs: got %v, want 1", got)
 	}
 }
@@ -295,7 +294,7 @@ func TestCueDoesNotBreakSeqTracking(t *testing.T) {
 		}
 	}
 	for _, reason := range []string{"slow", "gap", "requested"} {
-		if got := counterValue(t, f.metrics.Resyncs.WithLabelValues(reason)); got != 0 {
+		if got := testutil.ToFloat64(f.metrics.Resyncs.WithLabelValues(reason)); got != 0 {
 			t.Errorf("%s resyncs: got %v, want 0", reason, got)
 		}
 	}
@@ -477,16 +476,6 @@ func TestSameOriginOrNone(t *testing.T) {
 			t.Errorf("origin %q host %q: got %v, want %v", tc.origin, tc.host, got, tc.want)
 		}
 	}
-}
-
-// counterValue reads one counter.
-func counterValue(t *testing.T, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetCounter().GetValue()
 }
 
 // A display that ignores the close frame and keeps sending must not hold

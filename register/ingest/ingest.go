@@ -14,6 +14,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"github.com/posdisplay/posdisplay/register/clock"
 	"github.com/posdisplay/posdisplay/register/textclip"
 	"io"
 	"log/slog"
@@ -64,8 +65,8 @@ type Options struct {
 	AgentID string
 	// WriteWait bounds each write to a page (default 5 s).
 	WriteWait time.Duration
-	// Now is the clock (tests); default time.Now.
-	Now func() time.Time
+	// Clock stamps carts and paces the rate limit; nil is the real clock.
+	Clock clock.Clock
 }
 
 func (o *Options) defaults() {
@@ -83,9 +84,6 @@ func (o *Options) defaults() {
 	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = 5 * time.Second
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 }
 
@@ -162,7 +160,7 @@ func (in *Ingest) apply(register string, msg protocol.PosMessage) (uint64, <-cha
 	if !ok {
 		return 0, nil, protocol.NewError(msg.ID, protocol.CodeUnknownRegister, "register", "this agent has no register "+register)
 	}
-	now := in.opts.Now()
+	now := in.opts.Clock.Now()
 	var res stream.Result
 	var err error
 	switch msg.Type {

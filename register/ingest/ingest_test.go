@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/clock/clocktest"
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/stream"
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func TestBucket(t *testing.T) {
+func TestLimiter(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	type step struct {
 		at   time.Duration // since t0
@@ -48,9 +49,9 @@ func TestBucket(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBucket(tc.rate, tc.burst, t0)
+			l := newLimiter(tc.rate, tc.burst)
 			for i, s := range tc.steps {
-				if got := b.allow(t0.Add(s.at)); got != s.want {
+				if got := l.AllowN(t0.Add(s.at), 1); got != s.want {
 					t.Fatalf("step %d (at %v): got %v, want %v", i, s.at, got, s.want)
 				}
 			}
@@ -426,8 +427,7 @@ func TestPOSSizeLimits(t *testing.T) {
 }
 
 func TestPOSRateLimit(t *testing.T) {
-	now := time.Unix(1000, 0)
-	f := newFixture(t, Options{Rate: 1, Burst: 2, Now: func() time.Time { return now }})
+	f := newFixture(t, Options{Rate: 1, Burst: 2, Clock: clocktest.New(time.Unix(1000, 0)).Now})
 	ws := f.dial()
 	for i, want := range []string{protocol.TypeAck, protocol.TypeAck, protocol.TypeError} {
 		id := fmt.Sprintf("m%d", i)

@@ -256,7 +256,7 @@ func (p *posConn) readLoop() error {
 	}
 	extend()
 	ws.SetPongHandler(func(string) error { extend(); return nil })
-	limiter := newBucket(in.opts.Rate, in.opts.Burst, in.opts.Now())
+	limiter := newLimiter(in.opts.Rate, in.opts.Burst)
 	replies := make(chan reply, maxUnacked)
 	p.replies = replies
 	repliesDone := make(chan struct{})
@@ -305,7 +305,7 @@ func (p *posConn) readLoop() error {
 				continue
 			}
 		}
-		if !limiter.allow(in.opts.Now()) {
+		if !limiter.AllowN(in.opts.Clock.Now(), 1) {
 			p.answer(protocol.NewError(peekID(data), protocol.CodeRateLimited, "", "too many messages per second"))
 			continue
 		}

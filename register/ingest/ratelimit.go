@@ -1,33 +1,13 @@
 package ingest
 
-import "time"
+import "golang.org/x/time/rate"
 
-// bucket is a token bucket: rate tokens per second, at most burst saved up.
-// It is owned by one connection's reader and needs no lock.
-type bucket struct {
-	rate, burst, tokens float64
-	last                time.Time
-}
-
-func newBucket(rate, burst float64, now time.Time) *bucket {
-	return &bucket{rate: rate, burst: burst, tokens: burst, last: now}
-}
-
-// allow takes one token if there is one.
-func (b *bucket) allow(now time.Time) bool {
-	if b.rate <= 0 {
-		return true
+// newLimiter is a page socket's message limiter: perSecond messages a second,
+// at most burst saved up; perSecond <= 0 turns the limit off. Callers pass
+// their clock to AllowN. A clock step back earns no tokens.
+func newLimiter(perSecond, burst float64) *rate.Limiter {
+	if perSecond <= 0 {
+		return rate.NewLimiter(rate.Inf, 0)
 	}
-	if d := now.Sub(b.last); d > 0 { // a clock step back earns nothing, costs nothing
-		b.tokens += d.Seconds() * b.rate
-		if b.tokens > b.burst {
-			b.tokens = b.burst
-		}
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return rate.NewLimiter(rate.Limit(perSecond), int(burst))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/clock/clocktest"
 	"github.com/posdisplay/posdisplay/register/protocol"
 )
 
@@ -39,8 +40,7 @@ func TestWelcomeListsFeatures(t *testing.T) {
 // like an ack, is never dropped by the rate limiter (it frees the scan
 // queue); a malformed one is answered with an error carrying its id.
 func TestRefusesReachTheHookPastTheRateLimit(t *testing.T) {
-	now := time.Unix(1000, 0)
-	f := newFixture(t, Options{Rate: 1, Burst: 1, Now: func() time.Time { return now }})
+	f := newFixture(t, Options{Rate: 1, Burst: 1, Clock: clocktest.New(time.Unix(1000, 0)).Now})
 	got := make(chan string, 8)
 	f.in.ScanRefused = func(register, id, reason, message string) {
 		got <- register + "/" + id + "/" + reason + "/" + message

@@ -167,7 +167,7 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Log.Info("pairing requested", "name", req.Name, "remote", remoteIP(r), "keyed", req.Key != "")
 	reply(w, http.StatusCreated, OpenResponse{Request: p.ID, Secret: p.Secret, Code: p.Code,
-		ExpiresIn: int(time.Until(p.Expires).Seconds()), Agent: s.AgentID, Fingerprint: s.Fingerprint, Pairing: pairwire.Version})
+		ExpiresIn: int(p.Expires.Sub(s.Pairer.now()).Seconds()), Agent: s.AgentID, Fingerprint: s.Fingerprint, Pairing: pairwire.Version})
 }
 
 func (s *Server) poll(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/posdisplay/posdisplay/register/clock"
 	"github.com/posdisplay/posdisplay/register/pairing/pairwire"
 	"sync"
 	"time"
@@ -97,7 +98,7 @@ type pending struct {
 // Pairer runs the pairing flow on top of a Registry.
 type Pairer struct {
 	reg *Registry
-	now func() time.Time
+	now func() time.Time // opts.Clock.Now
 
 	mu          sync.Mutex
 	reqs        map[string]*pending
@@ -106,12 +107,15 @@ type Pairer struct {
 	lockedUntil time.Time
 }
 
-// NewPairer returns a Pairer; now may be nil (time.Now).
-func NewPairer(reg *Registry, now func() time.Time) *Pairer {
-	if now == nil {
-		now = time.Now
-	}
-	return &Pairer{reg: reg, now: now, reqs: map[string]*pending{}, used: map[string]usedCode{}}
+// PairerOptions configures a Pairer; the zero value is ready to use.
+type PairerOptions struct {
+	// Clock times codes, lockouts and polls; nil is the real clock.
+	Clock clock.Clock
+}
+
+// NewPairer returns a Pairer.
+func NewPairer(reg *Registry, opts PairerOptions) *Pairer {
+	return &Pairer{reg: reg, now: opts.Clock.Now, reqs: map[string]*pending{}, used: map[string]usedCode{}}
 }
 
 type usedCode struct {

@@ -6,22 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/posdisplay/posdisplay/register/clock/clocktest"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 func TestRegistryPersistsHashesOnly(t *testing.T) {
 	dir := t.TempDir()
@@ -75,14 +64,14 @@ func TestRegistryPersistsHashesOnly(t *testing.T) {
 }
 
 func TestCodesExpireAndUncollectedPairingsAreUndone(t *testing.T) {
-	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	c := clocktest.New(time.Unix(1_800_000_000, 0))
 	r, _ := OpenRegistry(t.TempDir(), []string{"1"})
-	p := NewPairer(r, c.Now)
+	p := NewPairer(r, PairerOptions{Clock: c.Now})
 	req, err := p.Open(Screen{Name: "Screen"}, "10.0.0.5")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Add(CodeTTL + time.Second)
+	c.Advance(CodeTTL + time.Second)
 	if _, err := p.Approve(req.Code, ""); !errors.Is(err, ErrBadCode) {
 		t.Fatalf("expired code: got %v, want ErrBadCode", err)
 	}
@@ -101,7 +90,7 @@ func TestCodesExpireAndUncollectedPairingsAreUndone(t *testing.T) {
 		t.Fatal("approved display not listed")
 	}
 	// The screen never collects its token: the pairing is undone.
-	c.Add(CodeTTL + time.Second)
+	c.Advance(CodeTTL + time.Second)
 	p.Pending()
 	if len(r.List()) != 0 {
 		t.Fatalf("uncollected pairing %s still listed", d.ID)
@@ -109,16 +98,16 @@ func TestCodesExpireAndUncollectedPairingsAreUndone(t *testing.T) {
 }
 
 func TestLockoutWindow(t *testing.T) {
-	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	c := clocktest.New(time.Unix(1_800_000_000, 0))
 	r, _ := OpenRegistry(t.TempDir(), []string{"1"})
-	p := NewPairer(r, c.Now)
+	p := NewPairer(r, PairerOptions{Clock: c.Now})
 	req, _ := p.Open(Screen{Name: "Screen"}, "10.0.0.5")
 	// Failures spread wider than the window never lock.
 	for i := 0; i < 3*MaxFailures; i++ {
 		if _, err := p.Approve("ZZZZ-ZZZZ", ""); !errors.Is(err, ErrBadCode) {
 			t.Fatalf("spread failure %d: got %v", i, err)
 		}
-		c.Add(FailureWindow / time.Duration(MaxFailures-1))
+		c.Advance(FailureWindow / time.Duration(MaxFailures-1))
 	}
 	req, _ = p.Open(Screen{Name: "Screen"}, "10.0.0.5") // the first one expired meanwhile
 	for i := 0; i < MaxFailures-1; i++ {
@@ -130,7 +119,7 @@ func TestLockoutWindow(t *testing.T) {
 	if _, err := p.Approve(req.Code, ""); !errors.Is(err, ErrLockedOut) {
 		t.Fatalf("right code while locked: got %v", err)
 	}
-	c.Add(Lockout + time.Second)
+	c.Advance(Lockout + time.Second)
 	p.Poll(req.ID, req.Secret) // its screen is still waiting
 	if _, err := p.Approve(req.Code, ""); err != nil {
 		t.Fatalf("after lockout: %v", err)
@@ -141,11 +130,11 @@ func TestLockoutWindow(t *testing.T) {
 // and a code approved twice names the pairing it made; neither counts
 // toward the lockout.
 func TestStaleAndReusedCodes(t *testing.T) {
-	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	c := clocktest.New(time.Unix(1_800_000_000, 0))
 	r, _ := OpenRegistry(t.TempDir(), []string{"1"})
-	p := NewPairer(r, c.Now)
+	p := NewPairer(r, PairerOptions{Clock: c.Now})
 	old, _ := p.Open(Screen{Name: "Screen"}, "10.0.0.5")
-	c.Add(StaleAfter + time.Second) // the screen restarted: nobody polls old
+	c.Advance(StaleAfter + time.Second) // the screen restarted: nobody polls old
 	if _, err := p.Approve(old.Code, ""); !errors.Is(err, ErrStaleCode) {
 		t.Fatalf("stale code: got %v, want ErrStaleCode", err)
 	}
@@ -154,11 +143,11 @@ func TestStaleAndReusedCodes(t *testing.T) {
 	}
 
 	req, _ := p.Open(Screen{Name: "Screen"}, "10.0.0.5")
-	c.Add(StaleAfter / 2)
+	c.Advance(StaleAfter / 2)
 	if _, err := p.Poll(req.ID, req.Secret); err != nil {
 		t.Fatal(err)
 	}
-	c.Add(StaleAfter / 2)
+	c.Advance(StaleAfter / 2)
 	d, err := p.Approve(req.Code, "")
 	if err != nil {
 		t.Fatalf("live code: %v", err)
@@ -198,7 +187,7 @@ func TestNormalizeCode(t *testing.T) {
 
 func TestNeedRegisterWhenSeveral(t *testing.T) {
 	r, _ := OpenRegistry(t.TempDir(), []string{"1", "2"})
-	p := NewPairer(r, nil)
+	p := NewPairer(r, PairerOptions{})
 	req, _ := p.Open(Screen{Name: "Screen"}, "ip")
 	if _, err := p.Approve(req.Code, ""); !errors.Is(err, ErrNeedRegister) {
 		t.Fatalf("got %v, want ErrNeedRegister", err)
@@ -215,7 +204,7 @@ func TestNeedRegisterWhenSeveral(t *testing.T) {
 func TestSameScreenReplacesItsEntry(t *testing.T) {
 	dir := t.TempDir()
 	r, _ := OpenRegistry(dir, []string{"1", "2"})
-	p := NewPairer(r, nil)
+	p := NewPairer(r, PairerOptions{})
 	n := 0
 	pair := func(s Screen, register string) Approval {
 		t.Helper()

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/configfile"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/redisfeed"
 	"github.com/posdisplay/posdisplay/register/redisfeed/redistest"
@@ -94,7 +95,7 @@ func TestPublishAndPresence(t *testing.T) {
 	cfg := testConfig(t, srv.Addr, "1", "2")
 	cfg.Redis.Registers = []string{"1"}
 	cfg.Redis.Publish = true
-	cfg.Redis.PresenceTTL.Duration = 3 * time.Second // the shortest: refreshed every second
+	cfg.Redis.PresenceTTL = configfile.Duration(3 * time.Second) // the shortest: refreshed every second
 	a := startAgent(t, cfg)
 	d := dialDisplay(t, a, "1")
 	for s, ch := a.Feed().Watch(); !s.Subscribed || s.Presence.IsZero(); s, ch = a.Feed().Watch() {

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/clock"
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/scanner"
@@ -43,8 +44,8 @@ type Options struct {
 	// Cue, when set, is called for every scan routed (displays show a
 	// short "scanning" cue).
 	Cue func(register string)
-	// Now is the clock (tests); default time.Now.
-	Now func() time.Time
+	// Clock stamps and expires scans; nil is the real clock.
+	Clock clock.Clock
 	// Sale, when set, reads the register's current cart: its stream
 	// position, order and state. Submit binds each scan to it, so that a
 	// scan read after a new sale was published (and shown) belongs to that
@@ -82,9 +83,6 @@ func New(pages Pages, m *metrics.Metrics, logger *slog.Logger, idPrefix string, 
 	if opts.MaxQueue <= 0 {
 		opts.MaxQueue = 256
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	return &Router{pages: pages, metrics: m, log: logger, opts: opts, prefix: idPrefix, queues: map[string][]*entry{}, sales: map[string]*sale{}}
 }
 
@@ -118,7 +116,7 @@ func (r *Router) Submit(register string, s scanner.Scan) string {
 		GTIN: gtin, Order: sl.order,
 	}, sale: sl.gen}
 	if e.msg.At.IsZero() {
-		e.msg.At = r.opts.Now()
+		e.msg.At = r.opts.Clock.Now()
 	}
 	q := r.queues[register]
 	if len(q) >= r.opts.MaxQueue {
@@ -223,7 +221,7 @@ func (r *Router) Run(ctx context.Context) error {
 
 // Expire drops scans older than the TTL and sends the next ones.
 func (r *Router) Expire() {
-	now := r.opts.Now()
+	now := r.opts.Clock.Now()
 	var touched []string
 	r.mu.Lock()
 	for reg, q := range r.queues {
@@ -254,5 +252,5 @@ const (
 // dropped reports a lost scan; the caller holds r.mu.
 func (r *Router) dropped(register string, e *entry, why string) {
 	r.metrics.Scans.WithLabelValues("dropped", why).Inc()
-	r.log.Warn("scan dropped", "register", register, "scan", e.msg.ID, "symbology", e.msg.Symbology, "source", e.msg.Source, "order", e.msg.Order, "reason", why, "age", r.opts.Now().Sub(e.msg.At).Round(time.Millisecond))
+	r.log.Warn("scan dropped", "register", register, "scan", e.msg.ID, "symbology", e.msg.Symbology, "source", e.msg.Source, "order", e.msg.Order, "reason", why, "age", r.opts.Clock.Now().Sub(e.msg.At).Round(time.Millisecond))
 }

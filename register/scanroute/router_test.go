@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
+	"github.com/posdisplay/posdisplay/register/clock/clocktest"
 	"github.com/posdisplay/posdisplay/register/metrics"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/testlog"
 	"github.com/posdisplay/posdisplay/scanner"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -69,38 +69,21 @@ func (p *fakePages) take(register string) []string {
 	return out
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	r       *Router
 	pages   *fakePages
-	clock   *clock
+	clock   *clocktest.Clock
 	metrics *metrics.Metrics
 	cues    *[]string
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
 	pages := newFakePages()
-	clk := &clock{now: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC))
 	m := metrics.New()
 	var mu sync.Mutex
 	cues := &[]string{}
-	opts.Now = clk.Now
+	opts.Clock = clk.Now
 	opts.Cue = func(register string) { mu.Lock(); *cues = append(*cues, register); mu.Unlock() }
 	r := New(pages, m, testLogger(t), "ep", opts)
 	return &fixture{r: r, pages: pages, clock: clk, metrics: m, cues: cues}
@@ -137,16 +120,7 @@ func (f *fixture) count(t *testing.T, outcome string) float64 {
 // countReason is posdisplay_scans_total{outcome, reason}.
 func (f *fixture) countReason(t *testing.T, outcome, reason string) float64 {
 	t.Helper()
-	return counterValue(t, f.metrics.Scans.WithLabelValues(outcome, reason))
-}
-
-func counterValue(t *testing.T, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetCounter().GetValue()
+	return testutil.ToFloat64(f.metrics.Scans.WithLabelValues(outcome, reason))
 }
 
 func eq(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
@@ -290,9 +264,9 @@ func TestExpireDropsOldestFirst(t *testing.T) {
 	f := newFixture(t, Options{TTL: ttl})
 	f.pages.set("1", true)
 	a := f.scan("1", "A")
-	f.clock.advance(20 * time.Second)
+	f.clock.Advance(20 * time.Second)
 	b := f.scan("1", "B")
-	f.clock.advance(20 * time.Second)
+	f.clock.Advance(20 * time.Second)
 	c := f.scan("1", "C")
 	f.pages.take("1")
 
@@ -309,7 +283,7 @@ func TestExpireDropsOldestFirst(t *testing.T) {
 		{11 * time.Second, 0, nil, 3},         // c expired
 	}
 	for i, s := range steps {
-		f.clock.advance(s.advance)
+		f.clock.Advance(s.advance)
 		f.r.Expire()
 		if got := f.r.Pending("1"); got != s.wantPending {
 			t.Errorf("step %d: pending got %d, want %d", i, got, s.wantPending)

@@ -12,11 +12,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/metrics"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // flakyDisk stands in for atomicfile.Write: it fails with err while set and
@@ -79,10 +77,10 @@ func TestFailedWriteRetriedNewestWins(t *testing.T) {
 		}
 		s.Save(c10, 10) // late, older: must not replace change 30
 		synctest.Wait()
-		if got := value(t, m.SavesPending); got != 1 {
+		if got := testutil.ToFloat64(m.SavesPending); got != 1 {
 			t.Errorf("pending saves while failing: got %v, want 1", got)
 		}
-		if got := value(t, m.Saves.WithLabelValues("failed")); got < 2 {
+		if got := testutil.ToFloat64(m.Saves.WithLabelValues("failed")); got < 2 {
 			t.Errorf("failed saves: got %v, want >= 2", got)
 		}
 		// Retries back off: a second of failure costs a handful of tries.
@@ -104,7 +102,7 @@ func TestFailedWriteRetriedNewestWins(t *testing.T) {
 		if err := s.Health(); err != nil {
 			t.Errorf("health after repair: got %v, want nil", err)
 		}
-		if got := value(t, m.SavesPending); got != 0 {
+		if got := testutil.ToFloat64(m.SavesPending); got != 0 {
 			t.Errorf("pending saves after repair: got %v, want 0", got)
 		}
 		if err := s.Close(); err != nil {
@@ -170,17 +168,4 @@ func TestLoadRefusesNonRegularAndHuge(t *testing.T) {
 	if err := s.Health(); err == nil {
 		t.Error("health after a save over a directory: got nil")
 	}
-}
-
-// value reads a counter's or gauge's current value.
-func value(t *testing.T, c prometheus.Metric) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	if m.Counter != nil {
-		return m.Counter.GetValue()
-	}
-	return m.Gauge.GetValue()
 }
