@@ -108,14 +108,6 @@ fi
 
 display_url="http://$disp/display#register=1&token=$token"
 cashier_url="http://$pos/demo/#register=1"
-cat >"$out/urls.env" <<ENV
-DEMO_DISPLAY_URL='$display_url'
-DEMO_CASHIER_URL='$cashier_url'
-DEMO_HEALTH_URL='http://$pos/healthz'
-DEMO_METRICS_URL='http://$pos/metrics'
-DEMO_EPOCH='$epoch'
-DEMO_MANUAL='${MANUAL:-}'
-ENV
 
 cat <<MSG
 
@@ -129,6 +121,17 @@ cat <<MSG
   The live cart, as a display sees it, follows. Ctrl-C stops the demo.
 
 MSG
+# Written after the message above and renamed into place: whoever waits for
+# this file (demo-check.sh) finds the message complete and the file whole.
+cat >"$out/urls.env.tmp" <<ENV
+DEMO_DISPLAY_URL='$display_url'
+DEMO_CASHIER_URL='$cashier_url'
+DEMO_HEALTH_URL='http://$pos/healthz'
+DEMO_METRICS_URL='http://$pos/metrics'
+DEMO_EPOCH='$epoch'
+DEMO_MANUAL='${MANUAL:-}'
+ENV
+mv "$out/urls.env.tmp" "$out/urls.env"
 if [ -n "${DEMO_NO_WATCH:-}" ]; then
 	wait "$agent"
 	die "the demo agent stopped (log: $out/agent.log)"
