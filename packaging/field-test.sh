@@ -286,7 +286,13 @@ for arch in $arches; do
 	mkdir -p "$run/share"
 	rm -f "$run/guest.log"
 	t_all=$(now_ms)
-	build_debs "$arch" "$run/share/dist"
+	# FIELDTEST_REUSE_DEBS=1: keep the packages of the last run (iterating
+	# on the test itself).
+	if [ -n "${FIELDTEST_REUSE_DEBS:-}" ] && [ -f "$run/share/dist/v2/VERSION" ]; then
+		note "$arch: reusing the packages in $run/share/dist"
+	else
+		build_debs "$arch" "$run/share/dist"
+	fi
 	cp "$here/fieldtest/guest.sh" "$run/share/guest.sh"
 	t0=$(now_ms)
 	img=$("$here/fieldtest/image.sh" "$arch") || fail "no $arch image (see above)"
