@@ -45,8 +45,10 @@ main_pid() { systemctl show -P MainPID posdisplay-agent; }
 version_of() { cat "$share/dist/$1/VERSION"; }
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# Journal of the kiosk's user unit (root reads every user's journal).
-screen_log() { journalctl -q --no-pager -o cat --user-unit=posdisplay-screen.service "$@"; }
+# Journal of the kiosk's user unit. Root reads every user's journal, but
+# --user-unit also matches the caller's uid: match the unit field instead.
+screen_unit=_SYSTEMD_USER_UNIT=posdisplay-screen.service
+screen_log() { journalctl -q --no-pager -o cat "$@" "$screen_unit"; }
 agent_log() { journalctl -q --no-pager -o cat -u posdisplay-agent.service "$@"; }
 # mark NAME: remember the journal's end; after NAME: lines since then.
 mark() { journalctl -q -n0 --show-cursor | sed -n 's/^-- cursor: //p' >"$state/$1.cursor"; }
@@ -257,10 +259,10 @@ step_cart_clear() {
 	ok "cart cleared"
 }
 
-# mono LINE-PATTERN UNIT-FLAG: monotonic seconds of the first journal line
-# of this boot matching PATTERN.
+# mono LINE-PATTERN MATCH: monotonic seconds of the first journal line of
+# this boot matching PATTERN and the journal MATCH (FIELD=VALUE).
 mono() {
-	journalctl -q -b -o short-monotonic "$2" "$3" | grep -m1 "$1" | sed 's/^\[ *\([0-9.]*\)\].*/\1/'
+	journalctl -q -b -o short-monotonic "$2" | grep -m1 -- "$1" | sed 's/^\[ *\([0-9.]*\)\].*/\1/'
 }
 
 step_boot_times() {
@@ -268,9 +270,9 @@ step_boot_times() {
 	if screen_log -b | grep -q 'pairing code'; then fail "the screen asked to pair again after the reboot"; fi
 	ok "after the reboot the screen reconnected with its pairing: $(screen_log -b | grep 'status=live' | head -1)"
 	local frame live started exec
-	frame=$(mono 'first frame' --user-unit posdisplay-screen.service)
-	live=$(mono 'status=live' --user-unit posdisplay-screen.service)
-	started=$(mono 'agent started' -u posdisplay-agent.service)
+	frame=$(mono 'first frame' "$screen_unit")
+	live=$(mono 'status=live' "$screen_unit")
+	started=$(mono 'agent started' _SYSTEMD_UNIT=posdisplay-agent.service)
 	exec=$(systemctl show -P ExecMainStartTimestampMonotonic posdisplay-agent)
 	measure "boot (kernel start) to the screen's first frame: $frame s; to the live idle screen: $live s"
 	measure "boot (kernel start) to 'agent started': $started s; agent exec to 'agent started': $(awk -v a="$started" -v e="$exec" 'BEGIN{printf "%.0f", a*1000-e/1000}') ms"
