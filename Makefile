@@ -20,7 +20,7 @@ SCREEN_BUILD := -tags $(SCREEN_TAGS) -trimpath -buildmode=pie
 # package (it does not link register/agent); the linker ignores the other.
 LDFLAGS := -s -w -X github.com/posdisplay/posdisplay/register/agent.Version=$(VERSION) -X main.version=$(VERSION)
 
-.PHONY: all deps build demo test chaos bench screenshots deb fuzz clean
+.PHONY: all deps build demo test chaos bench screenshots deb field-test fuzz clean
 
 all: build
 
@@ -51,6 +51,12 @@ screenshots: deps
 
 deb: deps
 	packaging/build-debs.sh --arch all
+
+# The .debs booted under systemd, udev and a kiosk session in an emulated
+# Debian 12 (qemu; root; the image is cached in ~/.cache/posdisplay). Not
+# part of `make test`. FIELDTEST_ARCH=amd64 (default) or all.
+field-test: deps
+	packaging/field-test.sh --arch $${FIELDTEST_ARCH:-amd64}
 
 fuzz: deps
 	@FUZZTIME=$${FUZZTIME:-60s} .ci/fuzz.sh
