@@ -204,7 +204,12 @@ func (in *Ingest) awaitSave(register string, seq uint64, saved <-chan error) {
 	if saved == nil {
 		return
 	}
-	if err := <-saved; err != nil {
+	in.saveDone(register, seq, <-saved)
+}
+
+// saveDone reports the end of a cart's write; the ack follows either way.
+func (in *Ingest) saveDone(register string, seq uint64, err error) {
+	if err != nil {
 		in.log.Warn("cart acked before it reached the disk", "register", register, "seq", seq, "err", err)
 	}
 }
@@ -317,7 +322,9 @@ func (in *Ingest) originAllowed(origin string) bool {
 // ErrNoPage is returned by SendToPage when no POS page is connected.
 var ErrNoPage = errors.New("no POS page connected")
 
-// SendToPage writes v to the newest POS page socket of register.
+// SendToPage queues v for the newest POS page socket of register; its
+// writer sends it without waiting for any disk write. An error means v
+// was not queued: no page, or the page is not reading.
 func (in *Ingest) SendToPage(register string, v any) error {
 	in.mu.Lock()
 	ps := in.pages[register]
@@ -329,7 +336,7 @@ func (in *Ingest) SendToPage(register string, v any) error {
 	if p == nil {
 		return ErrNoPage
 	}
-	return p.writeJSON(v)
+	return p.push(v)
 }
 
 // PageConnectedNow reports whether a POS page socket is open for register.

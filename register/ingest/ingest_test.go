@@ -720,3 +720,49 @@ func TestRESTDisabledWithoutBackendToken(t *testing.T) {
 }
 
 func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }
+
+// TestScanOvertakesAnAckWaitingForTheDisk: the POS socket has one writer,
+// as a display's has; an ack waits for its cart's write, a scan does not
+// wait behind it, and the page that reads nothing gets errPageBusy once
+// maxPushes scans wait, instead of blocking the scan router.
+func TestScanOvertakesAnAckWaitingForTheDisk(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.saves.hold = make(chan error)
+	f.saves.seen = make(chan struct{}, 4)
+	h := newHooks(f.in)
+	ws := f.dial()
+	h.wait(t)
+	send(t, ws, cartMsg(t, "c1", "A-1"))
+	<-f.saves.seen // the cart is applied; its write is held
+	if err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMsg(t, ws); got.Type != protocol.TypeScan || string(got.ID) != `"s1"` {
+		t.Fatalf("while the cart's write is held: got %+v, want scan s1 first", got)
+	}
+	f.saves.hold <- nil
+	if got := readMsg(t, ws); got.Type != protocol.TypeAck || got.Seq != 1 {
+		t.Fatalf("after the write: got %+v, want ack seq 1", got)
+	}
+
+}
+
+// TestPushBounds: a writer that takes nothing (a page that reads nothing
+// blocks it in a write) gets at most maxPushes messages queued, then
+// errPageBusy; after the writer has returned, errClosing.
+func TestPushBounds(t *testing.T) {
+	p := &posConn{pushes: make(chan any, maxPushes), writerDone: make(chan struct{})}
+	for i := range maxPushes {
+		if err := p.push(i); err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+	}
+	if err := p.push("one more"); !errors.Is(err, errPageBusy) {
+		t.Fatalf("full queue: got %v, want errPageBusy", err)
+	}
+	close(p.writerDone)
+	<-p.pushes
+	if err := p.push("after the end"); !errors.Is(err, errClosing) {
+		t.Fatalf("writer gone: got %v, want errClosing", err)
+	}
+}

@@ -28,10 +28,14 @@ type posConn struct {
 	remote   string
 
 	// replies carries the reader's answers, in the order of the messages
-	// they answer, to replyLoop (set by readLoop, used by the reader only).
+	// they answer, to writeLoop (set by readLoop, used by the reader only).
 	replies chan<- reply
+	// pushes carries the agent's own messages (scans) to writeLoop, the
+	// socket's one writer once the page is registered, as a display's
+	// writer is in the hub. writerDone is closed when it returns.
+	pushes     chan any
+	writerDone chan struct{}
 
-	wmu       sync.Mutex
 	dmu       sync.Mutex // orders read-deadline updates (see extend)
 	closeOnce sync.Once
 	done      chan struct{}
@@ -60,22 +64,74 @@ type reply struct {
 	seq   uint64
 }
 
-// replyLoop writes the reader's answers in order, each ack after its cart
-// is on disk. After a failed write it only drains, and closes the socket
-// so that the reader ends too.
-func (p *posConn) replyLoop(replies <-chan reply) {
+// maxPushes bounds the agent's own messages waiting for the writer; a page
+// that lets more pile up is not reading, and SendToPage says so.
+const maxPushes = 16
+
+// errPageBusy is returned by SendToPage when the page is not reading.
+var errPageBusy = errors.New("POS page is not reading: too many messages wait for it")
+
+// writeLoop is the socket's one writer from the reader's start to its end
+// (before it, the handshake writes welcome or the refusal alone): the
+// reader's answers in order, each ack once its cart is on disk, and the
+// agent's own messages (scans) as they come, never behind a disk write.
+// After a failed write it only drains, and closes the socket so that the
+// reader ends too. It returns when the reader has closed replies and the
+// last answer is out; pushes still queued then are dropped (their page is
+// gone; the scan router re-sends to the next page).
+func (p *posConn) writeLoop(replies <-chan reply) {
+	defer close(p.writerDone)
 	failed := false
-	for r := range replies {
-		p.in.awaitSave(p.register, r.seq, r.saved)
+	write := func(v any) {
 		if failed {
-			continue
+			return
 		}
-		if err := p.writeJSON(r.v); err != nil {
+		if err := p.writeJSON(v); err != nil {
 			failed = true
 			if !errors.Is(err, errClosing) {
 				_ = p.ws.Close()
 			}
 		}
+	}
+	var head *reply // the oldest answer; an ack waits for its cart's write
+	for {
+		next, saved := replies, (<-chan error)(nil)
+		if head != nil {
+			if head.saved == nil {
+				write(head.v)
+				head = nil
+				continue
+			}
+			next, saved = nil, head.saved
+		}
+		select {
+		case r, ok := <-next:
+			if !ok {
+				return
+			}
+			head = &r
+		case err := <-saved:
+			p.in.saveDone(p.register, head.seq, err)
+			write(head.v)
+			head = nil
+		case v := <-p.pushes:
+			write(v)
+		}
+	}
+}
+
+// push hands v to the writer without waiting for it.
+func (p *posConn) push(v any) error {
+	select {
+	case <-p.writerDone:
+		return errClosing
+	default:
+	}
+	select {
+	case p.pushes <- v:
+		return nil
+	default:
+		return errPageBusy
 	}
 }
 
@@ -100,8 +156,6 @@ func (p *posConn) writeJSON(v any) error {
 	if err != nil {
 		return err
 	}
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
 	_ = p.ws.SetWriteDeadline(time.Now().Add(p.in.opts.WriteWait))
 	return p.ws.WriteMessage(websocket.TextMessage, data)
 }
@@ -154,7 +208,8 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	p := &posConn{in: in, ws: ws, register: q.Get("register"), remote: r.RemoteAddr, done: make(chan struct{})}
+	p := &posConn{in: in, ws: ws, register: q.Get("register"), remote: r.RemoteAddr, done: make(chan struct{}),
+		pushes: make(chan any, maxPushes), writerDone: make(chan struct{})}
 	st, ok := in.streams[p.register]
 	if !ok {
 		p.refuse(protocol.NewError(nil, protocol.CodeUnknownRegister, "register", "this agent has no register "+textclip.Runes(p.register, 64)))
@@ -259,14 +314,10 @@ func (p *posConn) readLoop() error {
 	limiter := newLimiter(in.opts.Rate, in.opts.Burst)
 	replies := make(chan reply, maxUnacked)
 	p.replies = replies
-	repliesDone := make(chan struct{})
-	go func() {
-		defer close(repliesDone)
-		p.replyLoop(replies)
-	}()
+	go p.writeLoop(replies)
 	defer func() {
 		close(replies)
-		<-repliesDone
+		<-p.writerDone
 	}()
 	for {
 		typ, r, err := ws.NextReader()
