@@ -155,12 +155,19 @@ func newFixture(t *testing.T, opts Options) *fixture {
 func (f *fixture) publish() uint64 {
 	f.t.Helper()
 	f.n++
+	return publishChange(f.t, f.st, f.n)
+}
+
+// publishChange publishes the n-th change of a test to st (a cart whose
+// message names n) and returns its seq.
+func publishChange(t *testing.T, st *stream.Stream, n int) uint64 {
+	t.Helper()
 	c := cart.Empty("1", "USD")
 	c.State = cart.StateOpen
-	c.Message = fmt.Sprintf("change %d", f.n)
-	res, err := f.st.Publish(c, time.Now())
+	c.Message = fmt.Sprintf("change %d", n)
+	res, err := st.Publish(c, time.Now())
 	if err != nil || !res.Changed {
-		f.t.Fatalf("Publish: got %+v, %v; want a change", res, err)
+		t.Fatalf("Publish: got %+v, %v; want a change", res, err)
 	}
 	return res.Seq
 }

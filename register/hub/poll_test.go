@@ -41,14 +41,7 @@ func newPollFixture(t *testing.T, history int) *pollFixture {
 func (f *pollFixture) publish() uint64 {
 	f.t.Helper()
 	f.n++
-	c := cart.Empty("1", "USD")
-	c.State = cart.StateOpen
-	c.Message = fmt.Sprintf("change %d", f.n)
-	res, err := f.st.Publish(c, time.Now())
-	if err != nil || !res.Changed {
-		f.t.Fatalf("Publish: got %+v, %v; want a change", res, err)
-	}
-	return res.Seq
+	return publishChange(f.t, f.st, f.n)
 }
 
 // pending is a poll being served.
