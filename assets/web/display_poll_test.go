@@ -48,12 +48,10 @@ func cartOfLines(n int) cart.Cart {
 // waitPolls waits until the agent holds at least n polls.
 func waitPolls(t *testing.T, a *testAgent, n int) {
 	t.Helper()
-	deadline := time.Now().Add(waitLong)
-	for a.Hub().Polls() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("agent holds %d polls, want %d", a.Hub().Polls(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := a.Hub().WaitPolls(ctx, n); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -39,12 +40,10 @@ func TestHeldPollsCountAgainstDisplayBudget(t *testing.T) {
 		}
 		held = append(held, c)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for r.Hub().Polls() < len(held) {
-		if time.Now().After(deadline) {
-			t.Fatalf("held polls: got %d, want %d", r.Hub().Polls(), len(held))
-		}
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Hub().WaitPolls(ctx, len(held)); err != nil {
+		t.Fatal(err)
 	}
 
 	// The budget is full of requests in flight: nothing can be shed.

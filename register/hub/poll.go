@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -74,6 +76,39 @@ type pollSet struct {
 	held     map[*heldPoll]struct{}
 	perToken map[string]int    // by display id: one per token
 	perAddr  map[[2]string]int // by display id and source address
+	// changed is closed (and replaced) when held changes: WaitPolls.
+	changed chan struct{}
+}
+
+// changedLocked wakes WaitPolls. Callers hold h.mu.
+func (s *pollSet) changedLocked() {
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+// WaitPolls waits until at least n polls are held, or ctx ends (an event
+// for callers that must know a poll is parked, such as tests, in place of
+// polling Polls).
+func (h *Hub) WaitPolls(ctx context.Context, n int) error {
+	for {
+		h.mu.Lock()
+		held := len(h.polls.held)
+		if h.polls.changed == nil {
+			h.polls.changed = make(chan struct{})
+		}
+		ch := h.polls.changed
+		h.mu.Unlock()
+		if held >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%d polls held, want %d: %w", held, n, ctx.Err())
+		}
+	}
 }
 
 // startPoll counts p, or says why it cannot be held.
@@ -93,6 +128,7 @@ func (h *Hub) startPoll(p *heldPoll) (status int, reason string) {
 	h.polls.held[p] = struct{}{}
 	h.polls.perToken[p.displayID]++
 	h.polls.perAddr[[2]string{p.displayID, p.addr}]++
+	h.polls.changedLocked()
 	h.wg.Add(1)
 	return 0, ""
 }
@@ -107,6 +143,7 @@ func (h *Hub) endPoll(p *heldPoll) {
 	if h.polls.perAddr[k]--; h.polls.perAddr[k] <= 0 {
 		delete(h.polls.perAddr, k)
 	}
+	h.polls.changedLocked()
 	h.mu.Unlock()
 	h.wg.Done()
 }
