@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/posdisplay/posdisplay/display/client"
 	"github.com/posdisplay/posdisplay/register/agent"
+	"github.com/posdisplay/posdisplay/register/agent/agenttest"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
 )
@@ -22,11 +22,7 @@ const (
 )
 
 // realAgent is a register/agent on loopback ports.
-type realAgent struct {
-	*agent.Agent
-	cancel context.CancelFunc
-	done   chan error
-}
+type realAgent struct{ *agenttest.Running }
 
 func startAgent(t *testing.T, stateDir, displayListen string) *realAgent {
 	t.Helper()
@@ -38,23 +34,10 @@ func startAgent(t *testing.T, stateDir, displayListen string) *realAgent {
 	cfg.POS.AllowedOrigins = []string{e2eOrigin}
 	cfg.Display.Tokens = []string{e2eToken}
 	cfg.State.Dir = stateDir
-	a, err := agent.New(cfg, testLogger(t).With("side", "agent"), agent.Options{})
-	if err != nil {
-		t.Fatalf("agent.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &realAgent{Agent: a, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- a.Run(ctx) }()
-	t.Cleanup(r.stop)
-	return r
+	return &realAgent{agenttest.Start(t, cfg, testLogger(t).With("side", "agent"))}
 }
 
-func (r *realAgent) stop() {
-	r.cancel()
-	if _, ok := <-r.done; ok {
-		close(r.done)
-	}
-}
+func (r *realAgent) stop() { _ = r.Stop() }
 
 // pos is a POS page's socket to the agent.
 type posPage struct {

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/posdisplay/posdisplay/register/agent"
+	"github.com/posdisplay/posdisplay/register/agent/agenttest"
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
 	"github.com/posdisplay/posdisplay/register/redisfeed"
@@ -52,30 +53,14 @@ func testConfig(t testing.TB, redisAddr string, registers ...string) agent.Confi
 	return cfg
 }
 
-type running struct {
-	*agent.Agent
-	cancel context.CancelFunc
-	done   chan error
-}
+type running struct{ *agenttest.Running }
 
 func startAgent(t testing.TB, cfg agent.Config) *running {
 	t.Helper()
-	a, err := agent.New(cfg, testlog.New(t, slog.LevelDebug), agent.Options{})
-	if err != nil {
-		t.Fatalf("agent.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Agent: a, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- a.Run(ctx) }()
-	t.Cleanup(r.stop)
-	return r
+	return &running{agenttest.Start(t, cfg, testlog.New(t, slog.LevelDebug))}
 }
 
-func (r *running) stop() {
-	r.cancel()
-	<-r.done
-	r.done <- nil
-}
+func (r *running) stop() { _ = r.Stop() }
 
 // waitState waits until the link's state is want and returns its status.
 func waitState(t testing.TB, f *redisfeed.Feed, want string) redisfeed.Status {
