@@ -29,10 +29,12 @@ type Applier interface {
 }
 
 // Positions keeps each register's position in the durable write of its
-// cart (register/store implements it): Advance is called after the entry's
-// cart was queued, and its channel reports the write holding both.
+// cart (register/store implements it): Hold is called before an entry is
+// applied, so that no write takes its cart before its position; Advance
+// after, and its channel reports the write holding both.
 type Positions interface {
 	Position(register string) (store.Position, bool)
+	Hold(register string)
 	Advance(register string, p store.Position) <-chan error
 }
 

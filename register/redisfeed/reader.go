@@ -210,6 +210,7 @@ func (f *Feed) work(ctx context.Context, r *following) {
 func (f *Feed) apply(r *following, e redis.XMessage) {
 	msg, perr := decodeEntry(e.Values, f.opts.Limit)
 	var seq uint64
+	f.opts.Positions.Hold(r.name)
 	if perr == nil {
 		seq, _, perr = f.opts.Apply.ApplyQueued(r.name, msg)
 	}

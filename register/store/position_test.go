@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 
 	"github.com/posdisplay/posdisplay/register/atomicfile"
 	"github.com/posdisplay/posdisplay/register/cart"
@@ -141,4 +142,66 @@ func TestPositionNeverWithOlderCart(t *testing.T) {
 	if w := writes[1]; w.Feed == nil || w.Feed.LastID != "2-0" || !cart.Equal(w.Cart, newer) {
 		t.Errorf("second write: got %+v, want the newer cart with position 2-0", w)
 	}
+}
+
+// The cart a feed entry produces is never written before the entry's
+// position: while the entry is held, the writer leaves the cart queued
+// (a write then would pair the new cart with the previous entry's id, and
+// a crash would apply that entry twice); Advance releases one write of both.
+// Once the store closes, a held cart is written all the same.
+func TestPositionHeldCartWaitsForItsEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		s := open(t, dir)
+		var writes []record
+		s.mu.Lock()
+		s.writeFile = func(path string, data []byte, perm fs.FileMode) error {
+			var r record
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Error(err)
+			}
+			writes = append(writes, r) // the writer goroutine only
+			return atomicfile.Write(path, data, perm)
+		}
+		s.mu.Unlock()
+		if err := <-s.Save(cart.Empty("1", "EUR"), 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-s.Advance("1", Position{Stream: "k", LastID: "1-0"}); err != nil {
+			t.Fatal(err)
+		}
+		s.Hold("1")
+		saved := s.Save(sample("1"), 2) // the cart entry 2-0 produced
+		synctest.Wait()                 // the writer has run and is idle
+		select {
+		case err := <-saved:
+			t.Fatalf("held cart written (%v) before its entry's position: writes %+v", err, writes)
+		default:
+		}
+		done := s.Advance("1", Position{Stream: "k", LastID: "2-0"})
+		if err := <-saved; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range writes {
+			if cart.Equal(w.Cart, sample("1")) && (w.Feed == nil || w.Feed.LastID != "2-0") {
+				t.Fatalf("write %d: the entry's cart with position %+v, want 2-0", i, w.Feed)
+			}
+		}
+		if n := len(writes); n != 3 {
+			t.Errorf("got %d writes, want 3 (each cart once, then both together)", n)
+		}
+
+		s.Hold("1")
+		last := s.Save(cart.Empty("1", "EUR"), 3)
+		synctest.Wait()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-last; err != nil {
+			t.Fatalf("held cart at Close: %v, want written", err)
+		}
+	})
 }

@@ -95,6 +95,7 @@ type Store struct {
 	failing map[string]error          // registers whose last write failed
 	newest  map[string]entry          // newest cart of each register, loaded or saved
 	pos     map[string]Position       // feed position of each register, loaded or advanced
+	held    map[string]bool           // registers a feed entry is being applied to (Hold until Advance)
 	wake    chan struct{}
 	closed  bool
 	done    chan struct{}
@@ -115,7 +116,7 @@ func Open(dir string, logger *slog.Logger, m *metrics.Metrics) (*Store, error) {
 	s := &Store{
 		dir: d, log: logger, metrics: m, writeFile: atomicfile.Write,
 		pending: map[string]entry{}, waiters: map[string][]chan<- error{}, failing: map[string]error{},
-		newest: map[string]entry{}, pos: map[string]Position{},
+		newest: map[string]entry{}, pos: map[string]Position{}, held: map[string]bool{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	go s.loop()
@@ -186,6 +187,20 @@ func (s *Store) Position(register string) (Position, bool) {
 	return p, ok
 }
 
+// Hold marks register as having a feed entry applied to it: until Advance
+// records that entry's position, no write of the register is taken, so a
+// cart the entry produced is never written with the position before it
+// (which would apply the entry twice after a crash). The cart stays queued
+// meanwhile (Save still returns at once) and the next write holds both.
+// Call it just before applying the entry, and Advance just after, always.
+func (s *Store) Hold(register string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.held[register] = true
+	}
+}
+
 // Advance records p as register's feed position and queues a write of the
 // register's newest cart carrying it (the queued cart, or else the newest
 // one saved or loaded). The returned channel reports that write's outcome,
@@ -204,6 +219,7 @@ func (s *Store) Advance(register string, p Position) <-chan error {
 		return ch
 	}
 	s.pos[register] = p
+	delete(s.held, register)
 	if _, ok := s.pending[register]; !ok {
 		e, known := s.newest[register]
 		if !known {
@@ -319,6 +335,18 @@ func (s *Store) flush() (failed bool) {
 	s.mu.Lock()
 	batch, waiters := s.pending, s.waiters
 	s.pending, s.waiters = map[string]entry{}, map[string][]chan<- error{}
+	// A held register's cart waits for its entry's position (Hold), but
+	// not past Close: the feed has stopped by then, and a cart on disk
+	// with an older position beats no cart.
+	if !s.closed {
+		for reg := range s.held {
+			if e, ok := batch[reg]; ok {
+				s.pending[reg], s.waiters[reg] = e, waiters[reg]
+				delete(batch, reg)
+				delete(waiters, reg)
+			}
+		}
+	}
 	// Positions are taken with the batch, never later: a position advanced
 	// after this point may belong to a cart newer than the batch's.
 	pos := make(map[string]Position, len(batch))
