@@ -283,6 +283,13 @@ step_boot_times() {
 	wait_for 30 "/healthz" healthy
 }
 
+# paired_displays: ID, name and register of each paired display (the
+# status column changes when a screen reconnects, which is not a change of
+# pairing).
+paired_displays() {
+	posdisplay-agent displays list | awk 'NR > 1 && /^[[:alnum:]]/ && !/^waiting/ { print $1, $2, $3 }'
+}
+
 step_upgrade() {
 	local v1 v2 d ids0 ids1
 	v1=$(version_of v1)
@@ -291,7 +298,8 @@ step_upgrade() {
 	# from step_scanner_config).
 	sed -i 's/^POSDISPLAY_ARGS=$/POSDISPLAY_ARGS="-log-level debug"/' "$screen_default"
 	grep -qx 'POSDISPLAY_ARGS="-log-level debug"' "$screen_default" || fail "could not edit $screen_default"
-	ids0=$(posdisplay-agent displays list | grep -v '^waiting')
+	ids0=$(paired_displays)
+	[ -n "$ids0" ] || fail "no paired display before the upgrade: nothing to keep"
 	d=/tmp/ft-debs/v2
 	mkdir -p "$d"
 	cp "$share/dist/v2/"*.deb "$d/"
@@ -317,7 +325,7 @@ step_upgrade() {
 	wait_for 30 "/healthz after the upgrade" healthy
 	agent_log -b | grep 'agent started' | tail -1 | grep -q "version=$v2" || fail "the running agent is not $v2"
 	ok "agent restarted by the upgrade, runs $v2"
-	ids1=$(posdisplay-agent displays list | grep -v '^waiting')
+	ids1=$(paired_displays)
 	[ "$ids0" = "$ids1" ] || fail "paired displays changed across the upgrade: '$ids0' -> '$ids1'"
 	ok "the agent's paired displays are kept"
 }

@@ -14,11 +14,15 @@
 # their output and an end marker (see field-test.sh).
 #
 # amd64: debootstrap, then provision.sh in a chroot on the host.
-# arm64 (no binfmt here): debootstrap --foreign on the host, then qemu-system-aarch64
-# boots Debian's arm64 kernel with a small initramfs made here from Debian's
-# busybox-static and the kernel's own modules, which runs the second stage
-# and provision.sh in the emulated machine and powers off; Debian's own
-# initramfs (made there by initramfs-tools) is then read out of the image.
+# arm64: debootstrap --foreign on the host, then the second stage and
+# provision.sh in a chroot whose arm64 programs run under qemu-user
+# (foreign.sh: binfmt_misc in a user namespace of its own, Linux 6.7 and
+# later; the host's binfmt_misc is not mounted here and is never touched).
+# Where the kernel cannot do that, qemu-system-aarch64 boots Debian's arm64
+# kernel with a small initramfs made here from Debian's busybox-static and
+# the kernel's own modules, which runs the same two steps in the emulated
+# machine and powers off (slower: 40 to 90 minutes on 2 cores). Either way
+# the kernel and the initramfs initramfs-tools made are Debian's own.
 #
 # Cached in $PD_CACHE/fieldtest/ARCH-KEY (default ~/.cache/posdisplay),
 # KEY a hash of the package lists, the mirrors and these scripts; the
@@ -62,7 +66,7 @@ sec_mirror=${sec_mirror:-http://deb.debian.org/debian-security}
 cache=${PD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/posdisplay}/fieldtest
 key=$({
 	printf '%s\n' "$arch" "$codename" "$mirror" "$sec_mirror" "${base_pkgs[@]}" "${session_pkgs[@]}"
-	cat "$0" "$here/ft-runner" "$here/provision.sh"
+	cat "$0" "$here/ft-runner" "$here/provision.sh" "$here/foreign.sh"
 } | sha256sum | cut -c1-16)
 dir=$cache/$arch-$key
 if [ -f "$dir/.done" ]; then
@@ -72,7 +76,7 @@ fi
 
 [ "$(id -u)" -eq 0 ] || die "building the image needs root (debootstrap, chroot)"
 tools=(debootstrap debian-archive-keyring e2fsprogs)
-[ "$arch" = arm64 ] && tools+=(qemu-system-arm cpio kmod)
+[ "$arch" = arm64 ] && tools+=(qemu-user-static qemu-system-arm cpio kmod)
 apt_ensure "${tools[@]}" >&2 || die "could not install ${tools[*]} (apt's reason above)"
 
 mkdir -p "$cache/debs-$arch"
@@ -107,9 +111,40 @@ if ! debootstrap "${foreign[@]}" --arch "$arch" --include="$(IFS=,; echo "${base
 fi
 install -D -m 0755 "$here/ft-runner" "$rootfs/usr/local/sbin/ft-runner"
 install -m 0755 "$here/provision.sh" "$rootfs/provision.sh"
+if [ "$arch" = arm64 ]; then
+	# initramfs-tools with the drivers of qemu's virt machine only
+	# (MODULES=list): its default, every storage driver (MODULES=most),
+	# took over 10 minutes to collect under emulation.
+	mkdir -p "$rootfs/etc/initramfs-tools/conf.d" "$rootfs/usr/share/initramfs-tools/modules.d"
+	printf 'MODULES=list\n' >"$rootfs/etc/initramfs-tools/conf.d/fieldtest.conf"
+	printf '%s\n' virtio_pci virtio_mmio virtio_blk virtio_net virtio_console ext4 crc32c_generic \
+		>"$rootfs/usr/share/initramfs-tools/modules.d/fieldtest"
+fi
 
-if [ "$arch" = amd64 ]; then
+# finish RUN...: provision.sh run in the root by RUN (a chroot command);
+# then Debian's kernel and initramfs are copied out and the root made into
+# root.img.
+finish() {
+	cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+	note "$arch: provisioning in a chroot (${session_pkgs[*]})"
+	"$@" /bin/bash /provision.sh "$mirror" "$sec_mirror" "${session_pkgs[@]}" >"$log" 2>&1 ||
+		{ tail -60 "$log" >&2; die "provision.sh failed (log above)"; }
+	rm -f "$rootfs/provision.sh"
+	kver=$(find "$rootfs/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)
+	cp "$rootfs/boot/vmlinuz-$kver" "$work/vmlinuz"
+	cp "$rootfs/boot/initrd.img-$kver" "$work/initrd.img"
+	note "$arch: making root.img (ext4)"
+	truncate -s 6G "$work/root.img"
+	mkfs.ext4 -q -F -L root -d "$rootfs" "$work/root.img" >"$log" 2>&1 || { cat "$log" >&2; die "mkfs.ext4 -d failed"; }
+}
+
+# host_chroot CMD...: a native chroot in the root, /proc /sys /dev mounted
+# for CMD.
+host_chroot() {
+	local m rc=0
 	for m in proc sys dev dev/pts; do
+		[ -L "$rootfs/$m" ] && rm -f "$rootfs/$m"
+		mkdir -p "$rootfs/$m"
 		case $m in
 		proc) mount -t proc proc "$rootfs/proc" ;;
 		sys) mount -t sysfs sys "$rootfs/sys" ;;
@@ -118,19 +153,28 @@ if [ "$arch" = amd64 ]; then
 		esac
 		mounted+=("$rootfs/$m")
 	done
-	cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
-	note "$arch: provisioning in a chroot (${session_pkgs[*]})"
-	chroot "$rootfs" /bin/bash /provision.sh "$mirror" "$sec_mirror" "${session_pkgs[@]}" >"$log" 2>&1 ||
-		{ tail -60 "$log" >&2; die "provision.sh failed (log above)"; }
+	chroot "$rootfs" "$@" || rc=$?
 	unmount_all
-	rm -f "$rootfs/provision.sh"
-	kver=$(find "$rootfs/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)
-	cp "$rootfs/boot/vmlinuz-$kver" "$work/vmlinuz"
-	cp "$rootfs/boot/initrd.img-$kver" "$work/initrd.img"
-	note "$arch: making root.img (ext4)"
-	truncate -s 6G "$work/root.img"
-	mkfs.ext4 -q -F -L root -d "$rootfs" "$work/root.img" >"$log" 2>&1 || { cat "$log" >&2; die "mkfs.ext4 -d failed"; }
+	return "$rc"
+}
+
+# Can the target's programs run here under qemu-user (foreign.sh)?
+user_emu=0
+[ "$arch" = amd64 ] || "$here/foreign.sh" "$rootfs" /bin/true 2>>"$log" || user_emu=$?
+if [ "$arch" = amd64 ]; then
+	finish host_chroot
+elif [ "$user_emu" -eq 0 ]; then
+	note "$arch: debootstrap second stage under qemu-user"
+	# container=lxc: a user namespace may not mknod; debootstrap then
+	# checks the target and sets /dev up as it does in a container.
+	if ! "$here/foreign.sh" "$rootfs" /usr/bin/env container=lxc /debootstrap/debootstrap --second-stage >"$log" 2>&1; then
+		tail -40 "$log" >&2
+		[ -f "$rootfs/debootstrap/debootstrap.log" ] && tail -40 "$rootfs/debootstrap/debootstrap.log" >&2
+		die "the second stage under qemu-user failed (log above)"
+	fi
+	finish "$here/foreign.sh" "$rootfs"
 else
+	note "$arch: qemu-user cannot run here (foreign.sh exit $user_emu; exit 3: this kernel gives a user namespace no binfmt_misc of its own); the second stage runs in an emulated machine"
 	# The kernel and busybox of the target, from the .debs debootstrap
 	# fetched; a few of the kernel's modules into a small initramfs.
 	archives=$rootfs/var/cache/apt/archives
