@@ -100,27 +100,40 @@ func TestPositionUnknownRegister(t *testing.T) {
 	}
 }
 
+// recordWrites makes s record every record it writes (read them once the
+// writes are done: only the writer goroutine appends); after the n-th,
+// then(n) runs in the writer before the file is written (nil: nothing).
+func recordWrites(t *testing.T, s *Store, then func(n int)) *[]record {
+	t.Helper()
+	var writes []record
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writeFile = func(path string, data []byte, perm fs.FileMode) error {
+		var r record
+		if err := json.Unmarshal(data, &r); err != nil {
+			t.Error(err)
+		}
+		writes = append(writes, r)
+		if then != nil {
+			then(len(writes))
+		}
+		return atomicfile.Write(path, data, perm)
+	}
+	return &writes
+}
+
 // A position recorded while a write is under way never joins that write's
 // (older) cart: it goes with the next write, which holds the newer cart.
 func TestPositionNeverWithOlderCart(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
 	entered, release := make(chan struct{}), make(chan struct{})
-	var writes []record
-	s.mu.Lock()
-	s.writeFile = func(path string, data []byte, perm fs.FileMode) error {
-		var r record
-		if err := json.Unmarshal(data, &r); err != nil {
-			t.Error(err)
-		}
-		writes = append(writes, r) // the writer goroutine only
-		if len(writes) == 1 {
+	writes := recordWrites(t, s, func(n int) {
+		if n == 1 {
 			close(entered)
 			<-release
 		}
-		return atomicfile.Write(path, data, perm)
-	}
-	s.mu.Unlock()
+	})
 	first := s.Save(cart.Empty("1", "EUR"), 1)
 	<-entered // the first write has its cart, without a position
 	newer := sample("1")
@@ -133,13 +146,13 @@ func TestPositionNeverWithOlderCart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if len(writes) != 2 {
-		t.Fatalf("got %d writes, want 2", len(writes))
+	if len(*writes) != 2 {
+		t.Fatalf("got %d writes, want 2", len(*writes))
 	}
-	if writes[0].Feed != nil {
-		t.Errorf("first write: got position %+v with the older cart, want none", *writes[0].Feed)
+	if (*writes)[0].Feed != nil {
+		t.Errorf("first write: got position %+v with the older cart, want none", *(*writes)[0].Feed)
 	}
-	if w := writes[1]; w.Feed == nil || w.Feed.LastID != "2-0" || !cart.Equal(w.Cart, newer) {
+	if w := (*writes)[1]; w.Feed == nil || w.Feed.LastID != "2-0" || !cart.Equal(w.Cart, newer) {
 		t.Errorf("second write: got %+v, want the newer cart with position 2-0", w)
 	}
 }
@@ -153,17 +166,7 @@ func TestPositionHeldCartWaitsForItsEntry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := t.TempDir()
 		s := open(t, dir)
-		var writes []record
-		s.mu.Lock()
-		s.writeFile = func(path string, data []byte, perm fs.FileMode) error {
-			var r record
-			if err := json.Unmarshal(data, &r); err != nil {
-				t.Error(err)
-			}
-			writes = append(writes, r) // the writer goroutine only
-			return atomicfile.Write(path, data, perm)
-		}
-		s.mu.Unlock()
+		writes := recordWrites(t, s, nil)
 		if err := <-s.Save(cart.Empty("1", "EUR"), 1); err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +178,7 @@ func TestPositionHeldCartWaitsForItsEntry(t *testing.T) {
 		synctest.Wait()                 // the writer has run and is idle
 		select {
 		case err := <-saved:
-			t.Fatalf("held cart written (%v) before its entry's position: writes %+v", err, writes)
+			t.Fatalf("held cart written (%v) before its entry's position: writes %+v", err, *writes)
 		default:
 		}
 		done := s.Advance("1", Position{Stream: "k", LastID: "2-0"})
@@ -185,12 +188,12 @@ func TestPositionHeldCartWaitsForItsEntry(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		for i, w := range writes {
+		for i, w := range *writes {
 			if cart.Equal(w.Cart, sample("1")) && (w.Feed == nil || w.Feed.LastID != "2-0") {
 				t.Fatalf("write %d: the entry's cart with position %+v, want 2-0", i, w.Feed)
 			}
 		}
-		if n := len(writes); n != 3 {
+		if n := len(*writes); n != 3 {
 			t.Errorf("got %d writes, want 3 (each cart once, then both together)", n)
 		}
 
