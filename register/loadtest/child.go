@@ -13,11 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"runtime/pprof"
 	"runtime/trace"
-	"strings"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
