@@ -96,6 +96,45 @@ func (c *corkConn) send() error {
 	return err
 }
 
+// writeBuffers writes bufs[1:] (n bytes in all) after the bytes held back,
+// with deadline; bufs[0] must be nil (the held bytes are put there). Corked
+// over a bare TCP socket (rawTCP), pieces that do not fit in the cork
+// buffer go out with the held bytes in one writev, nothing copied; else
+// they are written as Write does. A display's writer holds no buffer of
+// its own while such a write blocks.
+func (c *corkConn) writeBuffers(bufs net.Buffers, n int, deadline time.Time) error {
+	if err := c.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	room := corkSize
+	if c.buf != nil {
+		room = cap(*c.buf) - len(*c.buf)
+	}
+	tc := rawTCP(c.Conn)
+	if !c.corked || tc == nil || n <= room {
+		for _, b := range bufs[1:] {
+			if _, err := c.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	c.batched += n
+	if !c.deadline.IsZero() {
+		if err := tc.SetWriteDeadline(c.deadline); err != nil {
+			return err
+		}
+		c.deadline = time.Time{}
+	}
+	if c.buf != nil {
+		bufs[0] = *c.buf
+		*c.buf = (*c.buf)[:0]
+	}
+	v := bufs // WriteTo consumes the slice it is called on
+	_, err := v.WriteTo(tc)
+	return err
+}
+
 // SetWriteDeadline is deferred to the flush while corked: gorilla sets one
 // before every frame, a system call each.
 func (c *corkConn) SetWriteDeadline(t time.Time) error {
