@@ -96,9 +96,14 @@ func (r *batchRun) flush(c *conn) error {
 		err = c.writeBatch(p)
 	}
 	if err == nil {
+		// One clock reading and one addition to the shared histogram
+		// for the batch (metrics.Histogram).
+		now := time.Now()
+		t := c.h.metrics.FanoutLatency.Tally()
 		for _, f := range p.frames {
-			c.observe(f)
+			t.Observe(now.Sub(f.At).Seconds())
 		}
+		c.h.metrics.FanoutLatency.Add(&t)
 	}
 	clear(p.frames)
 	clear(p.bufs)
