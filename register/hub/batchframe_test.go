@@ -7,17 +7,21 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
-// A batch frame written by hand (appendTextHeader and its payload) reads
-// back through gorilla as one message, for each length encoding.
-func TestTextHeaderReadsBack(t *testing.T) {
+// Frames written by hand (appendFrameHeader and their payload) read back
+// through gorilla: single frames of each length encoding, and a message in
+// three fragments (text, continuation, final continuation).
+func TestFrameHeaderReadsBack(t *testing.T) {
 	sizes := []int{0, 1, 125, 126, 1000, 0xFFFF, 0x10000, 300_000}
+	fragments := []int{1000, 70_000, 3}
 	up := websocket.Upgrader{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
@@ -25,12 +29,21 @@ func TestTextHeaderReadsBack(t *testing.T) {
 			return
 		}
 		defer ws.Close()
+		var out []byte
 		for _, n := range sizes {
-			frame := appendTextHeader(nil, n)
-			frame = append(frame, payload(n)...)
-			if _, err := ws.NetConn().Write(frame); err != nil {
-				return
+			out = appendFrameHeader(out, true, websocket.TextMessage, n)
+			out = append(out, payload(n)...)
+		}
+		for i, n := range fragments {
+			opcode := byte(websocket.TextMessage)
+			if i > 0 {
+				opcode = 0
 			}
+			out = appendFrameHeader(out, i == len(fragments)-1, opcode, n)
+			out = append(out, payload(n)...)
+		}
+		if _, err := ws.NetConn().Write(out); err != nil {
+			return
 		}
 		_, _, _ = ws.ReadMessage() // until the client closes
 	}))
@@ -41,7 +54,8 @@ func TestTextHeaderReadsBack(t *testing.T) {
 	}
 	defer ws.Close()
 	ws.SetReadLimit(1 << 20)
-	for _, n := range sizes {
+	want := append(slices.Clone(sizes), 1000+70_000+3)
+	for _, n := range want {
 		_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
@@ -94,7 +108,7 @@ func TestCorkWriteBuffers(t *testing.T) {
 				want = append(want, p...)
 				n += size
 			}
-			if err := c.writeBuffers(bufs, n, time.Now().Add(10*time.Second)); err != nil {
+			if err := c.writeBuffers(bufs, make([]syscall.Iovec, len(bufs)), n, time.Now().Add(10*time.Second)); err != nil {
 				t.Fatal(err)
 			}
 			if got := c.held(); got != 10+n {
@@ -160,4 +174,35 @@ func summary(b []byte) string {
 		b = b[n:]
 	}
 	return s.String()
+}
+
+// writev writes everything, in order, through a socket whose send buffer
+// is far smaller than the data: it waits for room and resumes after
+// partial writes.
+func TestWritevWaitsForRoom(t *testing.T) {
+	server, client := tcpPair(t)
+	if err := server.SetWriteBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	var bufs [][]byte
+	var want []byte
+	for i := range 300 {
+		p := bytes.Repeat([]byte{byte('a' + i%26)}, 1000+i)
+		bufs = append(bufs, p)
+		want = append(want, p...)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, len(want))
+		_ = client.SetReadDeadline(time.Now().Add(30 * time.Second))
+		n, _ := io.ReadFull(client, b)
+		got <- b[:n]
+	}()
+	_ = server.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if err := writev(server, bufs, make([]syscall.Iovec, len(bufs))); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Errorf("got %d bytes, want %d in order", len(b), len(want))
+	}
 }

@@ -477,7 +477,7 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 				return err
 			}
 			return resync("gap")
-		case gathering && c.batches && f.Kind == protocol.TypeDelta:
+		case gathering && c.batches && c.cork != nil && f.Kind == protocol.TypeDelta:
 			if run.full() {
 				if err := run.flush(c); err != nil {
 					return err
