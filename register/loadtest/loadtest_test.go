@@ -230,7 +230,10 @@ func queueFrames(b *testing.B) int {
 	return n
 }
 
-var pairDisplays = flag.Int("pair-displays", 100, "BenchmarkBurstPair: displays")
+var (
+	pairDisplays = flag.Int("pair-displays", 100, "BenchmarkBurstPair: displays")
+	pairTLS      = flag.Bool("pair-tls", false, "BenchmarkBurstPair: displays over TLS (agent and relay)")
+)
 
 // BenchmarkBurstPair runs only the burst of 500 against the plain relay and
 // the plain agent, alternating, -rounds times, and prints each round's p99
@@ -249,7 +252,7 @@ func BenchmarkBurstPair(b *testing.B) {
 		var p99 [2]time.Duration
 		var res [2]loadtest.Result
 		for i, impl := range []string{loadtest.ImplRelay, loadtest.ImplAgent} {
-			sc := loadtest.Scenario{Impl: impl, Shape: "burst", Displays: *pairDisplays, Changes: burst,
+			sc := loadtest.Scenario{Impl: impl, Shape: "burst", Displays: *pairDisplays, Changes: burst, TLS: *pairTLS,
 				Stderr: os.Stderr, QueueFrames: queueFrames(b), NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
 			res[i], err = loadtest.Run(context.Background(), sc)
 			if err != nil {
