@@ -233,16 +233,22 @@ func queueFrames(b *testing.B) int {
 var (
 	pairDisplays = flag.Int("pair-displays", 100, "BenchmarkBurstPair: displays")
 	pairTLS      = flag.Bool("pair-tls", false, "BenchmarkBurstPair: displays over TLS (agent and relay)")
+	pairRate     = flag.Float64("pair-rate", 0, "BenchmarkBurstPair: changes per second instead of a burst (250 changes)")
 )
 
-// BenchmarkBurstPair runs only the burst of 500 against the plain relay and
-// the plain agent, alternating, -rounds times, and prints each round's p99
+// BenchmarkBurstPair runs only the burst of 500 (or -pair-rate: 250
+// changes at that rate) against the relay and the agent, alternating,
+// -rounds times, and prints each round's p99
 // of both and their ratio: the quick A/B loop for the burst row of
 // BenchmarkFanout (its ranges, not one pooled figure). With
 // POSDISPLAY_LOADTEST_PROFILE_DIR each round's children overwrite the
 // previous round's profiles: use -rounds=1 to profile.
 func BenchmarkBurstPair(b *testing.B) {
-	burst, err := loadtest.Workload(500)
+	n, shape := 500, "burst"
+	if *pairRate > 0 {
+		n, shape = 250, "steady"
+	}
+	burst, err := loadtest.Workload(n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -252,7 +258,7 @@ func BenchmarkBurstPair(b *testing.B) {
 		var p99 [2]time.Duration
 		var res [2]loadtest.Result
 		for i, impl := range []string{loadtest.ImplRelay, loadtest.ImplAgent} {
-			sc := loadtest.Scenario{Impl: impl, Shape: "burst", Displays: *pairDisplays, Changes: burst, TLS: *pairTLS,
+			sc := loadtest.Scenario{Impl: impl, Shape: shape, Displays: *pairDisplays, Changes: burst, TLS: *pairTLS, Rate: *pairRate,
 				Stderr: os.Stderr, QueueFrames: queueFrames(b), NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
 			res[i], err = loadtest.Run(context.Background(), sc)
 			if err != nil {
