@@ -189,6 +189,27 @@ func writev(tc *net.TCPConn, bufs [][]byte, iov []syscall.Iovec) error {
 	return werr
 }
 
+// writeMessage writes a frame, header and payload, with deadline: into
+// the cork when corked, else in one write (through the cork's buffer when
+// they fit in it).
+func (c *corkConn) writeMessage(header, payload []byte, deadline time.Time) error {
+	corked := c.corked
+	if !corked {
+		c.cork()
+	}
+	_ = c.SetWriteDeadline(deadline)
+	_, err := c.Write(header)
+	if err == nil {
+		_, err = c.Write(payload)
+	}
+	if !corked {
+		if ferr := c.flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
 // SetWriteDeadline is deferred to the flush while corked: gorilla sets one
 // before every frame, a system call each.
 func (c *corkConn) SetWriteDeadline(t time.Time) error {
