@@ -234,6 +234,7 @@ var (
 	pairDisplays = flag.Int("pair-displays", 100, "BenchmarkBurstPair: displays")
 	pairTLS      = flag.Bool("pair-tls", false, "BenchmarkBurstPair: displays over TLS (agent and relay)")
 	pairRate     = flag.Float64("pair-rate", 0, "BenchmarkBurstPair: changes per second instead of a burst (250 changes)")
+	pairImpl     = flag.String("pair-impl", loadtest.ImplAgent, "BenchmarkBurstPair: the agent's transport, agent or agent-poll")
 )
 
 // BenchmarkBurstPair runs only the burst of 500 (or -pair-rate: 250
@@ -257,7 +258,7 @@ func BenchmarkBurstPair(b *testing.B) {
 	for r := range *rounds {
 		var p99 [2]time.Duration
 		var res [2]loadtest.Result
-		for i, impl := range []string{loadtest.ImplRelay, loadtest.ImplAgent} {
+		for i, impl := range []string{loadtest.ImplRelay, *pairImpl} {
 			sc := loadtest.Scenario{Impl: impl, Shape: shape, Displays: *pairDisplays, Changes: burst, TLS: *pairTLS, Rate: *pairRate,
 				Stderr: os.Stderr, QueueFrames: queueFrames(b), NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
 			res[i], err = loadtest.Run(context.Background(), sc)
