@@ -269,16 +269,49 @@ func checkText(field, s string, max int) error {
 }
 
 func textProblem(s string, max int) (string, bool) {
-	if len(s) > max*4 || utf8.RuneCountInString(s) > max {
+	if len(s) > max*4 {
 		return fmt.Sprintf("at most %d characters", max), true
 	}
-	if !utf8.ValidString(s) {
-		return "must be valid UTF-8", true
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == 0x2028 || r == 0x2029 || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
-			return fmt.Sprintf("must not contain control characters (U+%04X)", r), true
+	// One pass (it was three: count, UTF-8, controls; a tenth of the POS
+	// reader's CPU in a burst of 12-line carts); the checks still answer
+	// in their old order: length, then UTF-8, then the first control.
+	var (
+		runes   int
+		invalid bool
+		control rune = -1
+	)
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if (c < 0x20 || c == 0x7f) && control < 0 {
+				control = rune(c)
+			}
+			i++
+			runes++
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			invalid = true
+		} else if control < 0 && forbiddenRune(r) {
+			control = r
+		}
+		i += size
+		runes++
+	}
+	switch {
+	case runes > max:
+		return fmt.Sprintf("at most %d characters", max), true
+	case invalid:
+		return "must be valid UTF-8", true
+	case control >= 0:
+		return fmt.Sprintf("must not contain control characters (U+%04X)", control), true
 	}
 	return "", false
+}
+
+// forbiddenRune reports the characters text may not hold: controls, line
+// and paragraph separators, and bidirectional embedding and isolate
+// controls.
+func forbiddenRune(r rune) bool {
+	return unicode.IsControl(r) || r == 0x2028 || r == 0x2029 || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }

@@ -18,10 +18,14 @@ func TestLaggingDisplayGetsOneBatch(t *testing.T) {
 	for _, tc := range []struct {
 		name, query string
 		batches     bool
+		queued      int
 	}{
-		{"announced", "?features=returns,batch", true},
-		{"older display", "?features=returns", false},
-		{"no features", "", false},
+		{"announced", "?features=returns,batch", true, 5},
+		// More deltas than one frame of a batch holds: one message
+		// in several frames (batch.go).
+		{"announced, long backlog", "?features=returns,batch", true, fragmentDeltas + 3},
+		{"older display", "?features=returns", false, 5},
+		{"no features", "", false, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, Options{})
@@ -48,7 +52,7 @@ func TestLaggingDisplayGetsOneBatch(t *testing.T) {
 			f.gate.shut()
 			first := f.publish()
 			<-f.gate.blocked // the writer holds delta 1 (or a heartbeat) and cannot write it
-			const queued = 5
+			queued := uint64(tc.queued)
 			for range queued {
 				f.publish()
 			}
@@ -87,12 +91,12 @@ func TestLaggingDisplayGetsOneBatch(t *testing.T) {
 				}
 			}
 			if tc.batches {
-				// The delta held at the gate, then the five queued in one
+				// The delta held at the gate, then the queued ones in one
 				// batch; or all six in one batch when a heartbeat was held.
 				if batches != 1 || messages > 2 {
 					t.Errorf("got %d messages with %d batches, want the backlog in 1 batch", messages, batches)
 				}
-			} else if batches != 0 || messages != queued+1 {
+			} else if batches != 0 || messages != int(queued)+1 {
 				t.Errorf("got %d messages with %d batches, want %d deltas one by one", messages, batches, queued+1)
 			}
 			want, wantSeq := f.st.Current()

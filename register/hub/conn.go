@@ -73,6 +73,7 @@ type conn struct {
 	// cork batches the writer's frames into one write (cork.go); nil when
 	// the connection was not upgraded through corkWriter.
 	cork    *corkConn
+	header  [10]byte // the writer's scratch space for a frame header
 	beatDue atomic.Bool
 	// lastWrite is when the last message went out; only the goroutine that
 	// writes (serve, then writeLoop) touches it.
@@ -172,11 +173,21 @@ func (c *conn) writeJSON(v any) error {
 	return c.write(data)
 }
 
+// write sends data as one text message. Through the cork it is framed
+// here (header and payload in one write, or in the cork's batch):
+// gorilla's WriteMessage took and returned a pooled write buffer for each
+// message, and returning it allocated (a 24-byte box per message: 5.8 MB
+// in a run of 250 changes to 1000 displays, a fifth of the agent's
+// allocations).
 func (c *conn) write(data []byte) error {
 	now := time.Now()
 	c.lastWrite = now
-	_ = c.ws.SetWriteDeadline(now.Add(c.h.opts.WriteWait))
-	return c.ws.WriteMessage(websocket.TextMessage, data)
+	deadline := now.Add(c.h.opts.WriteWait)
+	if c.cork == nil {
+		_ = c.ws.SetWriteDeadline(deadline)
+		return c.ws.WriteMessage(websocket.TextMessage, data)
+	}
+	return c.cork.writeMessage(appendFrameHeader(c.header[:0], true, websocket.TextMessage, len(data)), data, deadline)
 }
 
 // serve answers the hello on the HTTP handler's goroutine. Once the display
@@ -477,7 +488,7 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 				return err
 			}
 			return resync("gap")
-		case gathering && c.batches && f.Kind == protocol.TypeDelta:
+		case gathering && c.batches && c.cork != nil && f.Kind == protocol.TypeDelta:
 			if run.full() {
 				if err := run.flush(c); err != nil {
 					return err

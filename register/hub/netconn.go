@@ -1,6 +1,9 @@
 package hub
 
-import "net"
+import (
+	"crypto/tls"
+	"net"
+)
 
 // tcpConn finds the TCP connection under c, through wrappers that expose
 // what they wrap (tls.Conn, the agent's connection-counting listener), or
@@ -10,6 +13,26 @@ func tcpConn(c net.Conn) *net.TCPConn {
 		switch v := c.(type) {
 		case *net.TCPConn:
 			return v
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// rawTCP is tcpConn for writing: the TCP connection under c when nothing
+// between them transforms the bytes, or nil. A tls.Conn does (its bytes
+// must be sealed); the wrappers that expose what they wrap here (the
+// agent's connection-counting listener) only watch Close.
+func rawTCP(c net.Conn) *net.TCPConn {
+	for range 8 {
+		switch v := c.(type) {
+		case *net.TCPConn:
+			return v
+		case *tls.Conn:
+			return nil
 		case interface{ NetConn() net.Conn }:
 			c = v.NetConn()
 		default:

@@ -191,7 +191,13 @@ func (in *Ingest) apply(register string, msg protocol.PosMessage) (uint64, <-cha
 	if res.Changed && in.saver != nil {
 		// The ack follows the write (docs/protocol.md, "Durability"): one
 		// fsync covers every cart accepted while the previous one ran.
-		saved = in.saver.Save(st.Current())
+		if msg.Type == protocol.TypeCart {
+			// The cart now current at res.Seq; Save keeps its own copy
+			// (Current would make one more).
+			saved = in.saver.Save(*msg.Cart, res.Seq)
+		} else {
+			saved = in.saver.Save(st.Current())
+		}
 	}
 	in.metrics.Events.WithLabelValues("accepted", msg.Type).Inc()
 	return res.Seq, saved, nil

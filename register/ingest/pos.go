@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"github.com/posdisplay/posdisplay/register/textclip"
@@ -44,17 +45,19 @@ type posConn struct {
 // maxUnacked bounds the POS messages applied but not yet answered because
 // their cart is still being written. The reader goes on with the next
 // message while the store writes (one fsync then covers several carts,
-// docs/protocol.md "Durability"); waiting for each ack before reading on
-// made a burst of 500 carts take 500 fsyncs and, with 1000 displays, each
-// wait put the reader behind 1000 runnable display writers (p99 3 s).
-// 128 is a display's queue (hub.Options.QueueFrames) and above the default
-// rate_burst (100), so a burst the rate limit allows never waits for a
-// write. With 64 the reader waited twice as often: a burst of 500 to 10
-// and 100 displays had p99 164-188 and 642-742 ms, with 128 44-67 and
-// 95-142 ms (same runs, load 16). An unlimited burst is still paced by the
-// disk, which keeps it from outrunning the displays' queues (with 512,
-// 10-24k of 50k deliveries at 100 displays went via snapshot).
-const maxUnacked = 128
+// docs/protocol.md "Durability"): displays get a change before it is on
+// disk, its ack after. Waiting for each ack before reading on made a burst
+// of 500 carts take 500 fsyncs. The bound is for memory (a reply and its
+// save channel, about 200 bytes) when the disk hangs: at the default rate
+// limit a page fills it in 20 s. It used to be 128, and then the reader
+// waited for the disk in any burst above that: a burst of 500 to 100
+// displays spent a third of its time with the reader parked on a full
+// queue behind an fsync (execution trace, ext4), p99 1.8x the bare relay's
+// (0.34-2.34, 8 rounds, load 6); with the state on tmpfs, 0.97x. A burst
+// the rate limit allows (rate_burst, default 100) never got here either
+// way. What keeps an unlimited burst from outrunning the displays' queues
+// is now the stream (stream.Publish yields to their writers), not the disk.
+const maxUnacked = 1024
 
 // reply is one answer to a POS message: sent once saved (if not nil) has
 // reported, after every reply before it.
@@ -319,6 +322,9 @@ func (p *posConn) readLoop() error {
 		close(replies)
 		<-p.writerDone
 	}()
+	// buf holds one message at a time: nothing decoded from it keeps a
+	// reference to its bytes (protocol.TestDecodePOSKeepsNoBytes).
+	var buf bytes.Buffer
 	for {
 		typ, r, err := ws.NextReader()
 		if err != nil {
@@ -333,10 +339,14 @@ func (p *posConn) readLoop() error {
 			continue
 		}
 		extend()
-		data, err := io.ReadAll(io.LimitReader(r, in.opts.SoftLimit+1))
-		if err != nil {
+		if buf.Cap() > maxKeptReadBuffer {
+			buf = bytes.Buffer{}
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(io.LimitReader(r, in.opts.SoftLimit+1)); err != nil {
 			return err
 		}
+		data := buf.Bytes()
 		if int64(len(data)) > in.opts.SoftLimit {
 			if _, err := io.Copy(io.Discard, r); err != nil {
 				return err
@@ -395,6 +405,12 @@ func (p *posConn) answer(e *protocol.Error) {
 	p.in.log.Debug("POS message rejected", "register", p.register, "code", e.Code, "field", e.Field, "reason", e.Message)
 	p.replies <- reply{v: e}
 }
+
+// maxKeptReadBuffer bounds the read buffer a POS socket keeps between
+// messages: carts of a few kilobytes reuse it (io.ReadAll grew a new one in
+// five steps for each 2 KB cart, a fifth of the reader's CPU in a burst),
+// and one huge cart does not pin a megabyte for the life of the socket.
+const maxKeptReadBuffer = 64 << 10
 
 // maxScanAnswerSize bounds the messages checked for being a scan ack or
 // refuse before the rate limiter: an ack is {"type":"ack","id":"<64

@@ -14,7 +14,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +37,12 @@ const (
 	envName       = "POSDISPLAY_LOADTEST_NAME"
 	envQueue      = "POSDISPLAY_LOADTEST_QUEUE_FRAMES"
 	envTLS        = "POSDISPLAY_LOADTEST_TLS"
+	// EnvProfileExtra, with EnvProfileDir, adds comma-separated profiles
+	// to the CPU and heap ones: "block" and "mutex" (block-NAME.pprof,
+	// mutex-NAME.pprof, every event sampled) and "trace" (trace-NAME.out,
+	// an execution trace of the whole run). Each costs the child CPU: use
+	// them to explain a number, not to measure one.
+	EnvProfileExtra = "POSDISPLAY_LOADTEST_PROFILE_EXTRA"
 	// EnvAgentEnv adds space-separated KEY=VALUE pairs to the agent
 	// child's environment only, to try runtime settings on the agent
 	// (e.g. "GOGC=50 GOMEMLIMIT=24MiB") against untouched baselines.
@@ -101,6 +110,11 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+		stop, err := startExtraProfiles(profDir, name, os.Getenv(EnvProfileExtra))
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn})).With("child", name)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -234,4 +248,48 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 	}
 	cancel()
 	return wait()
+}
+
+// startExtraProfiles starts the profiles EnvProfileExtra lists; stop
+// writes them into dir.
+func startExtraProfiles(dir, name, list string) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for _, f := range slices.Backward(stops) {
+			f()
+		}
+	}
+	for _, kind := range strings.Split(list, ",") {
+		switch kind {
+		case "":
+		case "block", "mutex":
+			if kind == "block" {
+				runtime.SetBlockProfileRate(1)
+			} else {
+				runtime.SetMutexProfileFraction(1)
+			}
+			stops = append(stops, func() {
+				if f, err := os.Create(filepath.Join(dir, kind+"-"+name+".pprof")); err == nil {
+					_ = pprof.Lookup(kind).WriteTo(f, 0)
+					_ = f.Close()
+				}
+			})
+		case "trace":
+			f, err := os.Create(filepath.Join(dir, "trace-"+name+".out"))
+			if err != nil {
+				stop()
+				return nil, err
+			}
+			if err := trace.Start(f); err != nil {
+				_ = f.Close()
+				stop()
+				return nil, err
+			}
+			stops = append(stops, func() { trace.Stop(); _ = f.Close() })
+		default:
+			stop()
+			return nil, fmt.Errorf("%s: unknown profile %q (want block, mutex or trace)", EnvProfileExtra, kind)
+		}
+	}
+	return stop, nil
 }

@@ -31,8 +31,13 @@
 //	register/loadtest/bench.sh           # 1, 10, 100, 1000 displays
 //	register/loadtest/bench.sh -short    # 1 and 10 displays, 2 s steady: smoke run
 //
+// BenchmarkBurstPair is the quick A/B loop for one burst row: relay and
+// agent alternating, each round's p99 ratio printed (-rounds,
+// -pair-displays).
+//
 // POSDISPLAY_LOADTEST_PROFILE_DIR=dir makes every child write CPU and heap
-// profiles and memory statistics there; POSDISPLAY_LOADTEST_AGENT_ENV adds
+// profiles and memory statistics there (POSDISPLAY_LOADTEST_PROFILE_EXTRA=
+// block,mutex,trace adds those profiles and an execution trace); POSDISPLAY_LOADTEST_AGENT_ENV adds
 // environment (e.g. "GOGC=50") to the agent child only;
 // POSDISPLAY_LOADTEST_QUEUE overrides the agent's display queue;
 // POSDISPLAY_LOADTEST_BATCH=0 makes the agent's displays not announce

@@ -229,3 +229,53 @@ func queueFrames(b *testing.B) int {
 	}
 	return n
 }
+
+var (
+	pairDisplays = flag.Int("pair-displays", 100, "BenchmarkBurstPair: displays")
+	pairTLS      = flag.Bool("pair-tls", false, "BenchmarkBurstPair: displays over TLS (agent and relay)")
+	pairRate     = flag.Float64("pair-rate", 0, "BenchmarkBurstPair: changes per second instead of a burst (250 changes)")
+	pairImpl     = flag.String("pair-impl", loadtest.ImplAgent, "BenchmarkBurstPair: the agent's transport, agent or agent-poll")
+)
+
+// BenchmarkBurstPair runs only the burst of 500 (or -pair-rate: 250
+// changes at that rate) against the relay and the agent, alternating,
+// -rounds times, and prints each round's p99
+// of both and their ratio: the quick A/B loop for the burst row of
+// BenchmarkFanout (its ranges, not one pooled figure). With
+// POSDISPLAY_LOADTEST_PROFILE_DIR each round's children overwrite the
+// previous round's profiles: use -rounds=1 to profile.
+func BenchmarkBurstPair(b *testing.B) {
+	n, shape := 500, "burst"
+	if *pairRate > 0 {
+		n, shape = 250, "steady"
+	}
+	burst, err := loadtest.Workload(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	loadBefore := loadtest.LoadAvg()
+	var ratios []float64
+	for r := range *rounds {
+		var p99 [2]time.Duration
+		var res [2]loadtest.Result
+		for i, impl := range []string{loadtest.ImplRelay, *pairImpl} {
+			sc := loadtest.Scenario{Impl: impl, Shape: shape, Displays: *pairDisplays, Changes: burst, TLS: *pairTLS, Rate: *pairRate,
+				Stderr: os.Stderr, QueueFrames: queueFrames(b), NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
+			res[i], err = loadtest.Run(context.Background(), sc)
+			if err != nil {
+				b.Fatalf("%s: %v", sc.Name(), err)
+			}
+			p99[i] = res[i].P99
+		}
+		x := float64(p99[1]) / float64(p99[0])
+		ratios = append(ratios, x)
+		fmt.Printf("round %d: relay p99 %.1f ms cpu %.3f s | agent p99 %.1f ms p50 %.1f ms cpu %.3f s covered %d lost %d | ratio %.2f | load %s | peak RSS relay %.1f agent %.1f MB\n",
+			r, ms(p99[0]), res[0].CPU.Seconds(), ms(p99[1]), ms(res[1].P50), res[1].CPU.Seconds(), res[1].Covered, res[1].Lost, x, loadtest.LoadAvg(),
+			float64(res[0].PeakRSS)/(1<<20), float64(res[1].PeakRSS)/(1<<20))
+	}
+	slices.Sort(ratios)
+	fmt.Printf("%d displays, %d rounds: agent p99 / relay p99 from %.2f to %.2f (median %.2f); load before %s\n",
+		*pairDisplays, len(ratios), ratios[0], ratios[len(ratios)-1], ratios[len(ratios)/2], loadBefore)
+	b.ReportMetric(ratios[len(ratios)/2], "p99/relay-median")
+	b.ReportMetric(0, "ns/op")
+}

@@ -23,8 +23,9 @@ type Metrics struct {
 	// reason (the error code, or the message type when accepted).
 	Events *prometheus.CounterVec
 	// FanoutLatency is the time from accepting a change to writing its
-	// delta to a display socket.
-	FanoutLatency prometheus.Histogram
+	// delta to a display socket (latency.go: a batch's deltas are added
+	// at once).
+	FanoutLatency *Histogram
 	// Resyncs counts fresh snapshots sent because a display fell behind
 	// or asked for one, by reason.
 	Resyncs *prometheus.CounterVec
@@ -60,11 +61,9 @@ func New() *Metrics {
 		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posdisplay_pos_events_total", Help: "POS messages by result and reason.",
 		}, []string{"result", "reason"}),
-		FanoutLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "posdisplay_fanout_latency_seconds",
-			Help:    "Time from accepting a cart change to writing its delta to a display.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
-		}),
+		FanoutLatency: NewHistogram("posdisplay_fanout_latency_seconds",
+			"Time from accepting a cart change to writing its delta to a display.",
+			[]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}),
 		Resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posdisplay_display_resyncs_total", Help: "Fresh snapshots sent to displays, by reason.",
 		}, []string{"reason"}),

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/goleak"
 )
 
@@ -69,4 +71,38 @@ func scrape(t *testing.T, m *Metrics) string {
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// A Tally added at once shows what observing each value on a
+// prometheus.Histogram shows: buckets (values on a bound included in it),
+// count and sum.
+func TestHistogramTallyMatchesPrometheus(t *testing.T) {
+	buckets := []float64{.001, .01, .1, 1}
+	values := []float64{0, .0005, .001, .001, .0011, .01, .05, .1, .5, 1, 2, 30}
+	ref := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "x_seconds", Help: "h", Buckets: buckets})
+	ours := NewHistogram("x_seconds", "h", buckets)
+	tally := ours.Tally()
+	for i, v := range values {
+		ref.Observe(v)
+		if i%5 == 0 {
+			ours.Observe(v) // one at a time, between tallies
+			continue
+		}
+		tally.Observe(v)
+	}
+	ours.Add(&tally)
+	ours.Add(&tally) // emptied by the first Add: adds nothing
+	want, got := expose(t, ref), expose(t, ours)
+	if got != want {
+		t.Errorf("exposition: got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func expose(t *testing.T, c prometheus.Collector) string {
+	t.Helper()
+	r := prometheus.NewRegistry()
+	r.MustRegister(c)
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(r, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
 }
