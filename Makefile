@@ -54,9 +54,9 @@ deb: deps
 
 # The .debs booted under systemd, udev and a kiosk session in an emulated
 # Debian 12 (qemu; root; the image is cached in ~/.cache/posdisplay). Not
-# part of `make test`. FIELDTEST_ARCH=amd64 (default) or all.
+# part of `make test`. FIELDTEST_ARCH=all (default: amd64 then arm64), amd64 or arm64.
 field-test: deps
-	packaging/field-test.sh --arch $${FIELDTEST_ARCH:-amd64}
+	packaging/field-test.sh --arch $${FIELDTEST_ARCH:-all}
 
 fuzz: deps
 	@FUZZTIME=$${FUZZTIME:-60s} .ci/fuzz.sh

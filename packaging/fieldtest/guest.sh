@@ -270,6 +270,8 @@ mono() {
 
 step_boot_times() {
 	wait_for 150 "screen live after the reboot" logged screen -b 'status=live'
+	# Paired, the screen is live before its window is first drawn.
+	wait_for 150 "the screen's first frame after the reboot" logged screen -b 'first frame'
 	if screen_log -b | grep -q 'pairing code'; then fail "the screen asked to pair again after the reboot"; fi
 	ok "after the reboot the screen reconnected with its pairing: $(screen_log -b | grep 'status=live' | head -1)"
 	local frame live started exec
