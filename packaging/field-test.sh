@@ -383,7 +383,8 @@ for arch in $arches; do
 	up=$(wait_ready $((300 * scale)))
 	result "$arch: reboot to the command runner: $((($(now_ms) - t0) / 1000)) s wall"
 	guest 180 boot_times
-	shot "$arch-after-reboot"
+	# The screen is drawn, not only live: the idle screen fills the desktop.
+	shot_until "$arch-after-reboot" "$out/$arch-desktop.png" 20000 $((60 * scale))
 
 	guest 600 upgrade
 	guest 120 screen_after_upgrade
