@@ -151,13 +151,23 @@ func TestEndToEndWrongToken(t *testing.T) {
 func TestEndToEndIdleStaysLive(t *testing.T) {
 	noLeaks(t)
 	a := startAgent(t, t.TempDir(), "127.0.0.1:0")
-	c := start(t, "ws://"+a.DisplayAddr().String()+"/v1/display", func(o *client.Options) {
+	relay := newPongRelay(t, a.DisplayAddr().String())
+	c := start(t, "ws://"+relay.addr+"/v1/display", func(o *client.Options) {
 		o.Token = e2eToken
 		o.ReadTimeout = idleReadTimeout
 		o.PingInterval = idlePingInterval
 	})
 	v := waitView(t, c, "live", func(v client.View) bool { return v.Status == client.StatusLive })
-	time.Sleep(5 * idleReadTimeout / 2) // time passing: 2.5 read timeouts
+	// The agent's answers to pings 50 ms apart: 50 of them span 2.5 read
+	// timeouts of a stream that carries nothing else.
+	deadline := time.After(20 * time.Second)
+	for n, more := relay.next(); n < 50; n, more = relay.next() {
+		select {
+		case <-more:
+		case <-deadline:
+			t.Fatalf("the agent sent %d pongs in 20 s, want 50", n)
+		}
+	}
 	if now := c.View(); now.Status != client.StatusLive || now.Since != v.Since {
 		t.Errorf("after 2.5 quiet read timeouts: got %s since %v (%s), want live since %v", now.Status, now.Since, now.Err, v.Since)
 	}
