@@ -87,3 +87,19 @@ apt_ensure() {
 	fi
 	rm -f "$log"
 }
+
+# host_uri PATTERN: the first URI in the host's apt sources matching PATTERN.
+host_uri() {
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		grep -oE '(https?|file)://[^ ]+' | grep -E "$1" | head -1
+}
+
+# debian_mirrors sets mirror and sec_mirror: PD_DEBIAN_MIRROR and
+# PD_DEBIAN_SECURITY_MIRROR, else the host's own Debian mirrors, else
+# deb.debian.org.
+debian_mirrors() {
+	mirror=${PD_DEBIAN_MIRROR:-$(host_uri '/debian/?$' || true)}
+	mirror=${mirror:-http://deb.debian.org/debian}
+	sec_mirror=${PD_DEBIAN_SECURITY_MIRROR:-$(host_uri '/debian-security/?$' || true)}
+	sec_mirror=${sec_mirror:-http://deb.debian.org/debian-security}
+}

@@ -46,15 +46,7 @@ suites=${PD_SYSROOT_SUITES:-"$codename $codename-updates $codename-security"}
 pkgs=(libc6-dev libgl1-mesa-dev libgles-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev
 	libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dri libx11-xcb1 libxrender1)
 
-# host_uri PATTERN: the first URI in the host's apt sources matching PATTERN.
-host_uri() {
-	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -oE '(https?|file)://[^ ]+' | grep -E "$1" | head -1
-}
-mirror=${PD_DEBIAN_MIRROR:-$(host_uri '/debian/?$' || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
-sec_mirror=${PD_DEBIAN_SECURITY_MIRROR:-$(host_uri '/debian-security/?$' || true)}
-sec_mirror=${sec_mirror:-http://deb.debian.org/debian-security}
+debian_mirrors
 
 cache=${PD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/posdisplay}
 root=$cache/sysroot/$arch

@@ -54,14 +54,7 @@ base_pkgs=(systemd-sysv udev dbus libpam-systemd "linux-image-$arch" initramfs-t
 session_pkgs=(xserver-xorg-core xserver-xorg-input-libinput lightdm lightdm-gtk-greeter openbox
 	python3-xdg x11-xserver-utils)
 
-host_uri() {
-	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -oE '(https?|file)://[^ ]+' | grep -E "$1" | head -1
-}
-mirror=${PD_DEBIAN_MIRROR:-$(host_uri '/debian/?$' || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
-sec_mirror=${PD_DEBIAN_SECURITY_MIRROR:-$(host_uri '/debian-security/?$' || true)}
-sec_mirror=${sec_mirror:-http://deb.debian.org/debian-security}
+debian_mirrors
 
 cache=${PD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/posdisplay}/fieldtest
 key=$({
