@@ -81,25 +81,10 @@ func ParseQuantity(s string) (Quantity, error) {
 }
 
 // String formats q canonically: no trailing zeros, no trailing dot ("1.25", "3").
-func (q Quantity) String() string {
-	v := uint64(q)
-	sign := ""
-	if q < 0 {
-		sign, v = "-", -v // two's complement magnitude; exact even for math.MinInt64
-	}
-	ip, fp := v/QuantityScale, v%QuantityScale
-	if fp == 0 {
-		return sign + strconv.FormatUint(ip, 10)
-	}
-	f := fmt.Sprintf("%03d", fp)
-	for f[len(f)-1] == '0' {
-		f = f[:len(f)-1]
-	}
-	return sign + strconv.FormatUint(ip, 10) + "." + f
-}
+func (q Quantity) String() string { return string(q.AppendText(make([]byte, 0, 24))) }
 
 // MarshalJSON writes q as a JSON number in canonical form.
-func (q Quantity) MarshalJSON() ([]byte, error) { return []byte(q.String()), nil }
+func (q Quantity) MarshalJSON() ([]byte, error) { return q.AppendText(nil), nil }
 
 // UnmarshalJSON accepts a JSON number or a string holding a decimal.
 func (q *Quantity) UnmarshalJSON(b []byte) error {

@@ -246,14 +246,8 @@ func (s *Stream) publishLocked(c cart.Cart, at time.Time) (res Result, crowded b
 	if ops == nil {
 		ops = []cart.Op{}
 	}
-	data, err := json.Marshal(protocol.Delta{Type: protocol.TypeDelta, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq + 1}, Ops: ops})
-	if err != nil {
-		return Result{}, false, fmt.Errorf("encode delta: %w", err)
-	}
-	v1, err := s.v1Delta(s.cur, c, s.seq+1)
-	if err != nil {
-		return Result{}, false, err
-	}
+	data := encodeDelta(protocol.Position{Epoch: s.epoch, Seq: s.seq + 1}, ops)
+	v1 := s.v1Delta(s.cur, c, s.seq+1)
 	s.seq++
 	s.cur = c.Clone()
 	s.snap = nil
@@ -272,6 +266,12 @@ func (s *Stream) publishLocked(c cart.Cart, at time.Time) (res Result, crowded b
 		}
 	}
 	return Result{Seq: s.seq, Changed: true, Ops: len(ops)}, crowded, nil
+}
+
+// encodeDelta encodes the delta at p with ops, sized for the common
+// single-line change in one allocation.
+func encodeDelta(p protocol.Position, ops []cart.Op) []byte {
+	return protocol.AppendDelta(make([]byte, 0, 512), p, ops)
 }
 
 // Clear ends the sale: the cart becomes empty and idle, keeping its

@@ -29,19 +29,15 @@ func (f *Frame) For(returns bool) []byte {
 // new, or returns nil when neither has a return line (the views are the
 // carts themselves). The delta may have no ops (the view did not change):
 // it still advances the display's seq, so that it stays in step.
-func (s *Stream) v1Delta(old, new cart.Cart, seq uint64) ([]byte, error) {
+func (s *Stream) v1Delta(old, new cart.Cart, seq uint64) []byte {
 	if !old.HasReturns() && !new.HasReturns() {
-		return nil, nil
+		return nil
 	}
 	ops := cart.Diff(cart.V1View(old), cart.V1View(new))
 	if ops == nil {
 		ops = []cart.Op{} // "ops":[] — a version 1 web display wants an array
 	}
-	data, err := json.Marshal(protocol.Delta{Type: protocol.TypeDelta, Position: protocol.Position{Epoch: s.epoch, Seq: seq}, Ops: ops})
-	if err != nil {
-		return nil, fmt.Errorf("encode version 1 delta: %w", err)
-	}
-	return data, nil
+	return encodeDelta(protocol.Position{Epoch: s.epoch, Seq: seq}, ops)
 }
 
 // v1Snapshot encodes the snapshot of the version 1 view of the current cart,
