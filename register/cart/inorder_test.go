@@ -65,6 +65,11 @@ func checkDiffPaths(t *testing.T, old, new Cart) {
 	if mine := AppendOps(nil, got); string(mine) != string(enc) {
 		t.Fatalf("AppendOps = %s\njson.Marshal = %s", mine, enc)
 	}
+	for _, c := range []Cart{old, new, {}} {
+		if mine, want := c.AppendJSON(nil), mustJSON(t, c); string(mine) != string(want) {
+			t.Fatalf("AppendJSON = %s\njson.Marshal = %s", mine, want)
+		}
+	}
 }
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -76,7 +81,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 // FuzzDiffPaths holds Diff's in-order path to the general one (the same
-// ops) and AppendOps to encoding/json (the same bytes).
+// ops), and AppendOps and Cart.AppendJSON to encoding/json (the same bytes).
 func FuzzDiffPaths(f *testing.F) {
 	f.Add([]byte{3, 0, 1, 1, 2, 2, 3, 0, 0, 0, 4, 0, 1, 1, 2, 2, 9, 3, 3, 1, 0, 0}, "<b>caf\u00e9</b> & \u2028")
 	f.Add([]byte{2, 0, 1, 1, 2, 0, 0, 2, 1, 2, 0, 1}, "moved")

@@ -420,10 +420,7 @@ func (c *conn) writeLoop(st *stream.Stream, sub *stream.Sub, catchup []*stream.F
 	resync := func(reason string) error {
 		sub.Drain()
 		sub.TakeOverflow()
-		f, err := st.Snapshot()
-		if err != nil {
-			return err
-		}
+		f := st.Snapshot()
 		c.h.metrics.Resyncs.WithLabelValues(reason).Inc()
 		if reason == "slow" {
 			c.h.metrics.DisplaysCut.WithLabelValues("slow").Inc()

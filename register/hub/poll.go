@@ -286,10 +286,7 @@ func (h *Hub) pollFrames(r *http.Request, st *stream.Stream, req protocol.Poll, 
 	st.Unsubscribe(sub)
 	frames, reason := inOrder(frames, sub.TakeOverflow())
 	if reason != "" {
-		snap, err := st.Snapshot()
-		if err != nil {
-			return nil, http.StatusInternalServerError, protocol.NewError(nil, protocol.CodeInternal, "", "could not build the snapshot")
-		}
+		snap := st.Snapshot()
 		h.metrics.Resyncs.WithLabelValues(reason).Inc()
 		frames = []*stream.Frame{snap}
 	}

@@ -16,3 +16,17 @@ func AppendDelta(b []byte, p Position, ops []cart.Op) []byte {
 	b = cart.AppendOps(jsonw.AppendField(b, "ops"), ops)
 	return append(b, '}')
 }
+
+// AppendSnapshot appends the snapshot message of c at p to b: the bytes
+// json.Marshal writes for Snapshot{Type: TypeSnapshot, Position: p, Cart:
+// *c, Restored: restored}.
+func AppendSnapshot(b []byte, p Position, c *cart.Cart, restored bool) []byte {
+	b = append(b, `{"type":"snapshot"`...)
+	b = jsonw.AppendStringField(b, "epoch", p.Epoch)
+	b = jsonw.AppendUintField(b, "seq", p.Seq)
+	b = c.AppendJSON(jsonw.AppendField(b, "cart"))
+	if restored {
+		b = append(jsonw.AppendField(b, "restored"), "true"...)
+	}
+	return append(b, '}')
+}

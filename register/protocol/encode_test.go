@@ -54,3 +54,39 @@ func checkAppendDelta(t *testing.T, p protocol.Position, ops []cart.Op) {
 		}
 	}
 }
+
+// TestAppendSnapshotMatchesMarshal does for each golden snapshot what
+// TestAppendDeltaMatchesMarshal does for deltas.
+func TestAppendSnapshotMatchesMarshal(t *testing.T) {
+	files, err := filepath.Glob("testdata/golden/display_snapshot*.json")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("golden snapshots: %d files, %v; want several", len(files), err)
+	}
+	restored := false
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s protocol.Snapshot
+		if err := json.Unmarshal(data, &s); err != nil {
+			t.Fatal(err)
+		}
+		restored = restored || s.Restored
+		var golden bytes.Buffer
+		if err := json.Compact(&golden, data); err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := protocol.AppendSnapshot(nil, s.Position, &s.Cart, s.Restored)
+		if !bytes.Equal(got, want) || !bytes.Equal(got, golden.Bytes()) {
+			t.Errorf("%s: AppendSnapshot = %s\njson.Marshal = %s\ngolden = %s", name, got, want, golden.Bytes())
+		}
+	}
+	if !restored {
+		t.Error("no golden snapshot is restored: the restored field is not checked")
+	}
+}

@@ -287,30 +287,24 @@ func (s *Stream) Clear(at time.Time) (Result, error) {
 }
 
 // Snapshot returns a snapshot frame of the current cart.
-func (s *Stream) Snapshot() (*Frame, error) {
+func (s *Stream) Snapshot() *Frame {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.snapshotLocked()
 }
 
-func (s *Stream) snapshotLocked() (*Frame, error) {
+func (s *Stream) snapshotLocked() *Frame {
 	if s.snap != nil {
-		return s.snap, nil
+		return s.snap
 	}
-	data, err := json.Marshal(protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq}, Cart: s.cur, Restored: s.restored})
-	if err != nil {
-		return nil, fmt.Errorf("encode snapshot: %w", err)
-	}
-	v1, err := s.v1Snapshot()
-	if err != nil {
-		return nil, err
-	}
+	data := protocol.AppendSnapshot(make([]byte, 0, s.cur.SizeHint()+64), protocol.Position{Epoch: s.epoch, Seq: s.seq}, &s.cur, s.restored)
+	v1 := s.v1Snapshot()
 	at := s.changed
 	if at.IsZero() {
 		at = time.Now()
 	}
 	s.snap = &Frame{Kind: protocol.TypeSnapshot, Seq: s.seq, Data: data, V1: v1, At: at}
-	return s.snap, nil
+	return s.snap
 }
 
 // Subscribe attaches sub and returns the frames that bring a display from
@@ -334,11 +328,7 @@ func (s *Stream) Subscribe(resume *protocol.Position, sub *Sub) ([]*Frame, error
 			}
 		}
 	} else {
-		f, err := s.snapshotLocked()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
+		out = append(out, s.snapshotLocked())
 	}
 	s.subs[sub] = struct{}{}
 	return out, nil

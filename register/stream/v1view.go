@@ -1,9 +1,6 @@
 package stream
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/posdisplay/posdisplay/register/cart"
 	"github.com/posdisplay/posdisplay/register/protocol"
 )
@@ -42,13 +39,10 @@ func (s *Stream) v1Delta(old, new cart.Cart, seq uint64) []byte {
 
 // v1Snapshot encodes the snapshot of the version 1 view of the current cart,
 // or returns nil when the cart has no return line.
-func (s *Stream) v1Snapshot() ([]byte, error) {
+func (s *Stream) v1Snapshot() []byte {
 	if !s.cur.HasReturns() {
-		return nil, nil
+		return nil
 	}
-	data, err := json.Marshal(protocol.Snapshot{Type: protocol.TypeSnapshot, Position: protocol.Position{Epoch: s.epoch, Seq: s.seq}, Cart: cart.V1View(s.cur)})
-	if err != nil {
-		return nil, fmt.Errorf("encode version 1 snapshot: %w", err)
-	}
-	return data, nil
+	v1 := cart.V1View(s.cur)
+	return protocol.AppendSnapshot(make([]byte, 0, v1.SizeHint()+64), protocol.Position{Epoch: s.epoch, Seq: s.seq}, &v1, false)
 }
