@@ -72,7 +72,16 @@ func ValidCurrency(code string) bool {
 // Validate checks every field of c, its limits and its arithmetic, and returns
 // the first problem as a *FieldError. A cart that passes can be shown to a
 // customer: amounts are in range and add up.
-func (c *Cart) Validate() error {
+func (c *Cart) Validate() error { return c.ValidateKnown(nil) }
+
+// ValidateKnown is Validate for a cart some of whose lines are known to be
+// valid: known[i] marks a line that passed Validate before, with the same
+// fields, in another cart. A line's own checks depend on nothing else, so
+// those are skipped for it; everything that spans lines (ids, sums) is
+// checked as Validate does. A POS page resends its whole cart on every
+// change, and its decoder (protocol.POSDecoder) knows the lines it saw in
+// the page's last cart. known may be nil or shorter than the lines.
+func (c *Cart) ValidateKnown(known []bool) error {
 	if !ValidID(c.Register) {
 		return fieldErr("register", "must be 1-%d characters of A-Z a-z 0-9 . _ -", MaxIDLen)
 	}
@@ -93,8 +102,10 @@ func (c *Cart) Validate() error {
 	returns := false
 	for i := range c.Lines {
 		l := &c.Lines[i]
-		if err := l.validate(i); err != nil {
-			return err
+		if i >= len(known) || !known[i] {
+			if err := l.validate(i); err != nil {
+				return err
+			}
 		}
 		if j, dup := seen[l.ID]; dup {
 			return fieldErr(fmt.Sprintf("lines[%d].id", i), "duplicates lines[%d].id %q", j, l.ID)

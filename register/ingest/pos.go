@@ -323,8 +323,10 @@ func (p *posConn) readLoop() error {
 		<-p.writerDone
 	}()
 	// buf holds one message at a time: nothing decoded from it keeps a
-	// reference to its bytes (protocol.TestDecodePOSKeepsNoBytes).
+	// reference to its bytes (protocol.TestDecodePOSKeepsNoBytes; the
+	// decoder keeps its own copy of the last cart's lines).
 	var buf bytes.Buffer
+	var dec protocol.POSDecoder
 	for {
 		typ, r, err := ws.NextReader()
 		if err != nil {
@@ -362,7 +364,7 @@ func (p *posConn) readLoop() error {
 		var perr *protocol.Error
 		decoded := text && len(data) <= maxScanAnswerSize
 		if decoded {
-			if msg, perr = protocol.DecodePOS(data); perr == nil && p.scanAnswer(msg) {
+			if msg, perr = dec.Decode(data); perr == nil && p.scanAnswer(msg) {
 				continue
 			}
 		}
@@ -375,7 +377,7 @@ func (p *posConn) readLoop() error {
 			continue
 		}
 		if !decoded {
-			msg, perr = protocol.DecodePOS(data)
+			msg, perr = dec.Decode(data)
 		}
 		if perr != nil {
 			p.answer(perr)

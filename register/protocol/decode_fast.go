@@ -25,11 +25,18 @@ const fastLimit = 64 << 10
 // The strings of the cart that hold no escapes share one copy of the
 // message (one allocation instead of one per string); the cart keeps it
 // alive, which costs at most the message's size per register.
-func decodePOSFast(data []byte) (PosMessage, bool) {
+func decodePOSFast(data []byte) (PosMessage, bool) { return decodePOSFastWith(data, nil) }
+
+// decodePOSFastWith is decodePOSFast taking the lines d knows (nil: none)
+// as they are, and telling d the lines of the cart it decoded.
+func decodePOSFastWith(data []byte, d *POSDecoder) (PosMessage, bool) {
 	if len(data) > fastLimit {
 		return PosMessage{}, false
 	}
-	s := scanner{data: data}
+	s := scanner{data: data, dec: d}
+	if d != nil {
+		s.seen, s.known = d.spare[:0], d.known[:0]
+	}
 	s.ws()
 	var (
 		typ, hasID, hasCart bool
@@ -65,8 +72,12 @@ func decodePOSFast(data []byte) (PosMessage, bool) {
 		return PosMessage{}, false
 	}
 	s.ws()
-	if s.i != len(data) || c.Validate() != nil {
+	if s.i != len(data) || c.ValidateKnown(s.known) != nil {
 		return PosMessage{}, false
+	}
+	if d != nil {
+		clear(d.lines) // no strings of the cart before last kept alive
+		d.lines, d.spare, d.known, d.hits = s.seen, d.lines[:0], s.known[:0], d.hits+s.hits
 	}
 	return PosMessage{Type: TypeCart, ID: id, Cart: c}, true
 }
@@ -77,6 +88,14 @@ type scanner struct {
 	data []byte
 	i    int
 	str  string // string(data), made on the first string value, shared by them
+
+	// With a POSDecoder: the lines it knows (dec.lines) are taken as they
+	// are; known marks them in the cart's lines, seen collects every line
+	// of this cart for the decoder, hits counts the lines taken.
+	dec   *POSDecoder
+	known []bool
+	seen  []knownLine
+	hits  int
 }
 
 func (s *scanner) ws() {
@@ -498,8 +517,27 @@ func (s *scanner) lines(c *cart.Cart) bool {
 	}
 	c.Lines = make([]cart.Line, 0, 16)
 	return s.array(cart.MaxLines, func() bool {
+		k := len(c.Lines)
+		if s.dec == nil {
+			c.Lines = append(c.Lines, cart.Line{})
+			return s.line(&c.Lines[k])
+		}
+		if kl, ok := s.dec.match(s.data[s.i:], k); ok {
+			s.i += len(kl.raw)
+			c.Lines = append(c.Lines, kl.line)
+			s.known = append(s.known, true)
+			s.seen = append(s.seen, kl)
+			s.hits++
+			return true
+		}
+		start := s.i
 		c.Lines = append(c.Lines, cart.Line{})
-		return s.line(&c.Lines[len(c.Lines)-1])
+		if !s.line(&c.Lines[k]) {
+			return false
+		}
+		s.known = append(s.known, false)
+		s.seen = append(s.seen, knownLine{raw: s.shared()[start:s.i], line: c.Lines[k]})
+		return true
 	})
 }
 
