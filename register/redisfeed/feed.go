@@ -102,6 +102,9 @@ type following struct {
 	// time, so one register's fsync does not hold up the others'.
 	readID string
 	queue  chan redis.XMessage
+	// dec decodes the register's entries (its worker only): a backend,
+	// like a POS page, sends the whole cart on every change.
+	dec protocol.POSDecoder
 }
 
 // Feed is the agent's link to Redis.

@@ -41,14 +41,14 @@ func TestGolden(t *testing.T) {
 		decode func(data []byte) (any, error)
 	}{
 		{"entry_cart", protocol.CartMsg{Type: protocol.TypeCart, ID: protocol.StringID("b-1001"), Cart: sampleCart()}, func(data []byte) (any, error) {
-			m, perr := decodeEntry(map[string]any{FieldMsg: string(data)}, 2<<20)
+			m, perr := decodeEntry(map[string]any{FieldMsg: string(data)}, 2<<20, nil)
 			if perr != nil {
 				return nil, perr
 			}
 			return protocol.CartMsg{Type: m.Type, ID: m.ID, Cart: *m.Cart}, nil
 		}},
 		{"entry_clear", protocol.ClearMsg{Type: protocol.TypeClear, ID: protocol.StringID("b-1002")}, func(data []byte) (any, error) {
-			m, perr := decodeEntry(map[string]any{FieldMsg: string(data)}, 2<<20)
+			m, perr := decodeEntry(map[string]any{FieldMsg: string(data)}, 2<<20, nil)
 			if perr != nil {
 				return nil, perr
 			}

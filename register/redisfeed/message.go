@@ -38,7 +38,8 @@ const CodeBadEntry = "bad_entry"
 // decodeEntry reads one pos-stream entry. Only cart and clear messages
 // belong on the stream; scans are acknowledged with XACK on the scans
 // stream, not here.
-func decodeEntry(values map[string]any, limit int64) (protocol.PosMessage, *protocol.Error) {
+// dec decodes the message; nil decodes it on its own (protocol.DecodePOS).
+func decodeEntry(values map[string]any, limit int64, dec *protocol.POSDecoder) (protocol.PosMessage, *protocol.Error) {
 	raw, ok := values[FieldMsg]
 	if !ok || len(values) != 1 {
 		var names []string
@@ -53,7 +54,11 @@ func decodeEntry(values map[string]any, limit int64) (protocol.PosMessage, *prot
 	if int64(len(s)) > limit {
 		return protocol.PosMessage{}, protocol.NewError(nil, protocol.CodeTooLarge, "", fmt.Sprintf("message of %d bytes is larger than the limit of %d", len(s), limit))
 	}
-	msg, perr := protocol.DecodePOS([]byte(s))
+	decode := protocol.DecodePOS
+	if dec != nil {
+		decode = dec.Decode
+	}
+	msg, perr := decode([]byte(s))
 	if perr != nil {
 		return protocol.PosMessage{}, perr
 	}

@@ -26,7 +26,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		if extra != "" {
 			values[extra] = "1"
 		}
-		m, perr := decodeEntry(values, 64<<10)
+		m, perr := decodeEntry(values, 64<<10, nil)
 		if perr != nil {
 			if perr.Code == "" {
 				t.Fatalf("error without a code: %+v", perr)

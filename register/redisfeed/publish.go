@@ -53,7 +53,7 @@ func (f *Feed) published(r *following, payload string) {
 	if r == nil {
 		return
 	}
-	msg, perr := decodeEntry(map[string]any{FieldMsg: payload}, f.opts.Limit)
+	msg, perr := decodeEntry(map[string]any{FieldMsg: payload}, f.opts.Limit, nil)
 	if perr == nil {
 		// Nothing is answered, so nothing waits for the write.
 		_, _, perr = f.opts.Apply.ApplyQueued(r.name, msg)

@@ -208,7 +208,7 @@ func (f *Feed) work(ctx context.Context, r *following) {
 // register's next entry is applied meanwhile, and one write covers them
 // all. Only r's worker calls it.
 func (f *Feed) apply(r *following, e redis.XMessage) {
-	msg, perr := decodeEntry(e.Values, f.opts.Limit)
+	msg, perr := decodeEntry(e.Values, f.opts.Limit, &r.dec)
 	var seq uint64
 	f.opts.Positions.Hold(r.name)
 	if perr == nil {
