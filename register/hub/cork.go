@@ -48,6 +48,27 @@ type corkConn struct {
 	buf      *[]byte
 	batched  int       // bytes written since cork
 	deadline time.Time // the last write deadline set while corked
+	// applied is the write deadline set on the socket; a later one closer
+	// to it than deadlineStep is not set (setDeadline).
+	applied      time.Time
+	deadlineStep time.Duration
+}
+
+// setDeadline sets t as the socket's write deadline, unless t is later
+// than the deadline already set by less than c.deadlineStep. Every frame
+// comes with a deadline of now + WriteWait, and setting it is a runtime
+// timer update: at 50 changes/s each display's writer did one per frame,
+// on the path of every change. With the step at a tenth of WriteWait
+// (Hub.serveDisplay), the socket's deadline moves at most ten times per
+// WriteWait, and a write that blocks still gets at least nine tenths of
+// WriteWait before it fails. An earlier deadline (a shutdown's) is always
+// set.
+func (c *corkConn) setDeadline(conn net.Conn, t time.Time) error {
+	if !t.Before(c.applied) && t.Sub(c.applied) < c.deadlineStep {
+		return nil
+	}
+	c.applied = t
+	return conn.SetWriteDeadline(t)
 }
 
 // NetConn returns the wrapped connection (for tcpConn).
@@ -88,7 +109,7 @@ func (c *corkConn) send() error {
 		return nil
 	}
 	if !c.deadline.IsZero() {
-		if err := c.Conn.SetWriteDeadline(c.deadline); err != nil {
+		if err := c.setDeadline(c.Conn, c.deadline); err != nil {
 			return err
 		}
 		c.deadline = time.Time{}
@@ -123,7 +144,7 @@ func (c *corkConn) writeBuffers(bufs net.Buffers, iov []syscall.Iovec, n int, de
 	}
 	c.batched += n
 	if !c.deadline.IsZero() {
-		if err := tc.SetWriteDeadline(c.deadline); err != nil {
+		if err := c.setDeadline(tc, c.deadline); err != nil {
 			return err
 		}
 		c.deadline = time.Time{}
@@ -217,7 +238,7 @@ func (c *corkConn) SetWriteDeadline(t time.Time) error {
 		c.deadline = t
 		return nil
 	}
-	return c.Conn.SetWriteDeadline(t)
+	return c.setDeadline(c.Conn, t)
 }
 
 // flush sends what was held back and uncorks.

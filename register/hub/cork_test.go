@@ -184,3 +184,69 @@ func TestCorkConnSplitsLargeBatches(t *testing.T) {
 		})
 	}
 }
+
+// deadlineConn records the write deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.set = append(c.set, t)
+	return nil
+}
+
+// TestCorkDeadlineStep: a deadline later than the one set by less than the
+// step is not set again; a later one by the step or more, an earlier one
+// (a shutdown's) and the zero time are.
+func TestCorkDeadlineStep(t *testing.T) {
+	under := &deadlineConn{}
+	c := &corkConn{Conn: under, deadlineStep: time.Second}
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	steps := []struct {
+		t   time.Time
+		set bool
+	}{
+		{t0, true},
+		{t0.Add(20 * time.Millisecond), false},
+		{t0.Add(999 * time.Millisecond), false},
+		{t0.Add(time.Second), true},
+		{t0.Add(1500 * time.Millisecond), false},
+		{t0.Add(-time.Second), true}, // earlier: always
+		{time.Time{}, true},
+		{t0, true},
+	}
+	for i, s := range steps {
+		before := len(under.set)
+		if err := c.SetWriteDeadline(s.t); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(under.set) > before; got != s.set {
+			t.Fatalf("step %d (%v): set %v, want %v (set so far %v)", i, s.t, got, s.set, under.set)
+		}
+	}
+	// Corked, the deadline waits for the flush, and the step applies there.
+	c.cork()
+	_ = c.SetWriteDeadline(t0.Add(3 * time.Second))
+	if n := len(under.set); under.set[n-1] != t0 {
+		t.Fatalf("corked: a deadline was set before the flush: %v", under.set)
+	}
+	c.buf = &[]byte{}
+	*c.buf = append(*c.buf, 'x')
+	under.Conn = &recordConn{}
+	if err := c.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(under.set); under.set[n-1] != t0.Add(3*time.Second) {
+		t.Fatalf("after the flush the deadline is %v, want %v", under.set[n-1], t0.Add(3*time.Second))
+	}
+	// Without a step (a conn made elsewhere), every deadline is set.
+	under2 := &deadlineConn{}
+	c2 := &corkConn{Conn: under2}
+	for range 3 {
+		_ = c2.SetWriteDeadline(t0)
+	}
+	if len(under2.set) != 3 {
+		t.Fatalf("no step: %d deadlines set, want 3", len(under2.set))
+	}
+}

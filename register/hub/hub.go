@@ -43,7 +43,9 @@ type Options struct {
 	// answer within PongWait is disconnected. Defaults 20 s and 60 s.
 	PingInterval time.Duration
 	PongWait     time.Duration
-	// WriteWait bounds each write. Default 10 s.
+	// WriteWait bounds each write: a write that blocks fails after between
+	// nine tenths of WriteWait and all of it (cork.go, setDeadline).
+	// Default 10 s.
 	WriteWait time.Duration
 	// HelloWait bounds the wait for the first message. Default 10 s.
 	HelloWait time.Duration
@@ -208,6 +210,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(h, ws, r.RemoteAddr)
 	c.cork = cw.conn
+	if c.cork != nil {
+		c.cork.deadlineStep = h.opts.WriteWait / 10
+	}
 	c.returns = wantsReturns(r)
 	c.batches = wantsBatches(r)
 	c.pre, c.endSilent = pre, endSilent
