@@ -163,7 +163,7 @@ const maxInOrder = 32
 // with cold caches, on every change before the displays hear of it).
 // ok is false for carts of more than maxInOrder lines, with duplicate ids,
 // or whose kept lines moved: the general path takes those
-// (FuzzDiffInOrderMatchesGeneral holds the two paths to the same ops).
+// (FuzzDiffPaths and TestDiffPaths hold the two paths to the same ops).
 func diffInOrder(old, new Cart) (ops []Op, ok bool) {
 	if len(old.Lines) > maxInOrder || len(new.Lines) > maxInOrder {
 		return nil, false

@@ -59,7 +59,7 @@ type corkConn struct {
 // comes with a deadline of now + WriteWait, and setting it is a runtime
 // timer update: at 50 changes/s each display's writer did one per frame,
 // on the path of every change. With the step at a tenth of WriteWait
-// (Hub.serveDisplay), the socket's deadline moves at most ten times per
+// (corkWriter, from Hub.ServeHTTP), the socket's deadline moves at most ten times per
 // WriteWait, and a write that blocks still gets at least nine tenths of
 // WriteWait before it fails. An earlier deadline (a shutdown's) is always
 // set.
@@ -257,7 +257,8 @@ func (c *corkConn) flush() error {
 // connection.
 type corkWriter struct {
 	http.ResponseWriter
-	conn *corkConn
+	deadlineStep time.Duration // for the corkConn (setDeadline)
+	conn         *corkConn
 }
 
 func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -269,7 +270,7 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &corkConn{Conn: nc}
+	w.conn = &corkConn{Conn: nc, deadlineStep: w.deadlineStep}
 	return w.conn, brw, nil
 }
 

@@ -250,3 +250,20 @@ func TestCorkDeadlineStep(t *testing.T) {
 		t.Fatalf("no step: %d deadlines set, want 3", len(under2.set))
 	}
 }
+
+// A display served by the hub writes through a corkConn whose deadline
+// step is a tenth of WriteWait.
+func TestHubCorkDeadlineStep(t *testing.T) {
+	f := newFixture(t, Options{WriteWait: 7 * time.Second})
+	f.dial("tok-a", nil)
+	f.hub.mu.Lock()
+	defer f.hub.mu.Unlock()
+	if len(f.hub.conns) != 1 {
+		t.Fatalf("%d displays connected, want 1", len(f.hub.conns))
+	}
+	for c := range f.hub.conns {
+		if c.cork == nil || c.cork.deadlineStep != 700*time.Millisecond {
+			t.Fatalf("display's cork %+v, want a deadline step of 700ms", c.cork)
+		}
+	}
+}

@@ -197,7 +197,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	defer endSilent()
-	cw := &corkWriter{ResponseWriter: w}
+	cw := &corkWriter{ResponseWriter: w, deadlineStep: h.opts.WriteWait / 10}
 	ws, err := h.upgrader.Upgrade(cw, r, nil)
 	if err != nil {
 		h.log.Debug("display upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -210,9 +210,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(h, ws, r.RemoteAddr)
 	c.cork = cw.conn
-	if c.cork != nil {
-		c.cork.deadlineStep = h.opts.WriteWait / 10
-	}
 	c.returns = wantsReturns(r)
 	c.batches = wantsBatches(r)
 	c.pre, c.endSilent = pre, endSilent

@@ -15,18 +15,8 @@ func (w netConnWrapper) NetConn() net.Conn { return w.Conn }
 // The hub reaches the TCP socket through wrappers; writes bypass the
 // wrappers only where no TLS seals the bytes.
 func TestUnderTCP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tc := c.(*net.TCPConn)
-	tlsConn := tls.Client(netConnWrapper{c}, &tls.Config{InsecureSkipVerify: true})
+	_, tc := tcpPair(t)
+	tlsConn := tls.Client(netConnWrapper{tc}, &tls.Config{InsecureSkipVerify: true})
 	for _, tt := range []struct {
 		name     string
 		c        net.Conn

@@ -11,21 +11,7 @@ import (
 // to plain *net.TCPConn only, and a stalled TLS display's buffer grew to
 // 3.9 MB).
 func TestCapSendBufferBeneathTLS(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	server, client := tcpPair(t)
 	const capBytes = 64 << 10
 	for _, tc := range []struct {
 		name string
@@ -39,7 +25,7 @@ func TestCapSendBufferBeneathTLS(t *testing.T) {
 		if tc.name == "plain" {
 			raw = client
 		}
-		if got := sndbuf(t, raw.(*net.TCPConn)); got != 2*capBytes { // Linux doubles what it is given
+		if got := sndbuf(t, raw); got != 2*capBytes { // Linux doubles what it is given
 			t.Errorf("%s: SO_SNDBUF = %d, want %d", tc.name, got, 2*capBytes)
 		}
 	}

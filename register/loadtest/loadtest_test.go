@@ -245,6 +245,12 @@ var (
 // POSDISPLAY_LOADTEST_PROFILE_DIR each round's children overwrite the
 // previous round's profiles: use -rounds=1 to profile.
 func BenchmarkBurstPair(b *testing.B) {
+	if *pairImpl != loadtest.ImplAgent && *pairImpl != loadtest.ImplAgentPoll {
+		b.Fatalf("-pair-impl=%q: want %s or %s", *pairImpl, loadtest.ImplAgent, loadtest.ImplAgentPoll)
+	}
+	if *pairTLS && *pairImpl == loadtest.ImplAgentPoll {
+		b.Fatalf("-pair-tls: the polling transport has no TLS variant here")
+	}
 	n, shape := 500, "burst"
 	if *pairRate > 0 {
 		n, shape = 250, "steady"

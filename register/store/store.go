@@ -36,10 +36,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/posdisplay/posdisplay/register/jsonw"
-
 	"github.com/posdisplay/posdisplay/register/atomicfile"
 	"github.com/posdisplay/posdisplay/register/cart"
+	"github.com/posdisplay/posdisplay/register/jsonw"
 	"github.com/posdisplay/posdisplay/register/metrics"
 )
 
