@@ -275,7 +275,7 @@ func BenchmarkBurstPair(b *testing.B) {
 		}
 		x := float64(p99[1]) / float64(p99[0])
 		ratios = append(ratios, x)
-		fmt.Printf("round %d: relay p99 %.1f ms cpu %.3f s | agent p99 %.1f ms p50 %.1f ms cpu %.3f s covered %d lost %d | ratio %.2f | load %s | peak RSS relay %.1f agent %.1f MB\n",
+		fmt.Printf("round %d: relay p99 %.2f ms cpu %.3f s | agent p99 %.2f ms p50 %.2f ms cpu %.3f s covered %d lost %d | ratio %.2f | load %s | peak RSS relay %.1f agent %.1f MB\n",
 			r, ms(p99[0]), res[0].CPU.Seconds(), ms(p99[1]), ms(res[1].P50), res[1].CPU.Seconds(), res[1].Covered, res[1].Lost, x, loadtest.LoadAvg(),
 			float64(res[0].PeakRSS)/(1<<20), float64(res[1].PeakRSS)/(1<<20))
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // BenchmarkDurableSave measures what a durable ack costs: the time from
-// Save to its outcome (the write and fsyncs of atomicfile.Write), with one
+// Save to its outcome (CommitDelay, then the write and fsyncs of
+// atomicfile.Write), with one
 // POS page sending one cart at a time ("serial"), and with many registers
 // saving at once ("group", where one write covers every cart queued while
 // the previous one ran). Run it on the target's storage: TMPDIR=/path.
