@@ -3,12 +3,14 @@ package cart
 import (
 	"errors"
 	"fmt"
-	"github.com/posdisplay/posdisplay/register/textclip"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/currency"
+
+	"github.com/posdisplay/posdisplay/register/textclip"
 )
 
 // Limits bound what a sender can put in a cart, so that a hostile or buggy
@@ -60,13 +62,26 @@ func ValidID(s string) bool {
 	return true
 }
 
+// lastCurrency is the last code ValidCurrency accepted. A register's carts
+// all carry one currency, and ParseISO searches the table of every ISO
+// code: on a core that has been idle that search is a few cold cache lines
+// per cart.
+var lastCurrency atomic.Pointer[string]
+
 // ValidCurrency reports whether code is an ISO 4217 currency code.
 func ValidCurrency(code string) bool {
+	if last := lastCurrency.Load(); last != nil && *last == code {
+		return true
+	}
 	if len(code) != 3 || strings.ToUpper(code) != code {
 		return false
 	}
-	_, err := currency.ParseISO(code)
-	return err == nil
+	if _, err := currency.ParseISO(code); err != nil {
+		return false
+	}
+	code = strings.Clone(code)
+	lastCurrency.Store(&code)
+	return true
 }
 
 // Validate checks every field of c, its limits and its arithmetic, and returns
@@ -97,7 +112,10 @@ func (c *Cart) ValidateKnown(known []bool) error {
 	if len(c.Lines) > MaxLines {
 		return fieldErr("lines", "at most %d lines, got %d", MaxLines, len(c.Lines))
 	}
-	seen := make(map[string]int, len(c.Lines))
+	var seen map[string]int // ids of the lines so far; nil for a short cart
+	if len(c.Lines) > shortCart {
+		seen = make(map[string]int, len(c.Lines))
+	}
 	var sum Money
 	returns := false
 	for i := range c.Lines {
@@ -107,10 +125,9 @@ func (c *Cart) ValidateKnown(known []bool) error {
 				return err
 			}
 		}
-		if j, dup := seen[l.ID]; dup {
+		if j := earlierLine(c.Lines, i, seen); j >= 0 {
 			return fieldErr(fmt.Sprintf("lines[%d].id", i), "duplicates lines[%d].id %q", j, l.ID)
 		}
-		seen[l.ID] = i
 		if l.Return {
 			returns = true
 			sum -= l.Total
@@ -137,15 +154,15 @@ func (c *Cart) ValidateKnown(known []bool) error {
 	}
 	want := c.Subtotal - c.Discount
 	for i, t := range c.Taxes {
-		f := fmt.Sprintf("taxes[%d]", i)
-		if err := checkText(f+".label", t.Label, MaxLabelLen); err != nil {
-			return err
+		// Paths are built only for a problem, as for lines.
+		if reason, bad := textProblem(t.Label, MaxLabelLen); bad {
+			return &FieldError{Field: fmt.Sprintf("taxes[%d].label", i), Reason: reason}
 		}
 		if t.Label == "" {
-			return fieldErr(f+".label", "must not be empty")
+			return fieldErr(fmt.Sprintf("taxes[%d].label", i), "must not be empty")
 		}
-		if err := checkMoney(f+".amount", t.Amount); err != nil {
-			return err
+		if reason, bad := moneyProblem(t.Amount); bad {
+			return &FieldError{Field: fmt.Sprintf("taxes[%d].amount", i), Reason: reason}
 		}
 		if !t.Included {
 			want += t.Amount
@@ -163,6 +180,31 @@ func (c *Cart) ValidateKnown(known []bool) error {
 		}
 	}
 	return checkText("message", c.Message, MaxMessageLen)
+}
+
+// shortCart is the most lines whose ids ValidateKnown compares pairwise
+// (at most 496 string compares, most of them ending at the first byte or
+// the length) rather than through a map made for every cart.
+const shortCart = 32
+
+// earlierLine returns the index of a line before ls[i] with its id, or -1.
+// seen holds the ids of the lines before i and gets ls[i]'s; when it is nil
+// the earlier lines are compared one by one.
+func earlierLine(ls []Line, i int, seen map[string]int) int {
+	id := ls[i].ID
+	if seen == nil {
+		for j := range i {
+			if ls[j].ID == id {
+				return j
+			}
+		}
+		return -1
+	}
+	if j, dup := seen[id]; dup {
+		return j
+	}
+	seen[id] = i
+	return -1
 }
 
 func (l *Line) validate(i int) error {

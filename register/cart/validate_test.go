@@ -3,6 +3,7 @@ package cart_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/posdisplay/posdisplay/register/cart"
@@ -80,6 +81,11 @@ func TestValidate(t *testing.T) {
 		{"line id empty", setLine(1, func(l *cart.Line) { l.ID = "" }), "lines[1].id"},
 		{"line id too long", setLine(2, func(l *cart.Line) { l.ID = repeat("i", cart.MaxIDLen+1) }), "lines[2].id"},
 		{"line id duplicate", setLine(2, func(l *cart.Line) { l.ID = "l1" }), "lines[2].id"},
+		// Carts above 32 lines find duplicates through a map, shorter ones
+		// by comparing with each earlier line: both paths.
+		{"line id duplicate, 32 lines", func(c *cart.Cart) { manyLines(32)(c); c.Lines[31].ID = c.Lines[30].ID }, "lines[31].id"},
+		{"line id duplicate, 40 lines", func(c *cart.Cart) { manyLines(40)(c); c.Lines[38].ID = c.Lines[3].ID }, "lines[38].id"},
+		{"line ids distinct, 40 lines", manyLines(40), ""},
 		{"line sku too long", setLine(0, func(l *cart.Line) { l.SKU = repeat("s", cart.MaxIDLen+1) }), "lines[0].sku"},
 		{"line barcode too long", setLine(0, func(l *cart.Line) { l.Barcode = repeat("9", cart.MaxIDLen+1) }), "lines[0].barcode"},
 		{"line title empty", setLine(1, func(l *cart.Line) { l.Title = "" }), "lines[1].title"},
@@ -205,6 +211,19 @@ func TestValidIDAndCurrency(t *testing.T) {
 	for _, tt := range curs {
 		if got := cart.ValidCurrency(tt.in); got != tt.want {
 			t.Errorf("ValidCurrency(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	// ValidCurrency remembers the last code it accepted: a code checked
+	// right after it is still checked.
+	for _, tt := range curs {
+		if !tt.want {
+			continue
+		}
+		for _, bad := range []string{strings.ToLower(tt.in), tt.in[:2], tt.in + "D", "ABC"} {
+			cart.ValidCurrency(tt.in)
+			if cart.ValidCurrency(bad) {
+				t.Errorf("ValidCurrency(%q) after %q = true, want false", bad, tt.in)
+			}
 		}
 	}
 }
