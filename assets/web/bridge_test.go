@@ -87,7 +87,7 @@ func TestDemoScans(t *testing.T) {
 	waitJS(t, browser, `document.getElementById("conn").dataset.state === "open"`)
 	for _, id := range []string{"s1", "s2", "s1"} {
 		code := map[string]string{"s1": "4006381333931", "s2": "5012345678900"}[id]
-		if err := a.Ingest().SendToPage(register, protocol.Scan{Type: protocol.TypeScan, ID: id, Code: code, Symbology: "ean13", Source: "test", At: time.Now()}); err != nil {
+		if _, err := a.Ingest().SendToPage(register, protocol.Scan{Type: protocol.TypeScan, ID: id, Code: code, Symbology: "ean13", Source: "test", At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -142,7 +142,7 @@ func TestBridgeRetriesScans(t *testing.T) {
 		posDemo.bridge.onScan((s) => { calls[s.id] = (calls[s.id] || 0) + 1; return s.id === "busy" && calls[s.id] >= 3; });`, nil))
 
 	send := func(id string, at time.Time) {
-		if err := a.Ingest().SendToPage(register, protocol.Scan{Type: protocol.TypeScan, ID: id, Code: "4006381333931", Symbology: "ean13", Source: "test", At: at}); err != nil {
+		if _, err := a.Ingest().SendToPage(register, protocol.Scan{Type: protocol.TypeScan, ID: id, Code: "4006381333931", Symbology: "ean13", Source: "test", At: at}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -100,8 +100,9 @@ type Ingest struct {
 	// PageConnected, when set, is called when a page opens a socket for a
 	// register, and when the newest page of a register closes while an
 	// older one stays open: in both cases the page that receives scans
-	// changed (the scan router re-sends unacknowledged scans).
-	PageConnected func(register string)
+	// changed (the scan router re-sends unacknowledged scans). page is
+	// that socket's id, as SendToPage returns it.
+	PageConnected func(register string, page uint64)
 	// ScanRefused, when set, receives the scans the page refused
 	// (protocol revision 1.1): the scan id, the reason (one of the
 	// protocol.Refuse* codes) and the page's message.
@@ -113,6 +114,7 @@ type Ingest struct {
 
 	mu     sync.Mutex
 	pages  map[string][]*posConn // per register, oldest first
+	nextID uint64                // the last posConn.id given
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -328,10 +330,11 @@ func (in *Ingest) originAllowed(origin string) bool {
 // ErrNoPage is returned by SendToPage when no POS page is connected.
 var ErrNoPage = errors.New("no POS page connected")
 
-// SendToPage queues v for the newest POS page socket of register; its
-// writer sends it without waiting for any disk write. An error means v
-// was not queued: no page, or the page is not reading.
-func (in *Ingest) SendToPage(register string, v any) error {
+// SendToPage queues v for the newest POS page socket of register and
+// returns that socket's id (PageConnected names sockets by it); its writer
+// sends v without waiting for any disk write. An error means v was not
+// queued: no page, or the page is not reading.
+func (in *Ingest) SendToPage(register string, v any) (page uint64, err error) {
 	in.mu.Lock()
 	ps := in.pages[register]
 	var p *posConn
@@ -340,9 +343,9 @@ func (in *Ingest) SendToPage(register string, v any) error {
 	}
 	in.mu.Unlock()
 	if p == nil {
-		return ErrNoPage
+		return 0, ErrNoPage
 	}
-	return p.push(v)
+	return p.id, p.push(v)
 }
 
 // PageConnectedNow reports whether a POS page socket is open for register.

@@ -499,16 +499,16 @@ func TestPOSOriginAndToken(t *testing.T) {
 // hooks records the scan router's view of the POS side.
 type hooks struct {
 	mu        sync.Mutex
-	connected []string
+	connected []string // "register/page"
 	acks      []string
 	changed   chan struct{}
 }
 
 func newHooks(in *Ingest) *hooks {
 	h := &hooks{changed: make(chan struct{}, 100)}
-	in.PageConnected = func(register string) {
+	in.PageConnected = func(register string, page uint64) {
 		h.mu.Lock()
-		h.connected = append(h.connected, register)
+		h.connected = append(h.connected, fmt.Sprintf("%s/%d", register, page))
 		h.mu.Unlock()
 		h.changed <- struct{}{}
 	}
@@ -540,21 +540,29 @@ func (h *hooks) snapshot() (connected, acks []string) {
 func TestSendToPagePicksTheNewestPage(t *testing.T) {
 	f := newFixture(t, Options{})
 	h := newHooks(f.in)
-	if err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s0"}); !errors.Is(err, ErrNoPage) {
+	if _, err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s0"}); !errors.Is(err, ErrNoPage) {
 		t.Fatalf("no page: got %v, want ErrNoPage", err)
 	}
 	older := f.dial()
 	h.wait(t)
 	newer := f.dial()
 	h.wait(t)
+	connected, _ := h.snapshot()
+	if len(connected) != 2 || connected[0] == connected[1] {
+		t.Fatalf("PageConnected calls: got %q, want two, each page with its own id", connected)
+	}
 
-	if err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s1"}); err != nil {
+	page, err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s1"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("1/%d", page); got != connected[1] {
+		t.Errorf("SendToPage sent to page %s, want the newer page %s", got, connected[1])
 	}
 	if got := readMsg(t, newer); got.Type != protocol.TypeScan || string(got.ID) != `"s1"` {
 		t.Fatalf("newer page: got %+v, want scan s1", got)
 	}
-	if err := f.in.SendToPage("2", protocol.Scan{Type: protocol.TypeScan, ID: "x"}); !errors.Is(err, ErrNoPage) {
+	if _, err := f.in.SendToPage("2", protocol.Scan{Type: protocol.TypeScan, ID: "x"}); !errors.Is(err, ErrNoPage) {
 		t.Fatalf("other register: got %v, want ErrNoPage", err)
 	}
 
@@ -562,10 +570,10 @@ func TestSendToPagePicksTheNewestPage(t *testing.T) {
 	// router hears about it so that the unacked s1 is re-sent there.
 	newer.Close()
 	h.wait(t)
-	if connected, _ := h.snapshot(); len(connected) != 3 {
-		t.Fatalf("PageConnected calls: got %q, want 3 (two connects, newest page left)", connected)
+	if got, _ := h.snapshot(); len(got) != 3 || got[2] != connected[0] {
+		t.Fatalf("PageConnected calls: got %q, want 3, the last naming the older page %s (newest page left)", got, connected[0])
 	}
-	if err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s2"}); err != nil {
+	if _, err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s2"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := readMsg(t, older); got.Type != protocol.TypeScan || string(got.ID) != `"s2"` {
@@ -734,7 +742,7 @@ func TestScanOvertakesAnAckWaitingForTheDisk(t *testing.T) {
 	h.wait(t)
 	send(t, ws, cartMsg(t, "c1", "A-1"))
 	<-f.saves.seen // the cart is applied; its write is held
-	if err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s1"}); err != nil {
+	if _, err := f.in.SendToPage("1", protocol.Scan{Type: protocol.TypeScan, ID: "s1"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := readMsg(t, ws); got.Type != protocol.TypeScan || string(got.ID) != `"s1"` {

@@ -27,6 +27,7 @@ type posConn struct {
 	ws       *websocket.Conn
 	register string
 	remote   string
+	id       uint64 // unique in the Ingest, from 1; set when registered
 
 	// replies carries the reader's answers, in the order of the messages
 	// they answer, to writeLoop (set by readLoop, used by the reader only).
@@ -240,13 +241,15 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close()
 		return
 	}
+	in.nextID++
+	p.id = in.nextID
 	in.pages[p.register] = append(in.pages[p.register], p)
 	in.mu.Unlock()
 	gauge := in.metrics.POSConnected.WithLabelValues(p.register)
 	gauge.Inc()
 	in.log.Info("POS page connected", "remote", p.remote, "register", p.register, "origin", origin)
 	if in.PageConnected != nil {
-		in.PageConnected(p.register)
+		in.PageConnected(p.register, p.id)
 	}
 
 	pingDone := make(chan struct{})
@@ -278,13 +281,16 @@ func (in *Ingest) servePOS(w http.ResponseWriter, r *http.Request) {
 	if len(in.pages[p.register]) == 0 {
 		delete(in.pages, p.register)
 	}
-	others := len(in.pages[p.register]) > 0
+	var next uint64 // the page that receives scans now, if any
+	if rest := in.pages[p.register]; len(rest) > 0 {
+		next = rest[len(rest)-1].id
+	}
 	in.mu.Unlock()
 	gauge.Dec()
-	if newest && others && in.PageConnected != nil {
+	if newest && next != 0 && in.PageConnected != nil {
 		// Scans sent to this page and not acked go to the page that now
 		// receives scans; otherwise they would wait for their TTL.
-		in.PageConnected(p.register)
+		in.PageConnected(p.register, next)
 	}
 	p.closeOnce.Do(func() {
 		close(p.done)

@@ -30,7 +30,10 @@ import (
 
 // Pages sends messages to a register's POS page.
 type Pages interface {
-	SendToPage(register string, v any) error
+	// SendToPage queues v for register's newest page connection and
+	// returns that connection's id (the id PageConnected is told), or an
+	// error when nothing was queued.
+	SendToPage(register string, v any) (page uint64, err error)
 }
 
 // Options tune the router.
@@ -55,9 +58,10 @@ type Options struct {
 }
 
 type entry struct {
-	msg  protocol.Scan
-	sent bool   // written to the current page connection
-	sale uint64 // the register's sale generation when it was read
+	msg     protocol.Scan
+	sentTo  uint64 // the page connection it was queued for; 0: none
+	sending bool   // a pump is queuing it now, outside mu
+	sale    uint64 // the register's sale generation when it was read
 }
 
 // Router queues scans per register.
@@ -72,6 +76,11 @@ type Router struct {
 	queues map[string][]*entry
 	sales  map[string]*sale
 	next   uint64
+	// page is each register's page connection that receives scans, as
+	// PageConnected last said; conns counts those calls, so that a pump
+	// can tell one came while it was sending.
+	page  map[string]uint64
+	conns map[string]uint64
 }
 
 // New returns a router sending through pages. idPrefix makes scan ids unique
@@ -83,7 +92,8 @@ func New(pages Pages, m *metrics.Metrics, logger *slog.Logger, idPrefix string, 
 	if opts.MaxQueue <= 0 {
 		opts.MaxQueue = 256
 	}
-	return &Router{pages: pages, metrics: m, log: logger, opts: opts, prefix: idPrefix, queues: map[string][]*entry{}, sales: map[string]*sale{}}
+	return &Router{pages: pages, metrics: m, log: logger, opts: opts, prefix: idPrefix, queues: map[string][]*entry{}, sales: map[string]*sale{},
+		page: map[string]uint64{}, conns: map[string]uint64{}}
 }
 
 // Submit queues a scan for register's page and sends it at once when no
@@ -155,11 +165,19 @@ func (r *Router) Ack(register, id string) {
 	r.pump(register)
 }
 
-// PageConnected re-sends the oldest unacked scan of register to its new page.
-func (r *Router) PageConnected(register string) {
+// PageConnected says that page is now the connection that receives
+// register's scans (a page that just connected, or the one left when the
+// newest closed), and re-sends the oldest unacked scan to it unless it was
+// sent to that very connection: a scan read between the page's socket
+// opening and this call already went to it, and is not sent twice.
+func (r *Router) PageConnected(register string, page uint64) {
 	r.mu.Lock()
+	r.page[register] = page
+	r.conns[register]++
 	for _, e := range r.queues[register] {
-		e.sent = false
+		if e.sentTo != page {
+			e.sentTo = 0
+		}
 	}
 	r.mu.Unlock()
 	r.pump(register)
@@ -173,26 +191,38 @@ func (r *Router) Pending(register string) int {
 }
 
 // pump sends the head of register's queue if it has not been sent to the
-// current page yet.
+// page connection that receives scans yet.
 func (r *Router) pump(register string) {
 	r.mu.Lock()
 	q := r.queues[register]
-	if len(q) == 0 || q[0].sent {
+	if len(q) == 0 || q[0].sentTo != 0 || q[0].sending {
 		r.mu.Unlock()
 		return
 	}
 	head := q[0]
-	head.sent = true
-	msg := head.msg
+	head.sending = true
+	msg, conns := head.msg, r.conns[register]
 	r.mu.Unlock()
-	if err := r.pages.SendToPage(register, msg); err != nil {
-		r.mu.Lock()
-		head.sent = false
+	page, err := r.pages.SendToPage(register, msg)
+	r.mu.Lock()
+	head.sending = false
+	if err != nil {
 		r.mu.Unlock()
 		r.log.Debug("scan waits for the POS page", "register", register, "scan", msg.ID, "err", err)
 		return
 	}
+	head.sentTo = page
+	// A PageConnected during the send left this scan to us: it is done
+	// only if it went to the connection that call named.
+	again := r.conns[register] != conns && r.page[register] != page
+	if again {
+		head.sentTo = 0
+	}
+	r.mu.Unlock()
 	r.metrics.Scans.WithLabelValues("delivered", "").Inc()
+	if again {
+		r.pump(register)
+	}
 }
 
 // Run expires scans older than the TTL until ctx ends.

@@ -27,37 +27,65 @@ func TestMain(m *testing.M) {
 var errNoPage = errors.New("no page")
 
 // fakePages is a hand-written Pages: it records what each register's page
-// was sent, and has no page for a register until connect.
+// was sent, and has no page for a register until set up. Each page
+// connection has its own id, as the POS side's sockets do.
 type fakePages struct {
-	mu        sync.Mutex
-	connected map[string]bool
-	sent      map[string][]string // scan ids in send order
-	msgs      []protocol.Scan     // every scan sent, all registers
+	mu     sync.Mutex
+	page   map[string]uint64   // each register's page connection; 0: none
+	lastID uint64              // the last page id given
+	sent   map[string][]string // scan ids in send order
+	msgs   []protocol.Scan     // every scan sent, all registers
+	to     []uint64            // the page connection of each of msgs
+	// during, when set, runs inside SendToPage after the page is chosen
+	// and before it returns (outside mu): what may happen meanwhile.
+	during func(register string)
 }
 
 func newFakePages() *fakePages {
-	return &fakePages{connected: map[string]bool{}, sent: map[string][]string{}}
+	return &fakePages{page: map[string]uint64{}, sent: map[string][]string{}}
 }
 
-func (p *fakePages) SendToPage(register string, v any) error {
+func (p *fakePages) SendToPage(register string, v any) (uint64, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.connected[register] {
-		return errNoPage
+	page := p.page[register]
+	if page == 0 {
+		p.mu.Unlock()
+		return 0, errNoPage
 	}
 	s, ok := v.(protocol.Scan)
 	if !ok {
-		return fmt.Errorf("unexpected message %T", v)
+		p.mu.Unlock()
+		return 0, fmt.Errorf("unexpected message %T", v)
 	}
 	p.sent[register] = append(p.sent[register], s.ID)
 	p.msgs = append(p.msgs, s)
-	return nil
+	p.to = append(p.to, page)
+	during := p.during
+	p.mu.Unlock()
+	if during != nil {
+		during(register)
+	}
+	return page, nil
 }
 
-func (p *fakePages) set(register string, up bool) {
+// set connects a new page for register (and returns its id) or, with up
+// false, leaves it without one.
+func (p *fakePages) set(register string, up bool) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.connected[register] = up
+	p.page[register] = 0
+	if up {
+		p.lastID++
+		p.page[register] = p.lastID
+	}
+	return p.page[register]
+}
+
+// current returns register's page connection, 0 for none.
+func (p *fakePages) current(register string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.page[register]
 }
 
 // take returns and forgets what register's page was sent.
@@ -87,6 +115,12 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	opts.Cue = func(register string) { mu.Lock(); *cues = append(*cues, register); mu.Unlock() }
 	r := New(pages, m, testLogger(t), "ep", opts)
 	return &fixture{r: r, pages: pages, clock: clk, metrics: m, cues: cues}
+}
+
+// connect opens a new page connection for register and tells the router,
+// as the POS side does when a page's socket opens.
+func (f *fixture) connect(register string) {
+	f.r.PageConnected(register, f.pages.set(register, true))
 }
 
 // scan submits a scan read now and returns its id.
@@ -221,13 +255,12 @@ func TestPageConnectedResendsInOrder(t *testing.T) {
 	if got := f.pages.take("1"); len(got) != 0 {
 		t.Fatalf("without a page: sent %q", got)
 	}
-	f.pages.set("1", true)
-	f.r.PageConnected("1")
+	f.connect("1")
 	if got := f.pages.take("1"); !eq(got, []string{a}) {
 		t.Fatalf("page connected: got %q, want %q", got, a)
 	}
 	// The page reloads before acking: a is sent again, not b.
-	f.r.PageConnected("1")
+	f.connect("1")
 	if got := f.pages.take("1"); !eq(got, []string{a}) {
 		t.Fatalf("page reconnected: got %q, want %q again", got, a)
 	}
@@ -235,9 +268,62 @@ func TestPageConnectedResendsInOrder(t *testing.T) {
 	if got := f.pages.take("1"); !eq(got, []string{b}) {
 		t.Fatalf("after ack: got %q, want %q", got, b)
 	}
-	f.r.PageConnected("2") // another register: nothing to send
+	f.connect("2") // another register: nothing to send
 	if got := f.pages.take("2"); len(got) != 0 {
 		t.Errorf("register 2: sent %q, want nothing", got)
+	}
+}
+
+// A scan read after a page's socket opened, and before the router heard
+// of it, went to that page: PageConnected for it sends nothing again. A
+// page that connects later gets the unacked scan.
+func TestScanSentToTheNewPageIsNotResent(t *testing.T) {
+	f := newFixture(t, Options{})
+	page := f.pages.set("1", true) // the socket is open; PageConnected is on its way
+	a := f.scan("1", "A")
+	f.r.PageConnected("1", page)
+	if got := f.pages.take("1"); !eq(got, []string{a}) {
+		t.Fatalf("sent %q, want %q once", got, a)
+	}
+	f.connect("1") // the page reloads before acking
+	if got := f.pages.take("1"); !eq(got, []string{a}) {
+		t.Fatalf("to the reloaded page: sent %q, want %q again", got, a)
+	}
+}
+
+// PageConnected can come while a pump is sending, outside the router's
+// lock. The scan is then sent again exactly when the send went to another
+// connection than the one PageConnected names.
+func TestPageConnectedDuringASend(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		newPage  bool // a new page connects during the send (else: the send went to the page being announced)
+		wantSent int
+	}{
+		{"send to the announced page", false, 1},
+		{"send to the page before", true, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Options{})
+			page := f.pages.set("1", true)
+			var once sync.Once
+			f.pages.during = func(register string) {
+				once.Do(func() {
+					if tt.newPage {
+						page = f.pages.set(register, true)
+					}
+					f.r.PageConnected(register, page)
+				})
+			}
+			a := f.scan("1", "A")
+			got := f.pages.take("1")
+			if len(got) != tt.wantSent || got[0] != a {
+				t.Fatalf("sent %q, want %q %d times", got, a, tt.wantSent)
+			}
+			if last := f.pages.to[len(f.pages.to)-1]; last != page {
+				t.Errorf("last send to page %d, want the announced page %d", last, page)
+			}
+		})
 	}
 }
 
@@ -315,8 +401,7 @@ func TestMaxQueueDropsOldest(t *testing.T) {
 	if got := f.count(t, "dropped"); got != 2 {
 		t.Errorf("dropped: got %v, want 2", got)
 	}
-	f.pages.set("1", true)
-	f.r.PageConnected("1")
+	f.connect("1")
 	var got []string
 	for range 3 {
 		sent := f.pages.take("1")
@@ -337,8 +422,7 @@ func TestFailedSendIsRetriedOnReconnect(t *testing.T) {
 	f.pages.take("1")
 	f.pages.set("1", false) // page gone; the router hears nothing yet
 	f.r.Ack("1", "ep-unknown")
-	f.pages.set("1", true)
-	f.r.PageConnected("1")
+	f.connect("1")
 	if got := f.pages.take("1"); !eq(got, []string{a}) {
 		t.Fatalf("got %q, want %q re-sent", got, a)
 	}
@@ -397,7 +481,7 @@ func TestConcurrentUse(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for range 50 {
-			f.r.PageConnected("1")
+			f.connect("1") // the page reloads
 			f.r.Expire()
 		}
 	}()
@@ -408,7 +492,7 @@ func TestConcurrentUse(t *testing.T) {
 			f.r.Ack("1", id)
 		}
 		if len(sent) == 0 && f.r.Pending("1") > 0 {
-			f.r.PageConnected("1")
+			f.r.PageConnected("1", f.pages.current("1"))
 		}
 		acked = int(f.count(t, "acked"))
 	}

@@ -108,7 +108,7 @@ func TestScanBoundToSale(t *testing.T) {
 			}
 			// Nothing of the old sale reaches a page: not now, not after
 			// a reconnect, not after a late ack of the one it had.
-			f.r.PageConnected("1")
+			f.connect("1")
 			f.r.Ack("1", a)
 			if got := f.pages.take("1"); len(got) != 0 {
 				t.Fatalf("sent %q after the sale changed, want nothing", got)
@@ -169,8 +169,7 @@ func TestScanBoundToPublishedSale(t *testing.T) {
 	if got := f.countReason(t, "dropped", "sale_changed"); got != 1 {
 		t.Fatalf("dropped{sale_changed} = %v, want 1 (only %s)", got, old)
 	}
-	f.pages.set("1", true)
-	f.r.PageConnected("1")
+	f.connect("1")
 	if got := f.pages.lastMsg(t); got.ID != next || got.Order != "102" {
 		t.Fatalf("sent %+v, want %s with order 102", got, next)
 	}
