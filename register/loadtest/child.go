@@ -37,6 +37,7 @@ const (
 	envName       = "POSDISPLAY_LOADTEST_NAME"
 	envQueue      = "POSDISPLAY_LOADTEST_QUEUE_FRAMES"
 	envTLS        = "POSDISPLAY_LOADTEST_TLS"
+	envLimited    = "POSDISPLAY_LOADTEST_RATE_LIMITED"
 	// EnvProfileExtra, with EnvProfileDir, adds comma-separated profiles
 	// to the CPU and heap ones: "block" and "mutex" (block-NAME.pprof,
 	// mutex-NAME.pprof, every event sampled) and "trace" (trace-NAME.out,
@@ -140,8 +141,11 @@ func runChild(kind string, in io.Reader, out, errOut io.Writer) error {
 		cfg.Display.Tokens = []string{DisplayToken}
 		cfg.Display.TLS = useTLS
 		// The default 50 messages/s (burst 100) per POS socket would
-		// reject the burst of 500 by design; lift it to measure fan-out.
-		cfg.POS.RateLimit, cfg.POS.RateBurst = 1e6, 1e6
+		// reject the burst of 500 by design; lift it to measure fan-out,
+		// unless the scenario measures a burst the limit allows.
+		if os.Getenv(envLimited) != "1" {
+			cfg.POS.RateLimit, cfg.POS.RateBurst = 1e6, 1e6
+		}
 		if q := os.Getenv(envQueue); q != "" {
 			n, err := strconv.Atoi(q)
 			if err != nil {

@@ -26,14 +26,21 @@
 // Scenario.Settle counts as lost. The relay gets the agent's exact delta
 // bytes to broadcast; the polling server gets the bare cart.
 //
-// Usage (the table, about 2-3 minutes on 2 cores):
+// The agent child runs with its POS rate limit lifted, so that a burst of
+// 500 changes back to back is measured at all; the "burst100" rows keep the
+// default limit (Scenario.RateLimited) and send the 100 changes it lets a
+// page send at once: a burst a real page may send, for which no display may
+// be sent a snapshot.
+//
+// Usage (the table, about 10 minutes on 2 cores):
 //
 //	register/loadtest/bench.sh           # 1, 10, 100, 1000 displays
 //	register/loadtest/bench.sh -short    # 1 and 10 displays, 2 s steady: smoke run
 //
 // BenchmarkBurstPair is the quick A/B loop for one burst row: relay and
 // agent alternating, each round's p99 ratio printed (-rounds,
-// -pair-displays).
+// -pair-displays, -pair-tls, -pair-rate for the steady shape,
+// -pair-limited for burst100).
 //
 // POSDISPLAY_LOADTEST_PROFILE_DIR=dir makes every child write CPU and heap
 // profiles and memory statistics there (POSDISPLAY_LOADTEST_PROFILE_EXTRA=

@@ -46,6 +46,11 @@ type Scenario struct {
 	Settle time.Duration
 	// QueueFrames overrides the agent's per-display queue (0: default).
 	QueueFrames int
+	// RateLimited keeps the agent's default POS rate limit (50 messages/s,
+	// bursts of 100), which the load test otherwise lifts: for the burst a
+	// cashier's page may really send. Changes beyond it are refused and
+	// count as lost.
+	RateLimited bool
 	// NoBatches makes the agent's displays announce only "returns", as
 	// displays built before protocol revision 1.2 do: every delta is its
 	// own message. By default they announce "batch" too, as
@@ -160,12 +165,15 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	}
 	var feed *redisFeed
 	var env []string
+	if s.RateLimited {
+		env = append(env, envLimited+"=1")
+	}
 	if s.Feed != "" {
 		if feed, err = newRedisFeed(s); err != nil {
 			return res, err
 		}
 		defer feed.close()
-		env = feed.childEnv()
+		env = append(env, feed.childEnv()...)
 	}
 	ch, err := startChild(server, s.Name(), s.TLS, s.QueueFrames, s.Stderr, env...)
 	if err != nil {

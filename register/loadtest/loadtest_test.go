@@ -109,11 +109,20 @@ func BenchmarkFanout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	allowed, err := loadtest.Workload(allowedBurst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// "burst100" is the burst a page may really send: 100 changes back to
+	// back, with the agent's default POS rate limit kept (the other shapes
+	// lift it). No display may need a snapshot for it. Only the WebSocket
+	// rows fed by the POS socket, from 10 displays up.
 	shapes := []struct {
 		name    string
 		changes []loadtest.Change
 		rate    float64
-	}{{"steady", steady, rate}, {"burst", burst, 0}}
+		limited bool
+	}{{"steady", steady, rate, false}, {"burst", burst, 0, false}, {"burst100", allowed, 0, true}}
 	// Each relay runs just before the agent it is compared with. The
 	// agent's display listener is TLS in the packaged configuration, so it
 	// is measured both ways, each against a relay with the same transport.
@@ -149,12 +158,24 @@ func BenchmarkFanout(b *testing.B) {
 			if n <= maxPollDisplays {
 				servers = append(slices.Clone(servers), agentPoll)
 			}
+			if sh.limited {
+				if n < 10 {
+					continue
+				}
+				servers = slices.DeleteFunc(slices.Clone(servers), func(s struct {
+					impl string
+					tls  bool
+					feed string
+				}) bool {
+					return s.feed != "" || (s.impl != loadtest.ImplAgent && s.impl != loadtest.ImplRelay)
+				})
+			}
 			b.Run(fmt.Sprintf("shape=%s/displays=%d", sh.name, n), func(b *testing.B) {
 				runs := make([][]loadtest.Result, len(servers))
 				for range nRounds {
 					for i, srv := range servers {
 						sc := loadtest.Scenario{Impl: srv.impl, TLS: srv.tls, Shape: sh.name, Displays: n, Changes: sh.changes, Rate: sh.rate,
-							Stderr: os.Stderr, QueueFrames: queueFrames(b), Feed: srv.feed, NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
+							RateLimited: sh.limited, Stderr: os.Stderr, QueueFrames: queueFrames(b), Feed: srv.feed, NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
 						switch srv.feed {
 						case loadtest.FeedRedis:
 							sc.RedisAddr = redisAddr
@@ -235,7 +256,12 @@ var (
 	pairTLS      = flag.Bool("pair-tls", false, "BenchmarkBurstPair: displays over TLS (agent and relay)")
 	pairRate     = flag.Float64("pair-rate", 0, "BenchmarkBurstPair: changes per second instead of a burst (250 changes)")
 	pairImpl     = flag.String("pair-impl", loadtest.ImplAgent, "BenchmarkBurstPair: the agent's transport, agent or agent-poll")
+	pairLimited  = flag.Bool("pair-limited", false, "BenchmarkBurstPair: a burst of 100 with the agent's default POS rate limit (BenchmarkFanout's burst100)")
 )
+
+// allowedBurst is the agent's default pos.rate_burst: the most changes a
+// page may send back to back.
+const allowedBurst = 100
 
 // BenchmarkBurstPair runs only the burst of 500 (or -pair-rate: 250
 // changes at that rate) against the relay and the agent, alternating,
@@ -252,8 +278,13 @@ func BenchmarkBurstPair(b *testing.B) {
 		b.Fatalf("-pair-tls: the polling transport has no TLS variant here")
 	}
 	n, shape := 500, "burst"
-	if *pairRate > 0 {
+	switch {
+	case *pairRate > 0 && *pairLimited:
+		b.Fatalf("-pair-rate and -pair-limited: choose one")
+	case *pairRate > 0:
 		n, shape = 250, "steady"
+	case *pairLimited:
+		n, shape = allowedBurst, "burst100"
 	}
 	burst, err := loadtest.Workload(n)
 	if err != nil {
@@ -265,7 +296,7 @@ func BenchmarkBurstPair(b *testing.B) {
 		var p99 [2]time.Duration
 		var res [2]loadtest.Result
 		for i, impl := range []string{loadtest.ImplRelay, *pairImpl} {
-			sc := loadtest.Scenario{Impl: impl, Shape: shape, Displays: *pairDisplays, Changes: burst, TLS: *pairTLS, Rate: *pairRate,
+			sc := loadtest.Scenario{Impl: impl, Shape: shape, Displays: *pairDisplays, Changes: burst, TLS: *pairTLS, Rate: *pairRate, RateLimited: *pairLimited,
 				Stderr: os.Stderr, QueueFrames: queueFrames(b), NoBatches: os.Getenv("POSDISPLAY_LOADTEST_BATCH") == "0"}
 			res[i], err = loadtest.Run(context.Background(), sc)
 			if err != nil {
