@@ -206,21 +206,26 @@ func (r *Router) pump(register string) {
 	page, err := r.pages.SendToPage(register, msg)
 	r.mu.Lock()
 	head.sending = false
-	if err != nil {
-		r.mu.Unlock()
-		r.log.Debug("scan waits for the POS page", "register", register, "scan", msg.ID, "err", err)
-		return
-	}
-	head.sentTo = page
 	// A PageConnected during the send left this scan to us: it is done
-	// only if it went to the connection that call named.
-	again := r.conns[register] != conns && r.page[register] != page
-	if again {
-		head.sentTo = 0
+	// only if it went to the connection that call named. A send that
+	// failed is tried once more on that connection.
+	moved := r.conns[register] != conns
+	if err == nil {
+		head.sentTo = page
+		if moved && r.page[register] == page {
+			moved = false
+		}
+		if moved {
+			head.sentTo = 0
+		}
 	}
 	r.mu.Unlock()
-	r.metrics.Scans.WithLabelValues("delivered", "").Inc()
-	if again {
+	if err != nil {
+		r.log.Debug("scan waits for the POS page", "register", register, "scan", msg.ID, "err", err)
+	} else {
+		r.metrics.Scans.WithLabelValues("delivered", "").Inc()
+	}
+	if moved {
 		r.pump(register)
 	}
 }

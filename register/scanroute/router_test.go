@@ -47,23 +47,25 @@ func newFakePages() *fakePages {
 
 func (p *fakePages) SendToPage(register string, v any) (uint64, error) {
 	p.mu.Lock()
-	page := p.page[register]
-	if page == 0 {
-		p.mu.Unlock()
-		return 0, errNoPage
-	}
+	page, err := p.page[register], error(nil)
 	s, ok := v.(protocol.Scan)
-	if !ok {
-		p.mu.Unlock()
-		return 0, fmt.Errorf("unexpected message %T", v)
+	switch {
+	case page == 0:
+		err = errNoPage
+	case !ok:
+		err = fmt.Errorf("unexpected message %T", v)
+	default:
+		p.sent[register] = append(p.sent[register], s.ID)
+		p.msgs = append(p.msgs, s)
+		p.to = append(p.to, page)
 	}
-	p.sent[register] = append(p.sent[register], s.ID)
-	p.msgs = append(p.msgs, s)
-	p.to = append(p.to, page)
 	during := p.during
 	p.mu.Unlock()
 	if during != nil {
 		during(register)
+	}
+	if err != nil {
+		return 0, err
 	}
 	return page, nil
 }
@@ -293,19 +295,24 @@ func TestScanSentToTheNewPageIsNotResent(t *testing.T) {
 
 // PageConnected can come while a pump is sending, outside the router's
 // lock. The scan is then sent again exactly when the send went to another
-// connection than the one PageConnected names.
+// connection than the one PageConnected names, or failed.
 func TestPageConnectedDuringASend(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
+		noPage   bool // the send fails: no page yet
 		newPage  bool // a new page connects during the send (else: the send went to the page being announced)
 		wantSent int
 	}{
-		{"send to the announced page", false, 1},
-		{"send to the page before", true, 2},
+		{"send to the announced page", false, false, 1},
+		{"send to the page before", false, true, 2},
+		{"send to no page", true, true, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, Options{})
-			page := f.pages.set("1", true)
+			page := uint64(0)
+			if !tt.noPage {
+				page = f.pages.set("1", true)
+			}
 			var once sync.Once
 			f.pages.during = func(register string) {
 				once.Do(func() {

@@ -11,10 +11,11 @@ import (
 
 // BenchmarkDurableSave measures what a durable ack costs: the time from
 // Save to its outcome (CommitDelay, then the write and fsyncs of
-// atomicfile.Write), with one
-// POS page sending one cart at a time ("serial"), and with many registers
-// saving at once ("group", where one write covers every cart queued while
-// the previous one ran). Run it on the target's storage: TMPDIR=/path.
+// atomicfile.Write), with one POS page sending one cart at a time
+// ("serial"; "serial-write-only" without the CommitDelay, the disk's own
+// share), and with many registers saving at once ("group", where one write
+// covers every cart queued meanwhile). Run it on the target's storage:
+// TMPDIR=/path.
 func BenchmarkDurableSave(b *testing.B) {
 	c := sample("1")
 	for i := range 40 {
@@ -22,20 +23,26 @@ func BenchmarkDurableSave(b *testing.B) {
 	}
 	c.Subtotal = 135 + 40*89
 	c.Total = c.Subtotal
-	b.Run("serial", func(b *testing.B) {
-		s, err := Open(b.TempDir(), slog.New(slog.DiscardHandler), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		var seq uint64
-		for b.Loop() {
-			seq++
-			if err := <-s.Save(c, seq); err != nil {
+	for _, serial := range []struct {
+		name  string
+		delay time.Duration
+	}{{"serial", CommitDelay}, {"serial-write-only", 0}} {
+		b.Run(serial.name, func(b *testing.B) {
+			s, err := Open(b.TempDir(), slog.New(slog.DiscardHandler), nil)
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
+			defer s.Close()
+			s.commitDelay = serial.delay
+			var seq uint64
+			for b.Loop() {
+				seq++
+				if err := <-s.Save(c, seq); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("group", func(b *testing.B) {
 		s, err := Open(b.TempDir(), slog.New(slog.DiscardHandler), nil)
 		if err != nil {

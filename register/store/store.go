@@ -105,8 +105,8 @@ type Store struct {
 	metrics *metrics.Metrics // may be nil
 	// writeFile is atomicfile.Write; tests replace it to fail on purpose.
 	writeFile func(path string, data []byte, perm fs.FileMode) error
-	// commitDelay is CommitDelay; benchmarks set it to 0 to measure the
-	// write alone. Set before the first Save.
+	// commitDelay is CommitDelay; BenchmarkDurableSave sets it to 0 to
+	// measure the write alone. Set before the first Save.
 	commitDelay time.Duration
 
 	mu      sync.Mutex
